@@ -1,0 +1,280 @@
+"""Billing periods, invoice dates and proration.
+
+Pure Python: this module never imports ``odoo``.  The models call it and
+pytest tests it directly.  Every rule below is written up in the README
+("Date rules") and every one has a test with fixed dates.
+
+Vocabulary
+----------
+rhythm
+    How a plan repeats: every N weeks, months or years, billed in advance or
+    in arrears, on a send weekday, with periods counted from the start date
+    or aligned to the send day.
+anchor
+    The first day of the first *full* period.  With "from the start date"
+    it is the start date.  With "aligned" it is the first send day on or
+    after the start (weeks) or the first 1st of a month / 1 January (months,
+    years); the days before it form one prorated lead-in period.
+segment start
+    The day a schedule is (re)computed from.  A subscription starts a new
+    segment when its plan or send weekday changes: the new rhythm applies
+    from the next period not yet invoiced.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from itertools import islice
+
+from dateutil.relativedelta import relativedelta
+
+WEEK, MONTH, YEAR = "week", "month", "year"
+ADVANCE, ARREARS = "advance", "arrears"
+FROM_START, ALIGNED = "start", "aligned"
+
+UNITS = (WEEK, MONTH, YEAR)
+TIMINGS = (ADVANCE, ARREARS)
+ANCHORINGS = (FROM_START, ALIGNED)
+MAX_WEEKS = 52
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """How a plan repeats.  ``send_weekday`` is 0 for Monday ... 6 for Sunday."""
+
+    unit: str = WEEK
+    interval: int = 1
+    timing: str = ADVANCE
+    send_weekday: int = 0
+    anchoring: str = FROM_START
+
+    def __post_init__(self):
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}, not {self.unit!r}")
+        if self.timing not in TIMINGS:
+            raise ValueError(f"timing must be one of {TIMINGS}, not {self.timing!r}")
+        if self.anchoring not in ANCHORINGS:
+            raise ValueError(f"anchoring must be one of {ANCHORINGS}, not {self.anchoring!r}")
+        if not 0 <= self.send_weekday <= 6:
+            raise ValueError(f"send_weekday must be 0..6, not {self.send_weekday!r}")
+        top = MAX_WEEKS if self.unit == WEEK else 1200
+        if not 1 <= self.interval <= top:
+            raise ValueError(f"interval must be 1..{top} for {self.unit}s, not {self.interval!r}")
+
+    def shift(self, day, count):
+        """``day`` moved by ``count`` whole periods, always from ``day`` itself.
+
+        Months and years are never added one after another, so 31 Jan + 1
+        month is 28/29 Feb and 31 Jan + 2 months is 31 Mar.
+        """
+        if self.unit == WEEK:
+            return day + timedelta(weeks=self.interval * count)
+        if self.unit == MONTH:
+            return day + relativedelta(months=self.interval * count)
+        return day + relativedelta(years=self.interval * count)
+
+
+@dataclass(frozen=True)
+class Period:
+    """One billing period; ``full_start``/``full_end`` bound the full period it is part of."""
+
+    start: date
+    end: date
+    invoice_date: date
+    full_start: date
+    full_end: date
+
+    @property
+    def days(self):
+        return (self.end - self.start).days + 1
+
+    @property
+    def full_days(self):
+        return (self.full_end - self.full_start).days + 1
+
+    @property
+    def factor(self):
+        """Share of the full period's price this period bills, prorated by days."""
+        return Fraction(self.days, self.full_days)
+
+    @property
+    def is_prorated(self):
+        return self.days != self.full_days
+
+    @property
+    def is_lead_in(self):
+        """A prorated period cut at its start (the days before an aligned anchor)."""
+        return self.start != self.full_start
+
+
+def weekday_on_or_before(day, weekday):
+    return day - timedelta(days=(day.weekday() - weekday) % 7)
+
+
+def weekday_on_or_after(day, weekday):
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def anchor_date(rhythm, segment_start):
+    """First day of the first full period of a schedule starting on ``segment_start``."""
+    if rhythm.anchoring == FROM_START:
+        return segment_start
+    if rhythm.unit == WEEK:
+        return weekday_on_or_after(segment_start, rhythm.send_weekday)
+    if rhythm.unit == MONTH:
+        first = segment_start.replace(day=1)
+        return first if first == segment_start else first + relativedelta(months=1)
+    first = segment_start.replace(month=1, day=1)
+    return first if first == segment_start else first + relativedelta(years=1)
+
+
+def full_period_bounds(rhythm, anchor, index):
+    """(start, end) of full period ``index`` counted from ``anchor``; index may be negative."""
+    return rhythm.shift(anchor, index), rhythm.shift(anchor, index + 1) - ONE_DAY
+
+
+def invoice_date(rhythm, start, end, subscription_start):
+    """The day the period [start, end] is invoiced.
+
+    Weeks, in advance: the latest send weekday on or before the period start,
+    never before the subscription start.  Weeks, in arrears: the first send
+    weekday after the period end.  Months and years: the period start in
+    advance, the day after the period end in arrears.
+    """
+    if rhythm.unit == WEEK:
+        if rhythm.timing == ADVANCE:
+            return max(weekday_on_or_before(start, rhythm.send_weekday), subscription_start)
+        return weekday_on_or_after(end + ONE_DAY, rhythm.send_weekday)
+    if rhythm.timing == ADVANCE:
+        return start
+    return end + ONE_DAY
+
+
+def iter_periods(rhythm, segment_start, end=None, subscription_start=None):
+    """Yield the periods of a schedule from ``segment_start``, in order.
+
+    ``end`` (inclusive) cuts the last period, which is then prorated; without
+    it the generator never stops.  ``subscription_start`` (default: the
+    segment start) is the earliest possible invoice date.
+    """
+    subscription_start = subscription_start or segment_start
+    anchor = anchor_date(rhythm, segment_start)
+    if end is not None and end < segment_start:
+        return
+    if anchor > segment_start:
+        full_start, full_end = full_period_bounds(rhythm, anchor, -1)
+        yield _cut(rhythm, segment_start, full_start, full_end, end, subscription_start)
+        if end is not None and end < anchor:
+            return
+    index = 0
+    while True:
+        full_start, full_end = full_period_bounds(rhythm, anchor, index)
+        yield _cut(rhythm, full_start, full_start, full_end, end, subscription_start)
+        if end is not None and end <= full_end:
+            return
+        index += 1
+
+
+def _cut(rhythm, start, full_start, full_end, end, subscription_start):
+    stop = full_end if end is None else min(full_end, end)
+    return Period(
+        start=start,
+        end=stop,
+        invoice_date=invoice_date(rhythm, start, stop, subscription_start),
+        full_start=full_start,
+        full_end=full_end,
+    )
+
+
+def periods_after(rhythm, segment_start, invoiced_until=None, end=None,
+                  subscription_start=None, limit=None):
+    """The periods not yet invoiced: those starting after ``invoiced_until``."""
+    todo = (
+        period
+        for period in iter_periods(rhythm, segment_start, end, subscription_start)
+        if invoiced_until is None or period.start > invoiced_until
+    )
+    return list(islice(todo, limit)) if limit is not None else todo
+
+
+def next_period(rhythm, segment_start, invoiced_until=None, end=None, subscription_start=None):
+    """The first period not yet invoiced, or None when the schedule is fully invoiced."""
+    found = periods_after(rhythm, segment_start, invoiced_until, end, subscription_start, limit=1)
+    return found[0] if found else None
+
+
+def period_on(rhythm, segment_start, day, end=None, subscription_start=None):
+    """The period that contains ``day``, or None outside the schedule."""
+    if day < segment_start or (end is not None and day > end):
+        return None
+    for period in iter_periods(rhythm, segment_start, end, subscription_start):
+        if period.end >= day:
+            return period
+    return None
+
+
+def term_end(rhythm, segment_start, periods):
+    """Last day of a term of ``periods`` full periods (a lead-in period comes on top)."""
+    anchor = anchor_date(rhythm, segment_start)
+    return full_period_bounds(rhythm, anchor, periods - 1)[1]
+
+
+def add_notice(day, quantity, unit):
+    """``day`` plus a notice of ``quantity`` days or weeks."""
+    if unit not in ("day", "week"):
+        raise ValueError(f"notice unit must be 'day' or 'week', not {unit!r}")
+    return day + timedelta(days=quantity * (7 if unit == "week" else 1))
+
+
+def prorate(amount, factor, rounding="0.01", lead_in=True):
+    """``amount`` x ``factor`` rounded to the currency's ``rounding``.
+
+    A lead-in period (cut at its start) rounds half up.  A period cut at its
+    end rounds half down, which is the full amount minus the uncovered days
+    rounded half up.  So a lead-in and a tail that together make whole
+    periods always add up, to the cent, to those whole periods.
+    """
+    amount = Decimal(str(amount))
+    step = Decimal(str(rounding))
+    factor = Fraction(factor)
+    exact = amount * factor.numerator / factor.denominator
+    mode = ROUND_HALF_UP if lead_in else ROUND_HALF_DOWN
+    return (exact / step).quantize(Decimal(1), rounding=mode) * step
+
+
+def period_amount(amount, period, rounding="0.01"):
+    """What ``period`` bills for a full-period ``amount``."""
+    if not period.is_prorated:
+        return Decimal(str(amount)).quantize(Decimal(str(rounding)), rounding=ROUND_HALF_UP)
+    return prorate(amount, period.factor, rounding, lead_in=period.is_lead_in)
+
+
+def iso_weeks(start, end):
+    """ISO week numbers of a period: '49', '49–50', '53–1'."""
+    first, last = start.isocalendar()[1], end.isocalendar()[1]
+    if (start.isocalendar()[0], first) == (end.isocalendar()[0], last):
+        return str(first)
+    return f"{first}\u2013{last}"
+
+
+EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_span(start, end, months=EN_MONTHS):
+    """'30 Nov – 13 Dec 2026'; the year is repeated only when it changes."""
+    def day_month(day):
+        return f"{day.day} {months[day.month - 1]}"
+    if start.year == end.year:
+        return f"{day_month(start)} \u2013 {day_month(end)} {end.year}"
+    return f"{day_month(start)} {start.year} \u2013 {day_month(end)} {end.year}"
+
+
+def period_label(start, end, unit=WEEK, months=EN_MONTHS, week_word="week"):
+    """Invoice line label of a period, e.g. 'week 49–50, 30 Nov – 13 Dec 2026'."""
+    span = date_span(start, end, months)
+    if unit != WEEK:
+        return span
+    return f"{week_word} {iso_weeks(start, end)}, {span}"

@@ -1,0 +1,231 @@
+"""Date rules of engine.periods, with fixed dates (see README, "Date rules")."""
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from engine import periods as p
+
+D = date
+
+
+def take(rhythm, start, count, **kwargs):
+    gen = p.iter_periods(rhythm, start, **kwargs)
+    return [next(gen) for _ in range(count)]
+
+
+def spans(found):
+    return [(x.start, x.end, x.invoice_date) for x in found]
+
+
+# -- the reference example: Wed 2 Dec 2026, every 2 weeks, Monday, in advance --
+
+def test_from_start_every_two_weeks_across_year_end():
+    rhythm = p.Rhythm(p.WEEK, 2, p.ADVANCE, send_weekday=0)
+    assert spans(take(rhythm, D(2026, 12, 2), 4)) == [
+        # latest Monday on or before 2 Dec is 30 Nov, before the start: the start
+        (D(2026, 12, 2), D(2026, 12, 15), D(2026, 12, 2)),
+        (D(2026, 12, 16), D(2026, 12, 29), D(2026, 12, 14)),
+        (D(2026, 12, 30), D(2027, 1, 12), D(2026, 12, 28)),
+        (D(2027, 1, 13), D(2027, 1, 26), D(2027, 1, 11)),
+    ]
+
+
+def test_aligned_every_two_weeks_across_year_end():
+    rhythm = p.Rhythm(p.WEEK, 2, p.ADVANCE, send_weekday=0, anchoring=p.ALIGNED)
+    found = take(rhythm, D(2026, 12, 2), 4)
+    assert spans(found) == [
+        (D(2026, 12, 2), D(2026, 12, 6), D(2026, 12, 2)),
+        (D(2026, 12, 7), D(2026, 12, 20), D(2026, 12, 7)),
+        (D(2026, 12, 21), D(2027, 1, 3), D(2026, 12, 21)),
+        (D(2027, 1, 4), D(2027, 1, 17), D(2027, 1, 4)),
+    ]
+    lead_in = found[0]
+    assert (lead_in.full_start, lead_in.full_end) == (D(2026, 11, 23), D(2026, 12, 6))
+    assert lead_in.factor == Fraction(5, 14)
+    assert lead_in.is_lead_in and lead_in.is_prorated
+    assert [x.factor for x in found[1:]] == [1, 1, 1]
+
+
+def test_aligned_start_on_send_day_has_no_lead_in():
+    rhythm = p.Rhythm(p.WEEK, 1, send_weekday=0, anchoring=p.ALIGNED)
+    first = take(rhythm, D(2026, 12, 7), 1)[0]
+    assert (first.start, first.end, first.factor) == (D(2026, 12, 7), D(2026, 12, 13), 1)
+
+
+def test_in_arrears_bills_first_send_day_after_the_period():
+    rhythm = p.Rhythm(p.WEEK, 1, p.ARREARS, send_weekday=0)
+    assert spans(take(rhythm, D(2026, 12, 2), 2)) == [
+        (D(2026, 12, 2), D(2026, 12, 8), D(2026, 12, 14)),
+        (D(2026, 12, 9), D(2026, 12, 15), D(2026, 12, 21)),
+    ]
+    # a period ending on the eve of the send day is invoiced the next day
+    sunday_end = p.Rhythm(p.WEEK, 1, p.ARREARS, send_weekday=0)
+    assert take(sunday_end, D(2026, 12, 7), 1)[0].invoice_date == D(2026, 12, 14)
+
+
+def test_friday_every_two_weeks_in_advance():
+    rhythm = p.Rhythm(p.WEEK, 2, p.ADVANCE, send_weekday=4)
+    found = take(rhythm, D(2026, 11, 30), 2)
+    assert [x.invoice_date for x in found] == [D(2026, 11, 30), D(2026, 12, 11)]
+    assert all(x.invoice_date.weekday() == 4 for x in found[1:])
+
+
+def test_every_six_weeks_and_fifty_two():
+    six = take(p.Rhythm(p.WEEK, 6), D(2027, 1, 4), 2)
+    assert [(x.start, x.end) for x in six] == [
+        (D(2027, 1, 4), D(2027, 2, 14)), (D(2027, 2, 15), D(2027, 3, 28))]
+    year = take(p.Rhythm(p.WEEK, 52), D(2026, 1, 5), 1)[0]
+    assert year.end == D(2027, 1, 3) and year.days == 364
+
+
+@pytest.mark.parametrize("bad", [
+    dict(unit="fortnight"), dict(interval=0), dict(interval=53), dict(timing="later"),
+    dict(send_weekday=7), dict(anchoring="moon"),
+])
+def test_rhythm_rejects_bad_values(bad):
+    with pytest.raises(ValueError):
+        p.Rhythm(**bad)
+
+
+# -- ISO weeks and labels -------------------------------------------------------
+
+def test_label_two_weeks():
+    assert p.period_label(D(2026, 11, 30), D(2026, 12, 13)) == "week 49\u201350, 30 Nov \u2013 13 Dec 2026"
+
+
+def test_label_iso_week_53_of_2026():
+    # 2026 has an ISO week 53: Mon 28 Dec 2026 - Sun 3 Jan 2027
+    assert D(2026, 12, 28).isocalendar()[:2] == (2026, 53)
+    assert p.period_label(D(2026, 12, 28), D(2027, 1, 3)) == "week 53, 28 Dec 2026 \u2013 3 Jan 2027"
+    assert p.period_label(D(2026, 12, 21), D(2027, 1, 3)) == "week 52\u201353, 21 Dec 2026 \u2013 3 Jan 2027"
+    assert p.period_label(D(2026, 12, 28), D(2027, 1, 10)) == "week 53\u20131, 28 Dec 2026 \u2013 10 Jan 2027"
+
+
+def test_label_year_end_without_week_53():
+    # 2027 has no week 53: 27 Dec 2027 is week 52, 3 Jan 2028 is week 1
+    assert p.iso_weeks(D(2027, 12, 27), D(2028, 1, 9)) == "52\u20131"
+
+
+def test_label_months_and_translation_hooks():
+    assert p.period_label(D(2027, 1, 31), D(2027, 2, 27), unit=p.MONTH) == "31 Jan \u2013 27 Feb 2027"
+    french = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août",
+              "sept.", "oct.", "nov.", "déc.")
+    assert p.period_label(D(2026, 11, 30), D(2026, 12, 13), months=french, week_word="semaine") == \
+        "semaine 49\u201350, 30 nov. \u2013 13 déc. 2026"
+
+
+# -- months and years: month-end clamping and leap days --------------------------
+
+def test_month_periods_never_chain():
+    found = take(p.Rhythm(p.MONTH, 1), D(2027, 1, 31), 4)
+    assert [(x.start, x.end) for x in found] == [
+        (D(2027, 1, 31), D(2027, 2, 27)),
+        (D(2027, 2, 28), D(2027, 3, 30)),
+        (D(2027, 3, 31), D(2027, 4, 29)),
+        (D(2027, 4, 30), D(2027, 5, 30)),
+    ]
+
+
+def test_month_periods_in_a_leap_year():
+    found = take(p.Rhythm(p.MONTH, 1), D(2028, 1, 31), 2)
+    assert [(x.start, x.end) for x in found] == [
+        (D(2028, 1, 31), D(2028, 2, 28)), (D(2028, 2, 29), D(2028, 3, 30))]
+
+
+def test_year_periods_from_a_leap_day():
+    found = take(p.Rhythm(p.YEAR, 1), D(2028, 2, 29), 5)
+    assert [x.start for x in found] == [
+        D(2028, 2, 29), D(2029, 2, 28), D(2030, 2, 28), D(2031, 2, 28), D(2032, 2, 29)]
+    assert found[0].end == D(2029, 2, 27)
+
+
+def test_month_invoice_dates_in_advance_and_arrears():
+    advance = take(p.Rhythm(p.MONTH, 3, p.ADVANCE), D(2026, 11, 30), 2)
+    assert [x.invoice_date for x in advance] == [D(2026, 11, 30), D(2027, 2, 28)]
+    arrears = take(p.Rhythm(p.MONTH, 1, p.ARREARS), D(2026, 12, 1), 2)
+    assert [x.invoice_date for x in arrears] == [D(2027, 1, 1), D(2027, 2, 1)]
+
+
+def test_aligned_month_lead_in_runs_to_month_end():
+    found = take(p.Rhythm(p.MONTH, 1, anchoring=p.ALIGNED), D(2027, 1, 15), 2)
+    assert (found[0].start, found[0].end, found[0].factor) == (D(2027, 1, 15), D(2027, 1, 31), Fraction(17, 31))
+    assert (found[1].start, found[1].end) == (D(2027, 2, 1), D(2027, 2, 28))
+
+
+def test_aligned_year_starts_on_first_january():
+    found = take(p.Rhythm(p.YEAR, 1, anchoring=p.ALIGNED), D(2028, 3, 1), 2)
+    assert found[0].factor == Fraction(306, 366)  # 2028 is a leap year
+    assert found[1].start == D(2029, 1, 1)
+
+
+def test_holidays_do_not_move_invoice_dates():
+    # Easter Monday 2027 is 29 March: invoices are still dated on the send day
+    found = take(p.Rhythm(p.WEEK, 1, send_weekday=0), D(2027, 3, 22), 2)
+    assert found[1].invoice_date == D(2027, 3, 29)
+
+
+# -- end dates, terms and proration ---------------------------------------------
+
+def test_end_date_mid_period_prorates_the_last_period():
+    rhythm = p.Rhythm(p.WEEK, 1, send_weekday=0)
+    found = list(p.iter_periods(rhythm, D(2026, 12, 7), end=D(2026, 12, 16)))
+    assert [(x.start, x.end, x.factor) for x in found] == [
+        (D(2026, 12, 7), D(2026, 12, 13), 1), (D(2026, 12, 14), D(2026, 12, 16), Fraction(3, 7))]
+    assert not found[1].is_lead_in
+
+
+def test_end_before_the_aligned_anchor():
+    rhythm = p.Rhythm(p.WEEK, 1, send_weekday=0, anchoring=p.ALIGNED)
+    found = list(p.iter_periods(rhythm, D(2026, 12, 2), end=D(2026, 12, 4)))
+    assert [(x.start, x.end) for x in found] == [(D(2026, 12, 2), D(2026, 12, 4))]
+    assert list(p.iter_periods(rhythm, D(2026, 12, 2), end=D(2026, 12, 1))) == []
+
+
+def test_fixed_term_ends_after_its_last_period():
+    rhythm = p.Rhythm(p.WEEK, 2, send_weekday=0)
+    assert p.term_end(rhythm, D(2026, 12, 2), 4) == D(2027, 1, 26)
+    aligned = p.Rhythm(p.WEEK, 2, send_weekday=0, anchoring=p.ALIGNED)
+    assert p.term_end(aligned, D(2026, 12, 2), 4) == D(2027, 1, 31)
+    assert p.term_end(p.Rhythm(p.MONTH, 1), D(2027, 1, 31), 1) == D(2027, 2, 27)
+    assert p.term_end(p.Rhythm(p.YEAR, 1), D(2028, 2, 29), 1) == D(2029, 2, 27)
+
+
+def test_periods_after_and_next_and_period_on():
+    rhythm = p.Rhythm(p.WEEK, 2, send_weekday=0)
+    start = D(2026, 12, 2)
+    nxt = p.next_period(rhythm, start, invoiced_until=D(2026, 12, 29))
+    assert (nxt.start, nxt.invoice_date) == (D(2026, 12, 30), D(2026, 12, 28))
+    assert len(p.periods_after(rhythm, start, limit=6)) == 6
+    assert p.next_period(rhythm, start, invoiced_until=D(2026, 12, 15), end=D(2026, 12, 15)) is None
+    current = p.period_on(rhythm, start, D(2027, 1, 1))
+    assert (current.start, current.end) == (D(2026, 12, 30), D(2027, 1, 12))
+    assert p.period_on(rhythm, start, D(2026, 12, 1)) is None
+    assert p.period_on(rhythm, start, D(2027, 1, 1), end=D(2026, 12, 31)) is None
+
+
+def test_notice():
+    assert p.add_notice(D(2026, 11, 27), 30, "day") == D(2026, 12, 27)
+    assert p.add_notice(D(2026, 11, 27), 2, "week") == D(2026, 12, 11)
+    with pytest.raises(ValueError):
+        p.add_notice(D(2026, 11, 27), 2, "month")
+
+
+def test_prorate_rounds_to_the_currency():
+    assert p.prorate("10.00", Fraction(5, 14)) == Decimal("3.57")
+    assert p.prorate("0.01", Fraction(1, 2)) == Decimal("0.01")
+    assert p.prorate("0.01", Fraction(1, 2), lead_in=False) == Decimal("0.00")
+    assert p.prorate("100", Fraction(1, 3), rounding="0.05") == Decimal("33.35")
+    assert p.prorate("1000", Fraction(1, 3), rounding="1") == Decimal("333")
+
+
+def test_lead_in_and_tail_add_up_to_whole_periods():
+    # Wed 2 Dec, aligned to Monday: 5 lead-in days, 2 full periods, 9 tail days
+    rhythm = p.Rhythm(p.WEEK, 2, send_weekday=0, anchoring=p.ALIGNED)
+    start = D(2026, 12, 2)
+    end = D(2027, 1, 12)
+    found = list(p.iter_periods(rhythm, start, end=end))
+    total = sum(p.period_amount("10.01", x) for x in found)
+    assert total == Decimal("30.03")
