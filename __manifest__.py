@@ -1,0 +1,36 @@
+{
+    "name": "Weekly Subscriptions",
+    "summary": "Bill subscriptions every N weeks, months or years, on each "
+               "subscriber's own send day, in advance or in arrears",
+    "description": """
+Recurring billing at the rhythm you deliver: meal boxes every week, razor
+blades every 4 or 6 weeks, cleaning every 2 weeks, rent every month.
+Plans set the rhythm, terms, renewal and notice; each subscription is a
+sales order with its own start date and send weekday, and shows its exact
+schedule of periods and invoice dates.
+""",
+    "version": "19.0.1.0.0",
+    "category": "Sales/Subscriptions",
+    "author": "Weekly Subscriptions team",
+    "website": "https://github.com/sale-weekly-subscription",
+    "license": "LGPL-3",
+    "depends": ["sale", "account"],
+    "external_dependencies": {"python": ["schwifty", "python-dateutil"]},
+    "data": [
+        "security/sale_weekly_subscription_security.xml",
+        "security/ir.model.access.csv",
+        "data/sale_recurring_close_reason_data.xml",
+        "data/ir_cron_data.xml",
+        "views/sale_recurring_plan_views.xml",
+        "views/sale_recurring_close_reason_views.xml",
+        "views/sale_order_views.xml",
+        "wizard/sale_order_recurring_close_views.xml",
+        "wizard/sale_order_recurring_preview_views.xml",
+        "views/menus.xml",
+    ],
+    "demo": [
+        "demo/sale_weekly_subscription_demo.xml",
+    ],
+    "application": True,
+    "installable": True,
+}

@@ -1,0 +1,257 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..engine import periods
+
+WEEKDAYS = [
+    ("0", "Monday"),
+    ("1", "Tuesday"),
+    ("2", "Wednesday"),
+    ("3", "Thursday"),
+    ("4", "Friday"),
+    ("5", "Saturday"),
+    ("6", "Sunday"),
+]
+
+# Changing one of these on a plan in use would silently move the periods of
+# its running subscriptions: the accountant switches them to a new plan.
+RHYTHM_FIELDS = ("billing_unit", "billing_interval", "billing_timing", "anchoring")
+
+
+class SaleRecurringPlan(models.Model):
+    _name = "sale.recurring.plan"
+    _description = "Subscription Plan"
+    _inherit = ["mail.thread"]
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True, tracking=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", index=True,
+        help="Leave empty to share the plan between all companies.")
+    description = fields.Html(translate=True)
+
+    # -- rhythm --------------------------------------------------------------
+    billing_interval = fields.Integer(
+        string="Bill Every", required=True, default=1, tracking=True,
+        help="Number of weeks (1 to 52), months or years in one billing period.")
+    billing_unit = fields.Selection(
+        [("week", "Weeks"), ("month", "Months"), ("year", "Years")],
+        string="Period Unit", required=True, default="week", tracking=True)
+    billing_timing = fields.Selection(
+        [("advance", "In advance"), ("arrears", "In arrears")],
+        string="Bill", required=True, default="advance", tracking=True,
+        help="In advance: each invoice covers the coming period and is dated on the latest "
+             "send day on or before the period starts.\n"
+             "In arrears: each invoice covers the period just ended and is dated on the "
+             "first send day after it.")
+    send_weekday = fields.Selection(
+        WEEKDAYS, string="Default Send Day", required=True, default="0",
+        help="Weekday on which invoices of week-based plans are dated and sent. "
+             "Each subscription can pick its own day.")
+    anchoring = fields.Selection(
+        [("start", "From the start date"), ("aligned", "Aligned to the send day")],
+        string="Periods", required=True, default="start", tracking=True,
+        help="From the start date: full periods count from the subscription's first day.\n"
+             "Aligned to the send day: the first period runs from the start to the day "
+             "before the first send day and is prorated by days; full periods follow. "
+             "Month and year plans align on the 1st of the month and on 1 January.")
+
+    # -- terms ---------------------------------------------------------------
+    duration_type = fields.Selection(
+        [("open", "Open-ended"), ("fixed", "Fixed number of periods"),
+         ("commitment", "Minimum commitment")],
+        string="Duration", required=True, default="open", tracking=True,
+        help="Open-ended: runs until closed.\n"
+             "Fixed: ends after the given number of full periods (a prorated first "
+             "period comes on top).\n"
+             "Minimum commitment: open-ended, but cannot be closed before the given "
+             "number of full periods.")
+    duration_periods = fields.Integer(
+        string="Number of Periods", default=12,
+        help="Number of full billing periods of a fixed term or of the minimum commitment.")
+    renewal_type = fields.Selection(
+        [("none", "No renewal"), ("manual", "Manual"), ("auto", "Automatic")],
+        string="Renewal", required=True, default="none", tracking=True,
+        help="What happens at the end of a fixed term.\n"
+             "Manual: the subscription moves to 'To Renew' the given weeks before its end, "
+             "with an activity for the salesperson.\n"
+             "Automatic: the term is extended by the renewal length the given weeks before "
+             "its end.")
+    renewal_periods = fields.Integer(
+        string="Renewal Length", default=12,
+        help="Number of billing periods a renewal adds to the term.")
+    renewal_notice_weeks = fields.Integer(
+        string="Renew Before End (Weeks)", default=4,
+        help="How many weeks before the end of the term a renewal is due.")
+    notice_quantity = fields.Integer(
+        string="Cancellation Notice", default=0,
+        help="How long before closing the customer must give notice. The close date "
+             "proposed is today plus this notice; only a subscription manager can pick "
+             "an earlier date.")
+    notice_unit = fields.Selection(
+        [("day", "Days"), ("week", "Weeks")], string="Notice Unit", required=True, default="day")
+
+    # -- invoicing -----------------------------------------------------------
+    auto_post = fields.Boolean(
+        string="Post Invoices", default=True,
+        help="The billing run posts the invoices it creates. Untick to review drafts first.")
+    auto_send = fields.Boolean(
+        string="Send Invoices", default=True,
+        help="The billing run e-mails each posted invoice with its PDF to the customer.")
+    payment_method = fields.Selection(
+        [("manual", "Bank transfer or manual payment")],
+        string="Default Payment Method", required=True, default="manual",
+        help="How subscribers of this plan usually pay.")
+    journal_id = fields.Many2one(
+        "account.journal", string="Invoice Journal", check_company=True,
+        domain="[('type', '=', 'sale')]",
+        help="Sales journal of the invoices; the company's default sales journal when empty.")
+
+    line_ids = fields.One2many(
+        "sale.recurring.plan.line", "plan_id", string="Recurring Products", copy=True,
+        help="Products copied into each new subscription of this plan.")
+    subscription_ids = fields.One2many("sale.order", "recurring_plan_id", string="Subscriptions")
+    subscription_count = fields.Integer(compute="_compute_subscription_count")
+    period_label = fields.Char(compute="_compute_period_label", string="Billing Period")
+
+    _interval_positive = models.Constraint(
+        "CHECK(billing_interval > 0)", "The billing interval must be at least 1.")
+
+    @api.depends("billing_interval", "billing_unit")
+    def _compute_period_label(self):
+        labels = dict(self._fields["billing_unit"]._description_selection(self.env))
+        for plan in self:
+            if plan.billing_interval == 1:
+                plan.period_label = {
+                    "week": self.env._("Weekly"),
+                    "month": self.env._("Monthly"),
+                    "year": self.env._("Yearly"),
+                }.get(plan.billing_unit, "")
+            else:
+                plan.period_label = self.env._(
+                    "Every %(count)s %(unit)s",
+                    count=plan.billing_interval, unit=(labels.get(plan.billing_unit) or "").lower())
+
+    def _compute_subscription_count(self):
+        counts = dict(self.env["sale.order"]._read_group(
+            [("recurring_plan_id", "in", self.ids)], ["recurring_plan_id"], ["__count"]))
+        for plan in self:
+            plan.subscription_count = counts.get(plan, 0)
+
+    @api.constrains("billing_interval", "billing_unit")
+    def _check_billing_interval(self):
+        for plan in self:
+            if plan.billing_unit == "week" and not 1 <= plan.billing_interval <= periods.MAX_WEEKS:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': 'Bill Every' must be between 1 and 52 weeks, not %(value)s.",
+                    plan=plan.display_name, value=plan.billing_interval))
+            if plan.billing_interval < 1:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': 'Bill Every' must be at least 1.", plan=plan.display_name))
+
+    @api.constrains("duration_type", "duration_periods", "renewal_type", "renewal_periods",
+                    "renewal_notice_weeks", "notice_quantity")
+    def _check_terms(self):
+        for plan in self:
+            if plan.duration_type != "open" and plan.duration_periods < 1:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': 'Number of Periods' must be at least 1 for a fixed term "
+                    "or a minimum commitment.", plan=plan.display_name))
+            if plan.renewal_type != "none" and plan.duration_type != "fixed":
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': only a fixed-term plan can be renewed; set 'Duration' to "
+                    "a fixed number of periods or 'Renewal' to no renewal.", plan=plan.display_name))
+            if plan.renewal_type != "none" and plan.renewal_periods < 1:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': 'Renewal Length' must be at least 1 period.",
+                    plan=plan.display_name))
+            if plan.renewal_notice_weeks < 0 or plan.notice_quantity < 0:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': notice periods cannot be negative.", plan=plan.display_name))
+
+    def write(self, vals):
+        changed = [name for name in RHYTHM_FIELDS if name in vals]
+        if changed:
+            in_use = self.env["sale.order"].search_count([
+                ("recurring_plan_id", "in", self.ids),
+                ("recurring_state", "in", ("progress", "to_renew", "paused")),
+            ], limit=1)
+            moved = any(plan[name] != plan._fields[name].convert_to_cache(vals[name], plan)
+                        for plan in self for name in changed)
+            if in_use and moved:
+                raise UserError(self.env._(
+                    "The billing period of a plan with running subscriptions cannot change: "
+                    "their periods would move. Create a new plan and switch the subscriptions "
+                    "to it; the change then applies from each one's next period not yet invoiced."))
+        return super().write(vals)
+
+    def _rhythm(self, send_weekday=None):
+        """The engine's view of this plan, with a subscription's own send day."""
+        self.ensure_one()
+        return periods.Rhythm(
+            unit=self.billing_unit,
+            interval=self.billing_interval,
+            timing=self.billing_timing,
+            send_weekday=int(send_weekday or self.send_weekday),
+            anchoring=self.anchoring,
+        )
+
+    def action_view_subscriptions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sale_weekly_subscription.sale_order_subscription_action")
+        action["domain"] = [("recurring_plan_id", "=", self.id)]
+        action["context"] = {"default_recurring_plan_id": self.id}
+        return action
+
+
+class SaleRecurringPlanLine(models.Model):
+    _name = "sale.recurring.plan.line"
+    _description = "Subscription Plan Product"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    plan_id = fields.Many2one("sale.recurring.plan", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="plan_id.company_id", store=True)
+    sequence = fields.Integer(default=10)
+    product_id = fields.Many2one(
+        "product.product", required=True, check_company=True,
+        domain="[('sale_ok', '=', True)]")
+    name = fields.Text(
+        string="Description",
+        help="Line description on the subscription; the product's sales description when empty.")
+    quantity = fields.Float(default=1.0, digits="Product Unit")
+    price_unit = fields.Float(
+        string="Unit Price", digits="Product Price",
+        help="Price per billing period. Leave at 0 to take the pricelist price of the "
+             "subscription.")
+    tax_ids = fields.Many2many(
+        "account.tax", string="Taxes", check_company=True,
+        domain="[('type_tax_use', '=', 'sale')]",
+        help="Taxes of the line; the product's sales taxes when empty.")
+
+    @api.onchange("product_id")
+    def _onchange_product_id(self):
+        for line in self.filtered("product_id"):
+            line.price_unit = line.product_id.lst_price
+            line.tax_ids = line.product_id.taxes_id._filter_taxes_by_company(
+                line.company_id or self.env.company)
+
+    def _prepare_order_line_vals(self):
+        """Values of the sale order line this plan line becomes."""
+        self.ensure_one()
+        vals = {
+            "product_id": self.product_id.id,
+            "product_uom_qty": self.quantity,
+            "sequence": self.sequence,
+        }
+        if self.name:
+            vals["name"] = self.name
+        if self.price_unit:
+            vals["price_unit"] = self.price_unit
+        if self.tax_ids:
+            vals["tax_ids"] = [fields.Command.set(self.tax_ids.ids)]
+        return vals

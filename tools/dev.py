@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Development loop of the add-on: find Odoo 19, run a throwaway PostgreSQL,
+run the tests, serve the demo.  Called by the Makefile; see the README.
+
+Odoo is found by importing it.  When the machine's ``python3`` cannot
+import Odoo 19, a project virtualenv under ``.devenv/venv`` is tried, and
+when that has no Odoo either it is built from ``ODOO_SOURCE`` (a folder or
+archive of the official Odoo 19.0 source, by default Odoo's nightly source
+archive).  Everything this script makes lives under ``.devenv/``.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULE = "sale_weekly_subscription"
+DEVENV = ROOT / ".devenv"
+VENV = DEVENV / "venv"
+PGDATA = DEVENV / "pg"
+PGRUN = DEVENV / "pgrun"
+PGPORT = int(os.environ.get("DEV_PGPORT", "54329"))
+DB_USER = "odoo"
+DEFAULT_SOURCE = "https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz"
+SKIPPED = "Odoo tests: SKIPPED (Odoo 19 not importable)"
+PROBE = "import odoo.release as r, sys; sys.exit(0 if r.version_info[0] == 19 else 3)"
+
+
+class Unavailable(Exception):
+    """Odoo 19 cannot be had on this machine; the message says why."""
+
+
+def say(message):
+    print(f"[dev] {message}", flush=True)
+
+
+def run(cmd, **kwargs):
+    return subprocess.run([str(part) for part in cmd], check=True, **kwargs)
+
+
+# -- Odoo ----------------------------------------------------------------------
+
+def odoo_python(bootstrap=True):
+    """An interpreter that imports Odoo 19: the machine's, the project venv's, or a new venv."""
+    for python in (sys.executable, VENV / "bin" / "python"):
+        if Path(python).exists() and subprocess.run(
+                [str(python), "-c", PROBE], capture_output=True, check=False).returncode == 0:
+            return str(python)
+    if not bootstrap:
+        raise Unavailable("Odoo 19 is not importable and bootstrapping is off")
+    try:
+        return bootstrap_venv()
+    except (subprocess.CalledProcessError, tarfile.TarError, OSError) as error:
+        raise Unavailable(f"installing Odoo 19 from ODOO_SOURCE failed ({error})") from None
+
+
+def bootstrap_venv():
+    source = os.environ.get("ODOO_SOURCE", DEFAULT_SOURCE)
+    say(f"Odoo 19 is not importable: installing it into {VENV} from ODOO_SOURCE={source}")
+    folder = fetch_source(source)
+    run([sys.executable, "-m", "venv", VENV])
+    pip = [VENV / "bin" / "python", "-m", "pip", "install", "-q", "--prefer-binary"]
+    requirements = loosened_requirements(folder / "requirements.txt")
+    run(pip + ["-r", requirements])
+    run(pip + [folder])
+    run(pip + ["-r", ROOT / "requirements.txt"])
+    python = str(VENV / "bin" / "python")
+    if subprocess.run([python, "-c", PROBE], check=False).returncode:
+        raise Unavailable(f"{source} did not give an importable Odoo 19")
+    return python
+
+
+def fetch_source(source):
+    """A folder holding Odoo's source (setup.py, requirements.txt) from a folder, archive or URL."""
+    path = Path(source)
+    if path.is_dir():
+        return path
+    if not path.exists():
+        path = download(source)
+    target = Path(tempfile.mkdtemp(prefix="odoo-src-", dir=DEVENV))
+    with tarfile.open(path) as archive:
+        archive.extractall(target, filter="data")
+    found = [setup.parent for setup in target.glob("*/setup.py")] + \
+        [setup.parent for setup in target.glob("setup.py")]
+    if not found:
+        raise Unavailable(f"{source} holds no Odoo source (no setup.py)")
+    return found[0]
+
+
+def download(url):
+    if not re.match(r"^https?://", url):
+        raise Unavailable(f"ODOO_SOURCE={url} is neither a folder, an archive nor a URL")
+    DEVENV.mkdir(exist_ok=True)
+    target = DEVENV / "odoo-source.tar.gz"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response, open(target, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except OSError as error:
+        raise Unavailable(f"cannot reach ODOO_SOURCE={url} ({error})") from None
+    return target
+
+
+def loosened_requirements(path):
+    """Odoo's pins, minus the ones that do not build on this Python (python-ldap, psycopg2 sources)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        name = re.split(r"[=<>~; ]", line.strip(), maxsplit=1)[0].lower()
+        if name in ("python-ldap", "psycopg2"):
+            continue
+        if name == "cbor2":
+            line = "cbor2"
+        lines.append(line)
+    lines.append("psycopg2-binary")
+    target = DEVENV / "odoo-requirements.txt"
+    target.write_text("\n".join(lines) + "\n")
+    return target
+
+
+def addons_path(python):
+    """Odoo's own addons folders, then a folder where this repository is named as the add-on."""
+    code = ("import os, odoo.release; pkg = os.path.dirname(odoo.release.__file__);"
+            "print(','.join(p for p in (os.path.join(os.path.dirname(pkg), 'addons'), "
+            "os.path.join(pkg, 'addons')) if os.path.isdir(p)))")
+    odoo_paths = subprocess.run([python, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.strip()
+    link_dir = DEVENV / "addons"
+    link_dir.mkdir(parents=True, exist_ok=True)
+    link = link_dir / MODULE
+    if link.is_symlink() and link.resolve() != ROOT:
+        link.unlink()
+    if not link.exists():
+        link.symlink_to(ROOT, target_is_directory=True)
+    return f"{odoo_paths},{link_dir}"
+
+
+# -- PostgreSQL ----------------------------------------------------------------
+
+def pg_bin():
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+                        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if candidates:
+        return candidates[-1].parent
+    found = shutil.which("pg_ctl")
+    if not found:
+        raise SystemExit("PostgreSQL 15+ is needed: no pg_ctl found (apt-get install postgresql)")
+    return Path(found).parent
+
+
+def as_pg_owner(cmd):
+    """Run a PostgreSQL program; as root it runs as the 'postgres' user."""
+    cmd = [str(part) for part in cmd]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    return subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+def start_postgres():
+    """A throwaway cluster under .devenv/pg, listening on a socket in .devenv/pgrun."""
+    bindir = pg_bin()
+    DEVENV.mkdir(exist_ok=True)
+    for folder in (PGDATA, PGRUN):
+        folder.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres", "postgres")
+    if not (PGDATA / "PG_VERSION").exists():
+        say(f"creating a throwaway PostgreSQL cluster in {PGDATA}")
+        as_pg_owner([bindir / "initdb", "-D", PGDATA, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                     "--locale=C.UTF-8"])
+    status = subprocess.run(
+        (["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else [])
+        + [str(bindir / "pg_ctl"), "-D", str(PGDATA), "status"], capture_output=True, check=False)
+    if status.returncode != 0:
+        options = f"-c listen_addresses='' -c unix_socket_directories='{PGRUN}' -p {PGPORT} " \
+                  "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        as_pg_owner([bindir / "pg_ctl", "-D", PGDATA, "-l", PGDATA / "server.log", "-w", "-o", options,
+                     "start"])
+    psql = [bindir / "psql", "-h", PGRUN, "-p", PGPORT, "-U", "postgres", "-d", "postgres", "-tAc"]
+    exists = as_pg_owner(psql + [f"SELECT 1 FROM pg_roles WHERE rolname = '{DB_USER}'"]).stdout.strip()
+    if not exists:
+        as_pg_owner(psql + [f"CREATE ROLE {DB_USER} LOGIN SUPERUSER"])
+    return bindir
+
+
+def drop_database(bindir, name):
+    as_pg_owner([bindir / "dropdb", "-h", PGRUN, "-p", PGPORT, "-U", "postgres", "--if-exists",
+                 "--force", name])
+
+
+def write_config(python, extra=""):
+    conf = DEVENV / "odoo.conf"
+    conf.write_text(
+        "[options]\n"
+        f"addons_path = {addons_path(python)}\n"
+        f"db_host = {PGRUN}\n"
+        f"db_port = {PGPORT}\n"
+        f"db_user = {DB_USER}\n"
+        f"data_dir = {DEVENV / 'filestore'}\n"
+        "admin_passwd = admin\n"
+        "http_interface = 127.0.0.1\n"
+        + extra
+    )
+    return conf
+
+
+def odoo(python, conf, *args, log=None):
+    """Run Odoo; with ``log`` its output is copied to that file and the return code returned."""
+    cmd = [python, "-m", "odoo", "server", "-c", str(conf), *args]
+    if log is None:
+        return subprocess.run(cmd, check=False).returncode
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            out.write(line)
+            sys.stdout.write(line)
+        return proc.wait()
+
+
+# -- the log -------------------------------------------------------------------
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) (?P<db>\S+) (?P<logger>\S+): ")
+
+
+def log_problems(path, during_tests=False):
+    """Lines at WARNING or ERROR that come from this add-on (or name it)."""
+    problems = []
+    for line in Path(path).read_text(errors="replace").splitlines():
+        match = LOG_LINE.match(line)
+        if not match or match["level"] not in ("WARNING", "ERROR", "CRITICAL"):
+            continue
+        if MODULE in line:
+            problems.append(line)
+        elif during_tests and match["level"] in ("ERROR", "CRITICAL") and "odoo.addons." in match["logger"]:
+            problems.append(line)
+    return problems
+
+
+def test_summary(path):
+    found = re.findall(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests", Path(path).read_text(errors="replace"))
+    return tuple(int(x) for x in found[-1]) if found else None
+
+
+# -- commands ------------------------------------------------------------------
+
+def cmd_test(args):
+    try:
+        python = odoo_python()
+    except Unavailable as reason:
+        say(str(reason))
+        print("\n" + "*" * 72 + f"\n*** {SKIPPED}\n" + "*" * 72, flush=True)
+        return 0
+    bindir = start_postgres()
+    conf = write_config(python)
+    db = "swsub_test"
+    drop_database(bindir, db)
+    log = DEVENV / "test.log"
+    tags = args.tags or f"/{MODULE}"
+    say(f"installing {MODULE} with its tests in a fresh database '{db}' (log: {log})")
+    started = time.time()
+    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--test-enable", "--test-tags", tags,
+              "--stop-after-init", "--workers=0", "--max-cron-threads=0",
+              log=log)
+    summary = test_summary(log)
+    problems = log_problems(log, during_tests=True)
+    failed = rc != 0 or summary is None or summary[0] or summary[1] or not summary[2] or problems
+    say("upgrading the add-on (-u) and checking its log stays clean")
+    upgrade_log = DEVENV / "upgrade.log"
+    urc = odoo(python, conf, "-d", db, "-u", MODULE, "--stop-after-init", "--workers=0",
+               "--max-cron-threads=0", log=upgrade_log)
+    upgrade_problems = log_problems(upgrade_log)
+    print("\n" + "=" * 72)
+    for line in problems + upgrade_problems:
+        print(f"LOG: {line}")
+    if summary:
+        print(f"Odoo tests: {summary[2]} tests, {summary[0]} failed, {summary[1]} errors "
+              f"({time.time() - started:.0f} s, real Odoo 19, database '{db}')")
+    else:
+        print("Odoo tests: no test summary in the log: the install failed")
+    if failed or urc or upgrade_problems:
+        print("Odoo tests: FAILED")
+        return 1
+    print("Odoo tests: PASSED")
+    return 0
+
+
+def cmd_demo(args):
+    try:
+        python = odoo_python()
+    except Unavailable as reason:
+        print(f"\nmake demo: {reason}.\nSet ODOO_SOURCE to a folder or .tar.gz of the Odoo 19.0 "
+              "source (e.g. a git clone of github.com/odoo/odoo, branch 19.0), or install Odoo 19 "
+              "so that `python3 -c 'import odoo.release'` works, then run `make demo` again.",
+              file=sys.stderr)
+        return 2
+    bindir = start_postgres()
+    conf = write_config(python)
+    db = os.environ.get("DEMO_DB", "swsub_demo")
+    drop_database(bindir, db)
+    say(f"creating the demo database '{db}' with {MODULE} and its demo data")
+    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--with-demo", "--stop-after-init",
+              "--workers=0", "--max-cron-threads=0", log=DEVENV / "demo.log")
+    if rc:
+        print(f"make demo: the install failed, see {DEVENV / 'demo.log'}", file=sys.stderr)
+        return rc
+    summary = subprocess.run(
+        [python, "-m", "odoo", "shell", "-c", str(conf), "-d", db, "--no-http", "--log-level=warn"],
+        input=(ROOT / "tools" / "demo_summary.py").read_text(), text=True, check=False)
+    if summary.returncode:
+        return summary.returncode
+    if os.environ.get("SERVE", "1") == "0":
+        return 0
+    say("serving Odoo at http://localhost:8069 (login admin / password admin); Ctrl-C stops it")
+    try:
+        return odoo(python, conf, "-d", db, "--db-filter", f"^{db}$", "--http-port", "8069",
+                    "--http-interface", "0.0.0.0")
+    except KeyboardInterrupt:
+        return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
+    test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
+    sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
+    args = parser.parse_args()
+    return {"test": cmd_test, "demo": cmd_demo}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
