@@ -1,0 +1,3 @@
+from . import test_plan
+from . import test_subscription
+from . import test_security

@@ -1,0 +1,57 @@
+from odoo.fields import Command
+from odoo.tests import new_test_user
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class SubscriptionCase(AccountTestInvoicingCommon):
+    """Plans, a customer and users of each subscription group, in a fresh company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        company = cls.company_data["company"]
+        # the accountant running the fixtures also manages subscriptions
+        cls.env.user.group_ids += cls.env.ref("sale_weekly_subscription.group_subscription_manager")
+        cls.product_box = cls._create_product(name="Meal box", lst_price=39.90, taxes_id=[])
+        cls.customer = cls.env["res.partner"].create({
+            "name": "Brasserie Dupont", "email": "dupont@example.com", "company_id": False,
+        })
+        cls.user = new_test_user(
+            cls.env, login="sub_user", groups="sale_weekly_subscription.group_subscription_user",
+            company_id=company.id, company_ids=[Command.set(company.ids)])
+        cls.manager = new_test_user(
+            cls.env, login="sub_manager", groups="sale_weekly_subscription.group_subscription_manager",
+            company_id=company.id, company_ids=[Command.set(company.ids)])
+        cls.reason = cls.env.ref("sale_weekly_subscription.close_reason_customer_request")
+
+    @classmethod
+    def _create_plan(cls, **values):
+        return cls.env["sale.recurring.plan"].create({
+            "name": "Plan",
+            "billing_unit": "week",
+            "billing_interval": 1,
+            "send_weekday": "0",
+            "line_ids": [Command.create({"product_id": cls.product_box.id, "price_unit": 39.90})],
+            **values,
+        })
+
+    @classmethod
+    def _create_subscription(cls, plan, start, confirm=True, user=None, **values):
+        order = cls.env["sale.order"].with_user(user or cls.env.user).create({
+            "partner_id": cls.customer.id,
+            "recurring_plan_id": plan.id,
+            "recurring_start_date": start,
+            "order_line": [Command.create(line._prepare_order_line_vals()) for line in plan.line_ids],
+            **values,
+        })
+        if confirm:
+            order.action_confirm()
+        return order
+
+    def assertPeriod(self, order, start, end, invoice_date):
+        self.assertEqual(
+            (order.recurring_next_period_start, order.recurring_next_period_end,
+             order.recurring_next_invoice_date),
+            (start, end, invoice_date))

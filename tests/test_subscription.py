@@ -1,0 +1,237 @@
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.exceptions import UserError
+from odoo.tests import Form, tagged
+
+from .common import SubscriptionCase
+
+D = date
+
+
+@tagged("post_install", "-at_install")
+class TestSubscription(SubscriptionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fortnightly = cls._create_plan(name="Cleaning", billing_interval=2)
+        cls.fortnightly_aligned = cls._create_plan(
+            name="Meal box aligned", billing_interval=2, anchoring="aligned")
+
+    def _run_terms_cron(self):
+        """The scheduled action, run as the scheduler runs it (its own cursor and environment)."""
+        with self.enter_registry_test_mode():
+            self.env.ref("sale_weekly_subscription.ir_cron_recurring_terms").method_direct_trigger()
+
+    @freeze_time("2026-12-02")
+    def test_confirm_starts_the_subscription(self):
+        order = self._create_subscription(self.fortnightly, "2026-12-02", confirm=False)
+        self.assertEqual(order.recurring_state, "draft")
+        self.assertEqual(order.recurring_send_weekday, "0")
+        order.action_confirm()
+        self.assertEqual(order.recurring_state, "progress")
+        self.assertEqual(order.recurring_schedule_start, D(2026, 12, 2))
+        self.assertFalse(order.recurring_end_date)
+        # Wed 2 Dec, every 2 weeks, Monday, in advance: the first invoice is dated on the start
+        self.assertPeriod(order, D(2026, 12, 2), D(2026, 12, 15), D(2026, 12, 2))
+        self.assertEqual(order.recurring_current_period_start, D(2026, 12, 2))
+        self.assertEqual(order.recurring_current_period_end, D(2026, 12, 15))
+
+    @freeze_time("2026-12-02")
+    def test_confirm_needs_product_lines(self):
+        order = self._create_subscription(self.fortnightly, "2026-12-02", confirm=False)
+        order.order_line.unlink()
+        with self.assertRaisesRegex(UserError, "no product lines"):
+            order.action_confirm()
+
+    @freeze_time("2026-12-02")
+    def test_preview_aligned_across_the_year_end(self):
+        order = self._create_subscription(self.fortnightly_aligned, "2026-12-02")
+        preview = order._recurring_preview_vals(4)
+        self.assertEqual(
+            [(p["invoice_date"], p["period_start"], p["period_end"], p["is_prorated"], p["amount_untaxed"])
+             for p in preview],
+            [
+                (D(2026, 12, 2), D(2026, 12, 2), D(2026, 12, 6), True, 14.25),  # 39.90 x 5/14
+                (D(2026, 12, 7), D(2026, 12, 7), D(2026, 12, 20), False, 39.90),
+                (D(2026, 12, 21), D(2026, 12, 21), D(2027, 1, 3), False, 39.90),
+                (D(2027, 1, 4), D(2027, 1, 4), D(2027, 1, 17), False, 39.90),
+            ])
+        self.assertEqual(preview[0]["label"], "week 49, 2 Dec \u2013 6 Dec 2026")
+        self.assertEqual(preview[2]["label"], "week 52\u201353, 21 Dec 2026 \u2013 3 Jan 2027")
+        action = order.action_recurring_preview()
+        wizard = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual(len(wizard.line_ids), 6)
+
+    @freeze_time("2026-12-02")
+    def test_fixed_term_end_and_prorated_close(self):
+        plan = self._create_plan(name="Trial", billing_interval=2, duration_type="fixed", duration_periods=4)
+        order = self._create_subscription(plan, "2026-12-02")
+        self.assertEqual(order.recurring_end_date, D(2027, 1, 26))
+        self.assertEqual(order.recurring_last_date, D(2027, 1, 26))
+        preview = order._recurring_preview_vals(10)
+        self.assertEqual(len(preview), 4)
+        self.assertEqual(preview[-1]["period_end"], D(2027, 1, 26))
+
+    @freeze_time("2026-12-02")
+    def test_commitment_limits_the_close_date(self):
+        plan = self._create_plan(name="Committed", duration_type="commitment", duration_periods=6)
+        order = self._create_subscription(plan, "2026-12-02")
+        self.assertEqual(order.recurring_commitment_end_date, D(2027, 1, 12))
+        self.assertFalse(order.recurring_end_date)
+        self.assertEqual(order._recurring_earliest_close_date(), D(2027, 1, 12))
+
+    def test_send_day_change_applies_from_the_next_period_not_invoiced(self):
+        with freeze_time("2026-12-02"):
+            order = self._create_subscription(self.fortnightly_aligned, "2026-12-02")
+        # the lead-in and the first full period (2 - 20 Dec) are invoiced
+        order.recurring_invoiced_until = D(2026, 12, 20)
+        self.assertPeriod(order, D(2026, 12, 21), D(2027, 1, 3), D(2026, 12, 21))
+        with freeze_time("2026-12-16"):
+            order.recurring_send_weekday = "4"  # Friday
+        self.assertEqual(order.recurring_schedule_start, D(2026, 12, 21))
+        # Mon 21 Dec to Thu 24 Dec is a lead-in to the first Friday, dated on the Friday before
+        self.assertPeriod(order, D(2026, 12, 21), D(2026, 12, 24), D(2026, 12, 18))
+        following = order._recurring_preview_vals(3)
+        self.assertEqual([(p["period_start"], p["invoice_date"]) for p in following], [
+            (D(2026, 12, 21), D(2026, 12, 18)),
+            (D(2026, 12, 25), D(2026, 12, 25)),
+            (D(2027, 1, 8), D(2027, 1, 8)),
+        ])
+        self.assertEqual(following[0]["amount_untaxed"], 11.40)  # 39.90 x 4/14
+
+    def test_send_day_change_from_start_keeps_the_periods(self):
+        with freeze_time("2026-12-02"):
+            order = self._create_subscription(self.fortnightly, "2026-12-02")
+        order.recurring_invoiced_until = D(2026, 12, 15)
+        self.assertPeriod(order, D(2026, 12, 16), D(2026, 12, 29), D(2026, 12, 14))
+        order.recurring_send_weekday = "4"
+        self.assertPeriod(order, D(2026, 12, 16), D(2026, 12, 29), D(2026, 12, 11))
+
+    def test_plan_change_applies_from_the_next_period_not_invoiced(self):
+        weekly = self._create_plan(name="Weekly box", send_weekday="2")
+        monthly = self._create_plan(name="Monthly box", billing_unit="month", send_weekday="4")
+        with freeze_time("2026-12-02"):
+            order = self._create_subscription(weekly, "2026-12-02")
+        self.assertEqual(order.recurring_send_weekday, "2")
+        order.recurring_invoiced_until = D(2026, 12, 15)
+        with freeze_time("2026-12-10"):
+            order.recurring_plan_id = monthly
+        self.assertEqual(order.recurring_schedule_start, D(2026, 12, 16))
+        self.assertEqual(order.recurring_send_weekday, "4")
+        self.assertPeriod(order, D(2026, 12, 16), D(2027, 1, 15), D(2026, 12, 16))
+        self.assertIn("apply from the period starting", order.message_ids[0].body)
+
+    def test_close_with_notice(self):
+        plan = self._create_plan(name="Notice", notice_quantity=2, notice_unit="week")
+        with freeze_time("2026-12-02"):
+            order = self._create_subscription(plan, "2026-12-02", user=self.user)
+            order = order.with_user(self.user)
+            action = order.action_recurring_close()
+            wizard = Form(self.env[action["res_model"]].with_user(self.user).with_context(action["context"]))
+            wizard.reason_id = self.reason
+            self.assertEqual(wizard.earliest_date, D(2026, 12, 16))
+            self.assertEqual(wizard.close_date, D(2026, 12, 16))
+            wizard.close_date = D(2026, 12, 10)
+            self.assertTrue(wizard.is_early)
+            early = wizard.save()
+            with self.assertRaisesRegex(UserError, "Only a subscription manager"):
+                early.action_close()
+            early.close_date = D(2026, 12, 16)
+            early.action_close()
+        self.assertEqual(order.recurring_state, "progress")  # closes after its last day
+        self.assertEqual(order.recurring_close_date, D(2026, 12, 16))
+        self.assertEqual(order.recurring_last_date, D(2026, 12, 16))
+        order.sudo().recurring_invoiced_until = D(2026, 12, 15)
+        # the last period is one day of a week: prorated
+        self.assertPeriod(order, D(2026, 12, 16), D(2026, 12, 16), D(2026, 12, 14))
+        self.assertEqual(order._recurring_preview_vals()[0]["amount_untaxed"], 5.70)  # 39.90 / 7
+        with freeze_time("2026-12-16"):
+            self._run_terms_cron()
+        self.assertEqual(order.recurring_state, "progress")
+        with freeze_time("2026-12-17"):
+            self._run_terms_cron()
+        self.assertEqual(order.recurring_state, "closed")
+        self.assertFalse(order.recurring_next_invoice_date)
+
+    def test_close_early_by_manager_then_reopen(self):
+        plan = self._create_plan(name="Notice", notice_quantity=30, notice_unit="day")
+        with freeze_time("2026-12-02"):
+            order = self._create_subscription(plan, "2026-11-02").with_user(self.manager)
+            action = order.action_recurring_close()
+            wizard = self.env[action["res_model"]].with_user(self.manager).with_context(
+                action["context"]).create({"reason_id": self.reason.id, "close_date": "2026-12-02",
+                                           "comment": "Moved to Spain"})
+            self.assertEqual(wizard.earliest_date, D(2027, 1, 1))
+            wizard.action_close()
+            self.assertEqual(order.recurring_state, "closed")
+            self.assertEqual(order.recurring_close_reason_id, self.reason)
+            self.assertIn("before the notice allows", order.message_ids[0].body)
+            self.assertIn("Moved to Spain", order.message_ids[0].body)
+            order.action_recurring_reopen()
+        self.assertEqual(order.recurring_state, "progress")
+        self.assertFalse(order.recurring_close_date)
+        self.assertFalse(order.recurring_close_reason_id)
+        self.assertTrue(order.recurring_next_invoice_date)
+        with self.assertRaisesRegex(UserError, "is not closed"):
+            order.action_recurring_reopen()
+
+    def test_manual_renewal(self):
+        plan = self._create_plan(name="Season", duration_type="fixed", duration_periods=4,
+                                 renewal_type="manual", renewal_periods=4, renewal_notice_weeks=1)
+        with freeze_time("2026-12-07"):
+            order = self._create_subscription(plan, "2026-12-07", user_id=self.user.id)
+        self.assertEqual(order.recurring_end_date, D(2027, 1, 3))
+        with freeze_time("2026-12-26"):
+            self._run_terms_cron()
+        self.assertEqual(order.recurring_state, "progress")
+        with freeze_time("2026-12-27"):
+            self._run_terms_cron()
+        self.assertEqual(order.recurring_state, "to_renew")
+        self.assertEqual(order.activity_ids.user_id, self.user)
+        with freeze_time("2026-12-28"):
+            order.with_user(self.user).action_recurring_renew()
+        self.assertEqual(order.recurring_state, "progress")
+        self.assertEqual(order.recurring_end_date, D(2027, 1, 31))
+        self.assertFalse(order.activity_ids)
+        self.assertIn("Renewed", order.message_ids[0].body)
+
+    def test_automatic_renewal(self):
+        plan = self._create_plan(name="Auto", billing_unit="month", duration_type="fixed",
+                                 duration_periods=12, renewal_type="auto", renewal_periods=12,
+                                 renewal_notice_weeks=0)
+        with freeze_time("2026-01-31"):
+            order = self._create_subscription(plan, "2026-01-31")
+        self.assertEqual(order.recurring_end_date, D(2027, 1, 30))
+        with freeze_time("2027-01-29"):
+            self._run_terms_cron()
+        self.assertEqual(order.recurring_end_date, D(2027, 1, 30))
+        with freeze_time("2027-01-30"):
+            self._run_terms_cron()
+            self._run_terms_cron()  # a second run the same day changes nothing
+        self.assertEqual(order.recurring_end_date, D(2028, 1, 30))
+        self.assertEqual(order.recurring_state, "progress")
+
+    def test_month_plan_on_the_31st(self):
+        rent = self._create_plan(name="Rent", billing_unit="month")
+        with freeze_time("2027-01-31"):
+            order = self._create_subscription(rent, "2027-01-31")
+        self.assertEqual([p["invoice_date"] for p in order._recurring_preview_vals(4)],
+                         [D(2027, 1, 31), D(2027, 2, 28), D(2027, 3, 31), D(2027, 4, 30)])
+        self.assertEqual(order._recurring_preview_vals(1)[0]["label"], "31 Jan \u2013 27 Feb 2027")
+
+    def test_enterprise_and_oca_names_are_free(self):
+        fields = self.env["sale.order"]._fields
+        ours = {name for name, field in fields.items() if name.startswith("recurring_")}
+        self.assertTrue(ours)
+        for name in ("plan_id", "subscription_state", "next_invoice_date", "start_date", "end_date",
+                     "is_subscription", "recurring_monthly", "close_reason_id"):
+            self.assertNotIn(name, ours)
+            field = fields.get(name)
+            self.assertTrue(field is None or "sale_weekly_subscription" not in (field._module or ""))
+        for model in ("sale.subscription.plan", "sale.subscription", "sale.order.close.reason",
+                      "contract.contract"):
+            model_obj = self.env["ir.model"]._get(model)
+            self.assertFalse(model_obj and "sale_weekly_subscription" in model_obj.modules)
