@@ -32,5 +32,4 @@ schedule of periods and invoice dates.
         "demo/sale_weekly_subscription_demo.xml",
     ],
     "application": True,
-    "installable": True,
 }

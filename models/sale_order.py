@@ -383,11 +383,11 @@ class SaleOrder(models.Model):
     def _cron_recurring_terms(self):
         """Daily: close what has ended, renew what is due."""
         base = [("state", "=", "sale"), ("recurring_plan_id", "!=", False)]
-        closing = self.search(base + [("recurring_state", "in", RUNNING_STATES),
-                                      ("recurring_close_date", "<", fields.Date.context_today(self))])
+        today = fields.Date.context_today(self)
+        closing = self.search([
+            *base, ("recurring_state", "in", RUNNING_STATES), ("recurring_close_date", "<", today)])
         closing._recurring_close_due()
-        renewing = self.search(base + [("recurring_state", "in", ("progress", "to_renew")),
-                                       ("recurring_end_date", "!=", False),
-                                       ("recurring_close_date", "=", False),
-                                       ("recurring_plan_id.renewal_type", "!=", "none")])
+        renewing = self.search([
+            *base, ("recurring_state", "in", ("progress", "to_renew")), ("recurring_end_date", "!=", False),
+            ("recurring_close_date", "=", False), ("recurring_plan_id.renewal_type", "!=", "none")])
         renewing._recurring_update_renewals()

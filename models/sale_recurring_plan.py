@@ -92,7 +92,7 @@ class SaleRecurringPlan(models.Model):
              "proposed is today plus this notice; only a subscription manager can pick "
              "an earlier date.")
     notice_unit = fields.Selection(
-        [("day", "Days"), ("week", "Weeks")], string="Notice Unit", required=True, default="day")
+        [("day", "Days"), ("week", "Weeks")], required=True, default="day")
 
     # -- invoicing -----------------------------------------------------------
     auto_post = fields.Boolean(

@@ -130,7 +130,8 @@ class TestSubscription(SubscriptionCase):
             order = self._create_subscription(plan, "2026-12-02", user=self.user)
             order = order.with_user(self.user)
             action = order.action_recurring_close()
-            wizard = Form(self.env[action["res_model"]].with_user(self.user).with_context(action["context"]))
+            model = self.env[action["res_model"]].with_user(self.user)
+            wizard = Form(model.with_context(**action["context"]))
             wizard.reason_id = self.reason
             self.assertEqual(wizard.earliest_date, D(2026, 12, 16))
             self.assertEqual(wizard.close_date, D(2026, 12, 16))
@@ -162,7 +163,7 @@ class TestSubscription(SubscriptionCase):
             order = self._create_subscription(plan, "2026-11-02").with_user(self.manager)
             action = order.action_recurring_close()
             wizard = self.env[action["res_model"]].with_user(self.manager).with_context(
-                action["context"]).create({"reason_id": self.reason.id, "close_date": "2026-12-02",
+                **action["context"]).create({"reason_id": self.reason.id, "close_date": "2026-12-02",
                                            "comment": "Moved to Spain"})
             self.assertEqual(wizard.earliest_date, D(2027, 1, 1))
             wizard.action_close()

@@ -69,9 +69,9 @@ def bootstrap_venv():
     run([sys.executable, "-m", "venv", VENV])
     pip = [VENV / "bin" / "python", "-m", "pip", "install", "-q", "--prefer-binary"]
     requirements = loosened_requirements(folder / "requirements.txt")
-    run(pip + ["-r", requirements])
-    run(pip + [folder])
-    run(pip + ["-r", ROOT / "requirements.txt"])
+    run([*pip, "-r", requirements])
+    run([*pip, folder])
+    run([*pip, "-r", ROOT / "requirements.txt"])
     python = str(VENV / "bin" / "python")
     if subprocess.run([python, "-c", PROBE], check=False).returncode:
         raise Unavailable(f"{source} did not give an importable Odoo 19")
@@ -158,7 +158,7 @@ def as_pg_owner(cmd):
     """Run a PostgreSQL program; as root it runs as the 'postgres' user."""
     cmd = [str(part) for part in cmd]
     if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
     return subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
@@ -183,9 +183,9 @@ def start_postgres():
         as_pg_owner([bindir / "pg_ctl", "-D", PGDATA, "-l", PGDATA / "server.log", "-w", "-o", options,
                      "start"])
     psql = [bindir / "psql", "-h", PGRUN, "-p", PGPORT, "-U", "postgres", "-d", "postgres", "-tAc"]
-    exists = as_pg_owner(psql + [f"SELECT 1 FROM pg_roles WHERE rolname = '{DB_USER}'"]).stdout.strip()
+    exists = as_pg_owner([*psql, f"SELECT 1 FROM pg_roles WHERE rolname = '{DB_USER}'"]).stdout.strip()
     if not exists:
-        as_pg_owner(psql + [f"CREATE ROLE {DB_USER} LOGIN SUPERUSER"])
+        as_pg_owner([*psql, f"CREATE ROLE {DB_USER} LOGIN SUPERUSER"])
     return bindir
 
 
@@ -225,7 +225,8 @@ def odoo(python, conf, *args, log=None):
 
 # -- the log -------------------------------------------------------------------
 
-LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) (?P<db>\S+) (?P<logger>\S+): ")
+LOG_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) (?P<db>\S+) (?P<logger>\S+): ")
 
 
 def log_problems(path, during_tests=False):
@@ -243,7 +244,8 @@ def log_problems(path, during_tests=False):
 
 
 def test_summary(path):
-    found = re.findall(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests", Path(path).read_text(errors="replace"))
+    text = Path(path).read_text(errors="replace")
+    found = re.findall(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests", text)
     return tuple(int(x) for x in found[-1]) if found else None
 
 
@@ -324,14 +326,29 @@ def cmd_demo(args):
         return 0
 
 
+def cmd_lint(args):
+    """ruff on everything, pylint-odoo (the OCA checker) on the add-on, both with zero findings."""
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], check=False).returncode
+    link_dir = DEVENV / "addons"
+    link_dir.mkdir(parents=True, exist_ok=True)
+    if not (link_dir / MODULE).exists():
+        (link_dir / MODULE).symlink_to(ROOT, target_is_directory=True)
+    pylint = subprocess.run([sys.executable, "-m", "pylint", f"--rcfile={ROOT / '.pylintrc'}", MODULE],
+                            cwd=link_dir, check=False).returncode
+    verdict = {0: "clean"}
+    print(f"Lint: ruff {verdict.get(ruff, 'FAILED')}, pylint-odoo {verdict.get(pylint, 'FAILED')}")
+    return 1 if ruff or pylint else 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("lint", help="ruff and pylint-odoo")
     test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
     args = parser.parse_args()
-    return {"test": cmd_test, "demo": cmd_demo}[args.command](args)
+    return {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ class SaleOrderRecurringClose(models.TransientModel):
     _description = "Close a Subscription"
 
     order_id = fields.Many2one("sale.order", required=True, ondelete="cascade")
-    reason_id = fields.Many2one("sale.recurring.close.reason", string="Reason", required=True)
-    comment = fields.Text()
+    reason_id = fields.Many2one("sale.recurring.close.reason", required=True)
+    comment = fields.Text(help="Kept on the subscription and posted in its chatter.")
     earliest_date = fields.Date(
         compute="_compute_earliest_date", string="Earliest Close Date",
         help="Today plus the plan's cancellation notice, and not before the end of a "

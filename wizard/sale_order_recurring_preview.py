@@ -15,8 +15,8 @@ class SaleOrderRecurringPreview(models.TransientModel):
     @api.depends("order_id", "count")
     def _compute_line_ids(self):
         for preview in self:
-            preview.line_ids = [fields.Command.clear()] + [
-                fields.Command.create(vals) for vals in preview.order_id._recurring_preview_vals(preview.count)]
+            upcoming = preview.order_id._recurring_preview_vals(preview.count)
+            preview.line_ids = [fields.Command.clear()] + [fields.Command.create(vals) for vals in upcoming]
 
 
 class SaleOrderRecurringPreviewLine(models.TransientModel):

@@ -82,8 +82,8 @@ def test_every_six_weeks_and_fifty_two():
 
 
 @pytest.mark.parametrize("bad", [
-    dict(unit="fortnight"), dict(interval=0), dict(interval=53), dict(timing="later"),
-    dict(send_weekday=7), dict(anchoring="moon"),
+    {"unit": "fortnight"}, {"interval": 0}, {"interval": 53}, {"timing": "later"},
+    {"send_weekday": 7}, {"anchoring": "moon"},
 ])
 def test_rhythm_rejects_bad_values(bad):
     with pytest.raises(ValueError):
@@ -151,7 +151,8 @@ def test_month_invoice_dates_in_advance_and_arrears():
 
 def test_aligned_month_lead_in_runs_to_month_end():
     found = take(p.Rhythm(p.MONTH, 1, anchoring=p.ALIGNED), D(2027, 1, 15), 2)
-    assert (found[0].start, found[0].end, found[0].factor) == (D(2027, 1, 15), D(2027, 1, 31), Fraction(17, 31))
+    lead_in = found[0]
+    assert (lead_in.start, lead_in.end, lead_in.factor) == (D(2027, 1, 15), D(2027, 1, 31), Fraction(17, 31))
     assert (found[1].start, found[1].end) == (D(2027, 2, 1), D(2027, 2, 28))
 
 

@@ -1,5 +1,6 @@
 """Property tests of engine.periods (hypothesis)."""
 
+import itertools
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -41,7 +42,7 @@ def first(rhythm, start, count, end=None):
 def test_periods_are_contiguous_and_never_overlap(rhythm, start, count):
     found = first(rhythm, start, count)
     assert found[0].start == start
-    for before, after in zip(found, found[1:]):
+    for before, after in itertools.pairwise(found):
         assert after.start == before.end + timedelta(days=1)
     for period in found:
         assert period.start <= period.end

@@ -1,0 +1,24 @@
+# Development commands of the add-on; see the README.
+PYTHON ?= python3
+
+.PHONY: test deps lint pure odoo-test demo
+.DEFAULT_GOAL := test
+
+## make test: lint, pure tests, then the Odoo tests in a fresh database of a throwaway cluster
+test: deps lint pure odoo-test
+
+deps:
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+lint:
+	@$(PYTHON) tools/dev.py lint
+
+pure:
+	@cd engine/tests && $(PYTHON) -m pytest
+
+odoo-test:
+	@$(PYTHON) tools/dev.py test
+
+## make demo: a demo database with the add-on and its demo data, served at http://localhost:8069
+demo: deps
+	@$(PYTHON) tools/dev.py demo
