@@ -27,6 +27,7 @@ schedule of periods and invoice dates.
         "wizard/sale_order_recurring_close_views.xml",
         "wizard/sale_order_recurring_preview_views.xml",
         "views/menus.xml",
+        "report/sale_order_report_templates.xml",
     ],
     "demo": [
         "demo/sale_weekly_subscription_demo.xml",

@@ -236,3 +236,15 @@ class TestSubscription(SubscriptionCase):
                       "contract.contract"):
             model_obj = self.env["ir.model"]._get(model)
             self.assertFalse(model_obj and "sale_weekly_subscription" in model_obj.modules)
+
+    @freeze_time("2026-12-02")
+    def test_quotation_pdf_states_the_terms(self):
+        plan = self._create_plan(name="Cleaning on Friday", billing_interval=2, send_weekday="4",
+                                 notice_quantity=2, notice_unit="week")
+        order = self._create_subscription(plan, "2026-12-04", confirm=False)
+        html = self.env["ir.actions.report"]._render_qweb_html("sale.action_report_saleorder", order.ids)[0]
+        html = html.decode()
+        self.assertIn("Cleaning on Friday", html)
+        self.assertIn("Every 2 weeks", html)
+        self.assertIn("Friday", html)
+        self.assertIn("subscription_terms", html)
