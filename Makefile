@@ -1,7 +1,7 @@
 # Development commands of the add-on; see the README.
 PYTHON ?= python3
 
-.PHONY: test deps lint pure odoo-test demo
+.PHONY: test deps lint pure odoo-test demo pot
 .DEFAULT_GOAL := test
 
 ## make test: lint, pure tests, then the Odoo tests in a fresh database of a throwaway cluster
@@ -22,3 +22,7 @@ odoo-test:
 ## make demo: a demo database with the add-on and its demo data, served at http://localhost:8069
 demo: deps
 	@$(PYTHON) tools/dev.py demo
+
+## make pot: regenerate i18n/sale_weekly_subscription.pot with Odoo's own export
+pot:
+	@$(PYTHON) tools/dev.py pot

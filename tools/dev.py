@@ -10,6 +10,7 @@ archive).  Everything this script makes lives under ``.devenv/``.
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -27,6 +28,10 @@ DEVENV = ROOT / ".devenv"
 VENV = DEVENV / "venv"
 PGDATA = DEVENV / "pg"
 PGRUN = DEVENV / "pgrun"
+# The addons path needs a folder named after the add-on.  It is a symlink to
+# this repository, kept outside it so that nothing walking the add-on (the
+# i18n export, linters) loops through .devenv back into it.
+LINK_DIR = Path(tempfile.gettempdir()) / f"swsub-addons-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
 PGPORT = int(os.environ.get("DEV_PGPORT", "54329"))
 DB_USER = "odoo"
 DEFAULT_SOURCE = "https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz"
@@ -131,14 +136,18 @@ def addons_path(python):
             "os.path.join(pkg, 'addons')) if os.path.isdir(p)))")
     odoo_paths = subprocess.run([python, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.strip()
-    link_dir = DEVENV / "addons"
-    link_dir.mkdir(parents=True, exist_ok=True)
-    link = link_dir / MODULE
+    return f"{odoo_paths},{module_link()}"
+
+
+def module_link():
+    """The folder that holds a ``sale_weekly_subscription`` symlink to this repository."""
+    LINK_DIR.mkdir(parents=True, exist_ok=True)
+    link = LINK_DIR / MODULE
     if link.is_symlink() and link.resolve() != ROOT:
         link.unlink()
     if not link.exists():
         link.symlink_to(ROOT, target_is_directory=True)
-    return f"{odoo_paths},{link_dir}"
+    return LINK_DIR
 
 
 # -- PostgreSQL ----------------------------------------------------------------
@@ -329,10 +338,7 @@ def cmd_demo(args):
 def cmd_lint(args):
     """ruff on everything, pylint-odoo (the OCA checker) on the add-on, both with zero findings."""
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], check=False).returncode
-    link_dir = DEVENV / "addons"
-    link_dir.mkdir(parents=True, exist_ok=True)
-    if not (link_dir / MODULE).exists():
-        (link_dir / MODULE).symlink_to(ROOT, target_is_directory=True)
+    link_dir = module_link()
     pylint = subprocess.run([sys.executable, "-m", "pylint", f"--rcfile={ROOT / '.pylintrc'}", MODULE],
                             cwd=link_dir, check=False).returncode
     verdict = {0: "clean"}
@@ -340,15 +346,31 @@ def cmd_lint(args):
     return 1 if ruff or pylint else 0
 
 
+def cmd_pot(args):
+    """Regenerate i18n/sale_weekly_subscription.pot with Odoo's own export."""
+    python = odoo_python()
+    bindir = start_postgres()
+    conf = write_config(python)
+    db = "swsub_i18n"
+    drop_database(bindir, db)
+    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--stop-after-init", "--workers=0",
+              "--max-cron-threads=0", log=DEVENV / "i18n.log")
+    if rc:
+        return rc
+    return subprocess.run([python, "-m", "odoo", "i18n", "export", "-c", str(conf), "-d", db, MODULE],
+                          check=False).returncode
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("lint", help="ruff and pylint-odoo")
+    sub.add_parser("pot", help="regenerate the .pot file with Odoo's export")
     test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
     args = parser.parse_args()
-    return {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint}[args.command](args)
+    return {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot}[args.command](args)
 
 
 if __name__ == "__main__":
