@@ -1,16 +1,28 @@
-from datetime import timedelta
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import psycopg2
+import pytz
 
 from babel.dates import get_month_names
 
 from odoo import api, fields, models
+from odoo.fields import Command
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date
+from odoo.tools import SQL, format_date
 from odoo.tools.misc import babel_locale_parse
 
 from ..engine import periods
 from .sale_recurring_plan import WEEKDAYS
 
+_logger = logging.getLogger(__name__)
+
 RUNNING_STATES = ("progress", "to_renew", "paused")
+# A closed subscription still bills the periods it was in service but not yet invoiced
+# (e.g. its last period in arrears).
+BILLABLE_STATES = ("progress", "to_renew", "closed")
+BATCH_SIZE = 100
 MANAGER_GROUP = "sale_weekly_subscription.group_subscription_manager"
 
 
@@ -78,6 +90,13 @@ class SaleOrder(models.Model):
     recurring_current_period_end = fields.Date(
         string="Current Period End", compute="_compute_recurring_current_period")
     recurring_billing_unit = fields.Selection(related="recurring_plan_id.billing_unit")
+    recurring_invoice_ids = fields.One2many(
+        "account.move", "recurring_order_id", string="Subscription Invoices", readonly=True)
+    recurring_invoice_count = fields.Integer(compute="_compute_recurring_invoice_count")
+    recurring_billing_error = fields.Text(
+        string="Billing Error", copy=False, readonly=True,
+        help="Why the billing run could not invoice this subscription last time. It is tried "
+             "again on every run, and the error clears once an invoice is made.")
 
     # -- computes ------------------------------------------------------------
 
@@ -98,6 +117,27 @@ class SaleOrder(models.Model):
         for order in self:
             if order.recurring_plan_id:
                 order.recurring_send_weekday = order.recurring_plan_id.send_weekday
+
+    def _compute_recurring_invoice_count(self):
+        counts = dict(self.env["account.move"]._read_group(
+            [("recurring_order_id", "in", self.ids)], ["recurring_order_id"], ["__count"]))
+        for order in self:
+            order.recurring_invoice_count = counts.get(order, 0)
+
+    @api.depends("recurring_next_invoice_date", "recurring_state")
+    def _compute_invoice_status(self):
+        """A subscription is 'to invoice' while a period is due, 'invoiced' otherwise."""
+        recurring = self.filtered(lambda o: o.recurring_plan_id and o.state == "sale")
+        super(SaleOrder, self - recurring)._compute_invoice_status()
+        for order in recurring:
+            today = order._recurring_today()
+            if order.recurring_next_invoice_date and order.recurring_next_invoice_date <= today \
+                    and order.recurring_state in BILLABLE_STATES:
+                order.invoice_status = "to invoice"
+            elif order.recurring_invoiced_until:
+                order.invoice_status = "invoiced"
+            else:
+                order.invoice_status = "no"
 
     @api.depends("recurring_end_date", "recurring_close_date")
     def _compute_recurring_last_date(self):
@@ -124,7 +164,7 @@ class SaleOrder(models.Model):
         for order in self:
             period = None
             if order.recurring_plan_id and order.recurring_start_date \
-                    and order.recurring_state not in ("closed", "cancel"):
+                    and order.recurring_state != "cancel":
                 period = periods.next_period(
                     invoiced_until=order.recurring_invoiced_until or None,
                     **order._recurring_schedule_args())
@@ -351,8 +391,8 @@ class SaleOrder(models.Model):
 
     def _recurring_update_renewals(self):
         """Renewals that are due: automatic ones extend, manual ones wait for the salesperson."""
-        today = fields.Date.context_today(self)
         for order in self:
+            today = order._recurring_today()
             plan = order.recurring_plan_id
             if order.recurring_state not in ("progress", "to_renew") or order.recurring_close_date \
                     or not order.recurring_end_date or plan.renewal_type == "none":
@@ -373,21 +413,325 @@ class SaleOrder(models.Model):
                                     end=format_date(self.env, order.recurring_end_date)),
                     user_id=order.user_id.id or self.env.uid)
 
-    def _recurring_close_due(self):
-        """Subscriptions whose close date has passed are closed."""
-        today = fields.Date.context_today(self)
-        ended = self.filtered(lambda o: o.recurring_close_date and o.recurring_close_date < today)
+    def _recurring_close_ended(self):
+        """Close the subscriptions whose last day of service has passed.
+
+        A closed subscription still bills the periods it was in service for (its
+        last period in arrears, say): the billing run includes closed ones.
+        """
+        ended = self.filtered(lambda o: o.recurring_state in ("progress", "to_renew")
+                              and o.recurring_last_date and o.recurring_last_date < o._recurring_today())
+        end_of_term = self.env.ref("sale_weekly_subscription.close_reason_end_of_term", raise_if_not_found=False)
+        (ended - ended.filtered("recurring_close_reason_id")).recurring_close_reason_id = end_of_term
         ended.write({"recurring_state": "closed"})
+        ended.activity_unlink(["mail.mail_activity_data_todo"])
+        for order in ended:
+            order.message_post(body=self.env._(
+                "Subscription closed: its last day of service was %(day)s.",
+                day=format_date(self.env, order.recurring_last_date)))
 
     @api.model
     def _cron_recurring_terms(self):
-        """Daily: close what has ended, renew what is due."""
-        base = [("state", "=", "sale"), ("recurring_plan_id", "!=", False)]
-        today = fields.Date.context_today(self)
-        closing = self.search([
-            *base, ("recurring_state", "in", RUNNING_STATES), ("recurring_close_date", "<", today)])
-        closing._recurring_close_due()
+        """Daily: renew what is due, then close what has ended."""
+        base = [("state", "=", "sale"), ("recurring_plan_id", "!=", False),
+                ("recurring_state", "in", ("progress", "to_renew"))]
         renewing = self.search([
-            *base, ("recurring_state", "in", ("progress", "to_renew")), ("recurring_end_date", "!=", False),
-            ("recurring_close_date", "=", False), ("recurring_plan_id.renewal_type", "!=", "none")])
+            *base, ("recurring_end_date", "!=", False), ("recurring_close_date", "=", False),
+            ("recurring_plan_id.renewal_type", "!=", "none")])
         renewing._recurring_update_renewals()
+        ended = self.search([*base, ("recurring_last_date", "<", fields.Date.context_today(self))])
+        ended._recurring_close_ended()
+
+    # -- billing run ---------------------------------------------------------
+
+    def _recurring_today(self):
+        """Today in the subscription company's time zone (the company address's), else the user's."""
+        company = self.company_id or self.env.company
+        tz = company.partner_id.tz or self.env.user.tz or "UTC"
+        return datetime.now(pytz.timezone(tz)).date()
+
+    @api.model
+    def _recurring_company_todays(self):
+        companies = self.env["res.company"].sudo().search([])
+        return {company.id: self.with_company(company).browse()._recurring_today() for company in companies}
+
+    @api.model
+    def _recurring_lock_due(self, limit=BATCH_SIZE, order_ids=None, skip_ids=()):
+        """Lock up to ``limit`` due subscriptions that no other worker holds, and return them.
+
+        ``FOR UPDATE SKIP LOCKED`` lets parallel workers share the work: each one
+        takes rows the others have not locked, and the lock lasts until its batch
+        is committed with the invoices and the new "Invoiced Until".
+        """
+        todays = self._recurring_company_todays()
+        query = SQL(
+            """
+            SELECT so.id
+              FROM sale_order so
+              JOIN unnest(%(companies)s::int[], %(days)s::date[]) AS t(company_id, today)
+                ON t.company_id = so.company_id
+             WHERE so.state = 'sale'
+               AND so.recurring_plan_id IS NOT NULL
+               AND so.recurring_state IN %(states)s
+               AND so.recurring_next_invoice_date <= t.today
+               %(only)s
+               AND NOT (so.id = ANY(%(skip)s::int[]))
+          ORDER BY so.recurring_next_invoice_date, so.id
+             LIMIT %(limit)s
+               FOR UPDATE OF so SKIP LOCKED
+            """,
+            companies=list(todays), days=list(todays.values()), states=BILLABLE_STATES,
+            only=SQL("AND so.id IN %s", tuple(order_ids)) if order_ids else SQL(), skip=list(skip_ids),
+            limit=limit)
+        self.env.cr.execute(query)
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        orders = self.browse(ids)
+        # another worker may have billed them since this transaction read them
+        orders.invalidate_recordset()
+        return orders
+
+    @api.model
+    def _cron_recurring_billing(self, batch_size=BATCH_SIZE):
+        """Scheduled billing run: invoice every due period exactly once, batch by batch."""
+        cron = self.env["ir.cron"]
+        done = 0
+        tried = set()  # a subscription that fails stays due: try it once per run
+        conflicts = 0
+        while True:
+            try:
+                orders = self._recurring_lock_due(batch_size, skip_ids=tried)
+            except psycopg2.errors.SerializationFailure:
+                # another worker committed rows this snapshot still saw: start afresh
+                self.env.cr.rollback()
+                conflicts += 1
+                if conflicts > 20:
+                    break
+                continue
+            if not orders:
+                break
+            tried.update(orders.ids)
+            try:
+                orders._recurring_bill_due()
+            except Exception:  # noqa: BLE001 - isolated below, one subscription at a time
+                self.env.cr.rollback()
+                _logger.info("Billing batch of %s subscriptions failed; retrying one by one", len(orders))
+                orders._recurring_bill_one_by_one()
+            done += len(orders)
+            remaining = self.search_count([*self._recurring_due_domain(), ("id", "not in", list(tried))])
+            if not cron._commit_progress(len(orders), remaining=remaining):
+                break
+        return done
+
+    def _recurring_bill_one_by_one(self):
+        """After a failed batch: each subscription in its own transaction, failures recorded."""
+        cron = self.env["ir.cron"]
+        for order_id in self.ids:
+            order = self._recurring_lock_due(1, order_ids=[order_id])
+            if not order:
+                continue
+            try:
+                order._recurring_bill_due()
+            except Exception as error:  # noqa: BLE001 - stored on the subscription, retried next run
+                self.env.cr.rollback()
+                order = self.browse(order_id)
+                order._recurring_set_billing_errors({order: self._recurring_error_text(error)})
+            cron._commit_progress(0)
+
+    @api.model
+    def _recurring_due_domain(self):
+        return [("state", "=", "sale"), ("recurring_plan_id", "!=", False),
+                ("recurring_state", "in", BILLABLE_STATES),
+                ("recurring_next_invoice_date", "<=", fields.Date.context_today(self))]
+
+    def _recurring_due_periods(self, today):
+        """The periods of this subscription whose invoice date has come."""
+        self.ensure_one()
+        due = []
+        for period in periods.periods_after(invoiced_until=self.recurring_invoiced_until or None,
+                                            **self._recurring_schedule_args()):
+            if period.invoice_date > today:
+                break
+            due.append(period)
+        return due
+
+    def _recurring_bill_due(self):
+        """Invoice every due period of these (locked) subscriptions; post and send per plan."""
+        todays = {}
+        work = {}
+        for order in self:
+            company = order.company_id
+            if company.id not in todays:
+                todays[company.id] = order._recurring_today()
+            due = order._recurring_due_periods(todays[company.id])
+            if due:
+                work[order] = due
+        return self._recurring_make_invoices(work, todays)
+
+    def _recurring_make_invoices(self, work, todays, invoice_date=None):
+        """Create, post and send the invoices of ``work`` ({order: [periods]}) in batched calls.
+
+        ``invoice_date`` forces the date of every invoice (the "Invoice Now" button).
+        """
+        errors = {}
+        vals_list, owners = [], []
+        for order, due in work.items():
+            problem = order._recurring_check_invoiceable()
+            if problem:
+                errors[order] = problem
+                continue
+            for period in due:
+                vals = order._prepare_recurring_invoice_vals(period, todays[order.company_id.id])
+                if invoice_date:
+                    vals["invoice_date"] = invoice_date
+                vals_list.append(vals)
+                owners.append((order, period))
+        Move = self.env["account.move"].with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_auto_subscribe_no_notify=True)
+        moves = Move.create(vals_list) if vals_list else Move
+        billed = self.browse([order.id for order, _period in owners])
+        to_post = moves.filtered(lambda move: move.recurring_order_id.recurring_plan_id.auto_post)
+        if to_post:
+            to_post._post(soft=False)
+        self._recurring_set_invoiced_until(owners)
+        self._recurring_set_billing_errors(errors)
+        billed._recurring_clear_billing_errors()
+        to_post._recurring_send()
+        billed._recurring_close_ended()
+        return moves
+
+    def _recurring_check_invoiceable(self):
+        """Why an invoice of this subscription cannot be made (a translated message), or None."""
+        self.ensure_one()
+        company = self.company_id
+        partner = self.partner_invoice_id
+        if not partner:
+            return self.env._("Subscription %(order)s: the field 'Invoice Address' is empty.",
+                              order=self.name)
+        journal = self._recurring_journal()
+        if not journal:
+            return self.env._("Subscription %(order)s: no sales journal in company %(company)s.",
+                              order=self.name, company=company.name)
+        allowed_companies = company.parent_ids
+        for line in self.order_line.filtered(lambda line: not line.display_type):
+            product = line.product_id
+            if not product.active:
+                return self.env._(
+                    "Subscription %(order)s: the product '%(product)s' is archived; replace it on "
+                    "the line or restore it.", order=self.name, product=product.display_name)
+            accounts = product.product_tmpl_id.with_company(company)._get_product_accounts()
+            if not (accounts.get("income") or journal.default_account_id):
+                return self.env._(
+                    "Subscription %(order)s: the product '%(product)s' has no income account "
+                    "(field 'Income Account' of the product or its category).",
+                    order=self.name, product=product.display_name)
+            foreign = line.tax_ids.filtered(lambda tax: tax.company_id not in allowed_companies)
+            if foreign:
+                return self.env._(
+                    "Subscription %(order)s: the tax '%(tax)s' on '%(product)s' belongs to "
+                    "another company (field 'Taxes' of the line).",
+                    order=self.name, tax=foreign[0].display_name, product=product.display_name)
+        return None
+
+    def _recurring_journal(self):
+        self.ensure_one()
+        return self.recurring_plan_id.journal_id or self.env["account.journal"].search([
+            *self.env["account.journal"]._check_company_domain(self.company_id),
+            ("type", "=", "sale")], limit=1)
+
+    def _prepare_recurring_invoice_vals(self, period, today):
+        """Values of the customer invoice of one period."""
+        self.ensure_one()
+        label = self._recurring_period_label(period.start, period.end)
+        policy = self.company_id.recurring_invoice_date_policy
+        return {
+            "move_type": "out_invoice",
+            "company_id": self.company_id.id,
+            "journal_id": self._recurring_journal().id,
+            "partner_id": self.partner_invoice_id.id,
+            "partner_shipping_id": self.partner_shipping_id.id,
+            "currency_id": self.currency_id.id,
+            "invoice_date": today if policy == "run" else period.invoice_date,
+            "invoice_payment_term_id": self.payment_term_id.id,
+            "fiscal_position_id": self.fiscal_position_id.id,
+            "invoice_user_id": self.user_id.id,
+            "team_id": self.team_id.id,
+            "invoice_origin": self.name,
+            "ref": self.client_order_ref or False,
+            "narration": self.note,
+            "recurring_order_id": self.id,
+            "recurring_period_start": period.start,
+            "recurring_period_end": period.end,
+            "invoice_line_ids": [
+                Command.create(line._prepare_recurring_invoice_line_vals(period, label))
+                for line in self.order_line if not line.display_type
+            ],
+        }
+
+    def _recurring_set_invoiced_until(self, owners):
+        """Move "Invoiced Until" to the end of the last period billed, in one write per date."""
+        last = {}
+        for order, period in owners:
+            if order not in last or period.end > last[order]:
+                last[order] = period.end
+        by_day = defaultdict(list)
+        for order, day in last.items():
+            by_day[day].append(order.id)
+        for day, ids in by_day.items():
+            self.browse(ids).write({"recurring_invoiced_until": day})
+
+    @api.model
+    def _recurring_error_text(self, error):
+        if isinstance(error, UserError):
+            return str(error.args[0]) if error.args else str(error)
+        return self.env._("Unexpected error: %(error)s", error=str(error) or repr(error))
+
+    def _recurring_set_billing_errors(self, errors):
+        """Store each error on its subscription; the first time, an activity tells the salesperson."""
+        activity_type = self.env.ref("sale_weekly_subscription.mail_activity_type_billing_error")
+        for order, message in errors.items():
+            is_new = not order.recurring_billing_error
+            order.recurring_billing_error = message
+            if is_new:
+                order.activity_schedule(
+                    activity_type_id=activity_type.id, summary=self.env._("Subscription not billed"),
+                    note=message, user_id=order.user_id.id or self.env.uid)
+
+    def _recurring_clear_billing_errors(self):
+        failed = self.filtered("recurring_billing_error")
+        if failed:
+            failed.recurring_billing_error = False
+            failed.activity_unlink(["sale_weekly_subscription.mail_activity_type_billing_error"])
+
+    def action_recurring_invoice_now(self):
+        """Invoice the next period not yet invoiced, today, whatever its scheduled date."""
+        self.ensure_one()
+        self._recurring_check_running()
+        period = periods.next_period(invoiced_until=self.recurring_invoiced_until or None,
+                                     **self._recurring_schedule_args())
+        if not period:
+            raise UserError(self.env._("Subscription %(order)s has no period left to invoice.",
+                                       order=self.name))
+        locked = self._recurring_lock_rows()
+        if locked != self or self.recurring_next_period_start != period.start:
+            raise UserError(self.env._(
+                "Subscription %(order)s is being billed right now; try again in a moment.", order=self.name))
+        problem = self._recurring_check_invoiceable()
+        if problem:
+            raise UserError(problem)
+        today = self._recurring_today()
+        self._recurring_make_invoices({self: [period]}, {self.company_id.id: today}, invoice_date=today)
+        return self.action_view_recurring_invoices()
+
+    def _recurring_lock_rows(self):
+        self.env.cr.execute(SQL("SELECT id FROM sale_order WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                                tuple(self.ids)))
+        locked = self.browse([row[0] for row in self.env.cr.fetchall()])
+        locked.invalidate_recordset()
+        return locked
+
+    def action_view_recurring_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("account.action_move_out_invoice_type")
+        action["domain"] = [("recurring_order_id", "=", self.id)]
+        action["context"] = {"default_move_type": "out_invoice", "create": False}
+        return action

@@ -122,18 +122,20 @@ class SaleRecurringPlan(models.Model):
 
     @api.depends("billing_interval", "billing_unit")
     def _compute_period_label(self):
-        labels = dict(self._fields["billing_unit"]._description_selection(self.env))
         for plan in self:
-            if plan.billing_interval == 1:
+            count = plan.billing_interval
+            if count == 1:
                 plan.period_label = {
                     "week": self.env._("Weekly"),
                     "month": self.env._("Monthly"),
                     "year": self.env._("Yearly"),
                 }.get(plan.billing_unit, "")
             else:
-                plan.period_label = self.env._(
-                    "Every %(count)s %(unit)s",
-                    count=plan.billing_interval, unit=(labels.get(plan.billing_unit) or "").lower())
+                plan.period_label = {
+                    "week": self.env._("Every %(count)s weeks", count=count),
+                    "month": self.env._("Every %(count)s months", count=count),
+                    "year": self.env._("Every %(count)s years", count=count),
+                }.get(plan.billing_unit, "")
 
     def _compute_subscription_count(self):
         counts = dict(self.env["sale.order"]._read_group(

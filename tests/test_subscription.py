@@ -155,7 +155,8 @@ class TestSubscription(SubscriptionCase):
         with freeze_time("2026-12-17"):
             self._run_terms_cron()
         self.assertEqual(order.recurring_state, "closed")
-        self.assertFalse(order.recurring_next_invoice_date)
+        # closed, but the last day of service is still to be invoiced
+        self.assertEqual(order.recurring_next_invoice_date, D(2026, 12, 14))
 
     def test_close_early_by_manager_then_reopen(self):
         plan = self._create_plan(name="Notice", notice_quantity=30, notice_unit="day")

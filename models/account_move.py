@@ -1,0 +1,52 @@
+from odoo import fields, models
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    recurring_order_id = fields.Many2one(
+        "sale.order", string="Subscription", index="btree_not_null", copy=False, readonly=True,
+        help="The subscription this invoice bills one period of.")
+    recurring_period_start = fields.Date(
+        string="Period Start", copy=False, readonly=True,
+        help="First day of the subscription period this invoice covers.")
+    recurring_period_end = fields.Date(
+        string="Period End", copy=False, readonly=True,
+        help="Last day of the subscription period this invoice covers.")
+
+    # One invoice per subscription and period, whatever runs at the same time:
+    # the billing run relies on it as its last line of defence.
+    _recurring_period_unique = models.UniqueIndex(
+        "(recurring_order_id, recurring_period_start) "
+        "WHERE recurring_order_id IS NOT NULL AND move_type = 'out_invoice' AND state != 'cancel'",
+        "A subscription period can be invoiced only once.",
+    )
+
+    def action_view_recurring_order(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sale.order",
+            "res_id": self.recurring_order_id.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("sale_weekly_subscription.sale_order_subscription_view_form").id, "form")],
+        }
+
+    def _recurring_send(self):
+        """Queue posted subscription invoices for Odoo's standard sending (e-mail with the PDF,
+        in batches, by the "Send invoices" scheduled action).  Plans decide; a customer with
+        no e-mail address is reported on the subscription instead."""
+        to_send = self.filtered(lambda move: move.state == "posted"
+                                and move.recurring_order_id.recurring_plan_id.auto_send)
+        no_email = to_send.filtered(lambda move: not move.partner_id.email)
+        for move in no_email:
+            move.recurring_order_id.message_post(body=self.env._(
+                "Invoice %(invoice)s was not sent: %(partner)s has no e-mail address (field 'Email').",
+                invoice=move.name, partner=move.partner_id.display_name))
+        queued = to_send - no_email
+        if queued:
+            queued.sending_data = {
+                "author_user_id": self.env.user.id,
+                "author_partner_id": self.env.user.partner_id.id,
+            }
+            self.env.ref("account.ir_cron_account_move_send")._trigger()

@@ -1,0 +1,278 @@
+from datetime import date
+
+from freezegun import freeze_time
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import UserError
+from odoo.fields import Command
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import SubscriptionCase
+
+D = date
+
+
+@tagged("post_install", "-at_install")
+class TestBilling(SubscriptionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.weekly = cls._create_plan(name="Weekly box", auto_send=False)
+        cls.company_data["company"].partner_id.tz = "Europe/Brussels"
+
+    def _run_billing(self):
+        """The billing run as the scheduler runs it: its own cursor, commits per batch."""
+        with self.enter_registry_test_mode():
+            self.env.ref("sale_weekly_subscription.ir_cron_recurring_billing").method_direct_trigger()
+
+    def _invoices(self, order):
+        return order.recurring_invoice_ids.sorted("recurring_period_start")
+
+    def test_invoice_on_the_send_day(self):
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+        with freeze_time("2026-12-06 22:00"):  # Sunday 23:00 in Brussels: not yet
+            self._run_billing()
+        self.assertFalse(order.recurring_invoice_ids)
+        self.assertEqual(order.invoice_status, "no")
+        with freeze_time("2026-12-06 23:30"):  # Monday 00:30 in Brussels
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self.assertEqual(len(invoice), 1)
+        self.assertEqual(invoice.state, "posted")
+        self.assertEqual(invoice.invoice_date, D(2026, 12, 7))
+        self.assertEqual((invoice.recurring_period_start, invoice.recurring_period_end),
+                         (D(2026, 12, 7), D(2026, 12, 13)))
+        self.assertEqual(invoice.amount_untaxed, 39.90)
+        self.assertEqual(invoice.partner_id, order.partner_invoice_id)
+        self.assertEqual(invoice.invoice_origin, order.name)
+        self.assertEqual(invoice.invoice_line_ids.name, "Meal box\nweek 50, 7 Dec \u2013 13 Dec 2026")
+        self.assertEqual(order.recurring_invoiced_until, D(2026, 12, 13))
+        self.assertEqual(order.recurring_next_invoice_date, D(2026, 12, 14))
+        self.assertEqual(order.invoice_status, "invoiced")
+        self.assertEqual(order.recurring_invoice_count, 1)
+
+    def test_in_arrears(self):
+        plan = self._create_plan(name="Cleaning", billing_interval=2, billing_timing="arrears",
+                                 send_weekday="4", auto_send=False)
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(plan, "2026-12-07")
+        with freeze_time("2026-12-20"):
+            self._run_billing()
+        self.assertFalse(order.recurring_invoice_ids)
+        with freeze_time("2026-12-25"):
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self.assertEqual(invoice.invoice_date, D(2026, 12, 25))
+        self.assertEqual((invoice.recurring_period_start, invoice.recurring_period_end),
+                         (D(2026, 12, 7), D(2026, 12, 20)))
+
+    def test_catch_up_after_three_missed_weeks_and_rerun(self):
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+            other = self._create_subscription(self.weekly, "2026-12-07")
+        with freeze_time("2026-12-28 12:00"):
+            self._run_billing()
+            invoices = self._invoices(order)
+            self.assertEqual(invoices.mapped("invoice_date"),
+                             [D(2026, 12, 7), D(2026, 12, 14), D(2026, 12, 21), D(2026, 12, 28)])
+            self.assertEqual(invoices.mapped("recurring_period_end"),
+                             [D(2026, 12, 13), D(2026, 12, 20), D(2026, 12, 27), D(2027, 1, 3)])
+            self.assertEqual(len(other.recurring_invoice_ids), 4)
+            self._run_billing()  # a second run the same day creates nothing
+            self.assertEqual(len(order.recurring_invoice_ids), 4)
+            self.assertEqual(len(other.recurring_invoice_ids), 4)
+
+    def test_late_run_dated_on_the_run_day_when_set(self):
+        self.company_data["company"].recurring_invoice_date_policy = "run"
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+        with freeze_time("2026-12-16 12:00"):
+            self._run_billing()
+        self.assertEqual(self._invoices(order).mapped("invoice_date"), [D(2026, 12, 16)] * 2)
+
+    def test_unique_constraint_refuses_a_duplicate(self):
+        with freeze_time("2026-12-07 12:00"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            self.env["account.move"].create({
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "recurring_order_id": order.id,
+                "recurring_period_start": invoice.recurring_period_start,
+                "invoice_line_ids": [Command.create({"name": "again", "price_unit": 1})],
+            })
+
+    def test_broken_subscription_does_not_block_the_others(self):
+        broken_product = self._create_product(name="Discontinued box", lst_price=10.0, taxes_id=[])
+        with freeze_time("2026-12-01"):
+            good = self._create_subscription(self.weekly, "2026-12-07")
+            broken = self._create_subscription(self.weekly, "2026-12-07", confirm=False, user_id=self.user.id)
+            broken.order_line = [Command.create({"product_id": broken_product.id, "price_unit": 10.0})]
+            broken.action_confirm()
+            foreign_tax = self.setup_other_company()["default_tax_sale"]
+            taxed = self._create_subscription(self.weekly, "2026-12-07")
+        # a tax of another company, as an import or a company reorganisation leaves it
+        self.env.cr.execute(
+            "INSERT INTO account_tax_sale_order_line_rel (sale_order_line_id, account_tax_id) VALUES (%s, %s)",
+            (taxed.order_line.id, foreign_tax.id))
+        taxed.order_line.invalidate_recordset(["tax_ids"])
+        broken_product.active = False
+        with freeze_time("2026-12-07 12:00"):
+            self._run_billing()
+        self.assertEqual(len(good.recurring_invoice_ids), 1)
+        self.assertFalse(broken.recurring_invoice_ids)
+        self.assertFalse(taxed.recurring_invoice_ids)
+        self.assertIn("Discontinued box", broken.recurring_billing_error)
+        self.assertIn("archived", broken.recurring_billing_error)
+        self.assertIn("another company", taxed.recurring_billing_error)
+        activity = broken.activity_ids.filtered(
+            lambda a: a.activity_type_id == self.env.ref("sale_weekly_subscription.mail_activity_type_billing_error"))
+        self.assertEqual(activity.user_id, self.user)
+        self.assertEqual(
+            self.env["sale.order"].search([("recurring_billing_error", "!=", False)]), broken | taxed)
+        with freeze_time("2026-12-07 13:00"):
+            self._run_billing()  # retried, still failing: one activity only
+        self.assertEqual(len(broken.activity_ids), 1)
+        broken_product.active = True
+        taxed.order_line.tax_ids = False
+        with freeze_time("2026-12-07 14:00"):
+            self._run_billing()
+        self.assertEqual(len(broken.recurring_invoice_ids), 1)
+        self.assertEqual(len(taxed.recurring_invoice_ids), 1)
+        self.assertFalse(broken.recurring_billing_error)
+        self.assertFalse(broken.activity_ids)
+
+    def test_no_income_account_is_reported(self):
+        product = self._create_product(name="Unaccounted box", lst_price=5.0, taxes_id=[])
+        product.categ_id = self.env["product.category"].create({"name": "No accounts"})
+        product.property_account_income_id = False
+        company = self.company_data["company"]
+        company.income_account_id = False
+        journal = self.company_data["default_journal_sale"]
+        journal.default_account_id = False
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(self.weekly, "2026-12-07", confirm=False)
+            order.order_line.product_id = product
+            order.action_confirm()
+        self.assertIn("no income account", order._recurring_check_invoiceable())
+        with freeze_time("2026-12-07 12:00"):
+            self._run_billing()
+        self.assertFalse(order.recurring_invoice_ids)
+        self.assertIn("Unaccounted box", order.recurring_billing_error)
+
+    def test_iso_week_labels_across_the_year_end(self):
+        plan = self._create_plan(name="Fortnight", billing_interval=2, auto_send=False)
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(plan, "2026-12-21")
+        with freeze_time("2027-01-04 12:00"):
+            self._run_billing()
+        self.assertEqual(self._invoices(order).invoice_line_ids.mapped("name"), [
+            "Meal box\nweek 52\u201353, 21 Dec 2026 \u2013 3 Jan 2027",
+            "Meal box\nweek 1\u20132, 4 Jan \u2013 17 Jan 2027",
+        ])
+
+    def test_prorated_lead_in_matches_the_preview_to_the_cent(self):
+        plan = self._create_plan(name="Aligned", billing_interval=2, anchoring="aligned", auto_send=False)
+        with freeze_time("2026-12-02 12:00"):
+            order = self._create_subscription(plan, "2026-12-02")
+            order.order_line.product_uom_qty = 3
+            expected = order._recurring_preview_vals(2)
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self.assertEqual(invoice.amount_untaxed, expected[0]["amount_untaxed"])
+        self.assertEqual(invoice.amount_untaxed, 42.75)  # 3 x 39.90 x 5/14
+        self.assertIn("5 of 14 days", invoice.invoice_line_ids.name)
+        with freeze_time("2026-12-07 12:00"):
+            self._run_billing()
+        self.assertEqual(self._invoices(order)[1].amount_untaxed, expected[1]["amount_untaxed"])
+
+    def test_fixed_term_closes_after_its_last_period(self):
+        plan = self._create_plan(name="Trial", duration_type="fixed", duration_periods=2, auto_send=False)
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(plan, "2026-12-07")
+        self.assertEqual(order.recurring_end_date, D(2026, 12, 20))
+        with freeze_time("2026-12-21 12:00"):
+            self._run_billing()
+        self.assertEqual(len(order.recurring_invoice_ids), 2)
+        self.assertEqual(order.recurring_state, "closed")
+        self.assertEqual(order.recurring_close_reason_id,
+                         self.env.ref("sale_weekly_subscription.close_reason_end_of_term"))
+        self.assertFalse(order.recurring_next_invoice_date)
+
+    def test_closed_subscription_still_bills_its_last_period_in_arrears(self):
+        plan = self._create_plan(name="Arrears", billing_timing="arrears", auto_send=False)
+        with freeze_time("2026-12-07 12:00"):
+            order = self._create_subscription(plan, "2026-12-07")
+            wizard = self.env["sale.order.recurring.close"].create({
+                "order_id": order.id, "reason_id": self.reason.id, "close_date": "2026-12-09"})
+            wizard.action_close()
+        with freeze_time("2026-12-14 12:00"):
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self.assertEqual((invoice.recurring_period_end, invoice.amount_untaxed), (D(2026, 12, 9), 17.10))
+        self.assertEqual(order.recurring_state, "closed")
+        self.assertFalse(order.recurring_next_invoice_date)
+
+    def test_standard_create_invoice_does_not_double_bill(self):
+        with freeze_time("2026-12-07 12:00"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+            self.assertEqual(order.invoice_status, "to invoice")
+            self.assertEqual(order.order_line.qty_to_invoice, 0)
+            with self.assertRaises(UserError):
+                order._create_invoices()
+            self._run_billing()
+        self.assertEqual(len(order.recurring_invoice_ids), 1)
+        self.assertEqual(order.invoice_status, "invoiced")
+
+    def test_invoice_next_period_now(self):
+        with freeze_time("2026-12-08 12:00"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+            self._run_billing()
+            order.action_recurring_invoice_now()
+        invoices = self._invoices(order)
+        self.assertEqual(invoices.mapped("recurring_period_start"), [D(2026, 12, 7), D(2026, 12, 14)])
+        self.assertEqual(invoices[1].invoice_date, D(2026, 12, 8))
+        self.assertEqual(order.recurring_next_period_start, D(2026, 12, 21))
+
+    def test_automatic_and_manual_renewal_keep_billing(self):
+        auto = self._create_plan(name="Auto", duration_type="fixed", duration_periods=2,
+                                 renewal_type="auto", renewal_periods=2, renewal_notice_weeks=1, auto_send=False)
+        manual = self._create_plan(name="Manual", duration_type="fixed", duration_periods=2,
+                                   renewal_type="manual", renewal_periods=2, renewal_notice_weeks=1,
+                                   auto_send=False)
+        with freeze_time("2026-12-01"):
+            renewing = self._create_subscription(auto, "2026-12-07")
+            waiting = self._create_subscription(manual, "2026-12-07")
+        with freeze_time("2026-12-14 12:00"), self.enter_registry_test_mode():
+            self.env.ref("sale_weekly_subscription.ir_cron_recurring_terms").method_direct_trigger()
+        self.assertEqual(renewing.recurring_end_date, D(2027, 1, 3))
+        self.assertEqual(waiting.recurring_state, "to_renew")
+        with freeze_time("2026-12-21 12:00"):
+            self._run_billing()
+        self.assertEqual(len(renewing.recurring_invoice_ids), 3)
+        self.assertEqual(len(waiting.recurring_invoice_ids), 2)  # to renew still bills its term
+
+    def test_auto_send_queues_standard_sending(self):
+        plan = self._create_plan(name="Sent", auto_send=True)
+        silent = self.env["res.partner"].create({"name": "No Mail Ltd"})
+        with freeze_time("2026-12-07 12:00"):
+            mailed = self._create_subscription(plan, "2026-12-07")
+            unmailed = self._create_subscription(plan, "2026-12-07", partner_id=silent.id)
+            self._run_billing()
+        self.assertTrue(mailed.recurring_invoice_ids.sending_data)
+        self.assertFalse(unmailed.recurring_invoice_ids.sending_data)
+        self.assertEqual(unmailed.recurring_invoice_ids.state, "posted")
+        self.assertIn("has no e-mail address", unmailed.message_ids[0].body)
+
+    def test_draft_invoices_when_the_plan_does_not_post(self):
+        plan = self._create_plan(name="Review first", auto_post=False, auto_send=True)
+        with freeze_time("2026-12-07 12:00"):
+            order = self._create_subscription(plan, "2026-12-07")
+            self._run_billing()
+        self.assertEqual(order.recurring_invoice_ids.state, "draft")
+        self.assertFalse(order.recurring_invoice_ids.sending_data)
