@@ -4,12 +4,11 @@ from datetime import datetime, timedelta
 
 import psycopg2
 import pytz
-
 from babel.dates import get_month_names
 
 from odoo import api, fields, models
-from odoo.fields import Command
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
 from odoo.tools import SQL, format_date
 from odoo.tools.misc import babel_locale_parse
 
@@ -128,7 +127,7 @@ class SaleOrder(models.Model):
     def _compute_invoice_status(self):
         """A subscription is 'to invoice' while a period is due, 'invoiced' otherwise."""
         recurring = self.filtered(lambda o: o.recurring_plan_id and o.state == "sale")
-        super(SaleOrder, self - recurring)._compute_invoice_status()
+        result = super(SaleOrder, self - recurring)._compute_invoice_status()
         for order in recurring:
             today = order._recurring_today()
             if order.recurring_next_invoice_date and order.recurring_next_invoice_date <= today \
@@ -138,6 +137,7 @@ class SaleOrder(models.Model):
                 order.invoice_status = "invoiced"
             else:
                 order.invoice_status = "no"
+        return result
 
     @api.depends("recurring_end_date", "recurring_close_date")
     def _compute_recurring_last_date(self):
@@ -452,7 +452,9 @@ class SaleOrder(models.Model):
 
     @api.model
     def _recurring_company_todays(self):
-        companies = self.env["res.company"].sudo().search([])
+        companies = self.env["res.company"].browse(
+            company.id for [company] in self.sudo()._read_group(
+                [("state", "=", "sale"), ("recurring_plan_id", "!=", False)], ["company_id"]))
         return {company.id: self.with_company(company).browse()._recurring_today() for company in companies}
 
     @api.model
@@ -512,7 +514,7 @@ class SaleOrder(models.Model):
             tried.update(orders.ids)
             try:
                 orders._recurring_bill_due()
-            except Exception:  # noqa: BLE001 - isolated below, one subscription at a time
+            except Exception:  # isolated below, one subscription at a time
                 self.env.cr.rollback()
                 _logger.info("Billing batch of %s subscriptions failed; retrying one by one", len(orders))
                 orders._recurring_bill_one_by_one()
@@ -531,7 +533,7 @@ class SaleOrder(models.Model):
                 continue
             try:
                 order._recurring_bill_due()
-            except Exception as error:  # noqa: BLE001 - stored on the subscription, retried next run
+            except Exception as error:  # stored on the subscription, retried next run
                 self.env.cr.rollback()
                 order = self.browse(order_id)
                 order._recurring_set_billing_errors({order: self._recurring_error_text(error)})
