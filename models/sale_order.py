@@ -1,10 +1,12 @@
 import logging
+import random
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-import psycopg2
 import pytz
 from babel.dates import get_month_names
+from psycopg2.extensions import TransactionRollbackError
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -22,6 +24,7 @@ RUNNING_STATES = ("progress", "to_renew", "paused")
 # (e.g. its last period in arrears).
 BILLABLE_STATES = ("progress", "to_renew", "closed")
 BATCH_SIZE = 100
+MAX_CONFLICTS = 50
 MANAGER_GROUP = "sale_weekly_subscription.group_subscription_manager"
 
 
@@ -499,25 +502,25 @@ class SaleOrder(models.Model):
         done = 0
         tried = set()  # a subscription that fails stays due: try it once per run
         conflicts = 0
-        while True:
+        while conflicts <= MAX_CONFLICTS:
             try:
                 orders = self._recurring_lock_due(batch_size, skip_ids=tried)
-            except psycopg2.errors.SerializationFailure:
-                # another worker committed rows this snapshot still saw: start afresh
+                if not orders:
+                    break
+                orders._recurring_bill_due()
+                self.env.flush_all()
+            except TransactionRollbackError:
+                # Another worker committed a row this transaction also changes (the
+                # customer's rank, a sequence): roll back and take the batch again.
                 self.env.cr.rollback()
                 conflicts += 1
-                if conflicts > 20:
-                    break
+                time.sleep(random.uniform(0.01, 0.1) * conflicts)
                 continue
-            if not orders:
-                break
-            tried.update(orders.ids)
-            try:
-                orders._recurring_bill_due()
             except Exception:  # isolated below, one subscription at a time
                 self.env.cr.rollback()
                 _logger.info("Billing batch of %s subscriptions failed; retrying one by one", len(orders))
                 orders._recurring_bill_one_by_one()
+            tried.update(orders.ids)
             done += len(orders)
             remaining = self.search_count([*self._recurring_due_domain(), ("id", "not in", list(tried))])
             if not cron._commit_progress(len(orders), remaining=remaining):
@@ -525,14 +528,19 @@ class SaleOrder(models.Model):
         return done
 
     def _recurring_bill_one_by_one(self):
-        """After a failed batch: each subscription in its own transaction, failures recorded."""
+        """After a failed batch: each subscription in its own transaction, failures recorded.
+
+        A conflict with another worker is no failure: that subscription is left for
+        the next run."""
         cron = self.env["ir.cron"]
         for order_id in self.ids:
-            order = self._recurring_lock_due(1, order_ids=[order_id])
-            if not order:
-                continue
             try:
-                order._recurring_bill_due()
+                order = self._recurring_lock_due(1, order_ids=[order_id])
+                if order:
+                    order._recurring_bill_due()
+                    self.env.flush_all()
+            except TransactionRollbackError:
+                self.env.cr.rollback()
             except Exception as error:  # stored on the subscription, retried next run
                 self.env.cr.rollback()
                 order = self.browse(order_id)

@@ -224,7 +224,7 @@ def odoo(python, conf, *args, log=None):
     cmd = [python, "-m", "odoo", "server", "-c", str(conf), *args]
     if log is None:
         return subprocess.run(cmd, check=False).returncode
-    with open(log, "w") as out:
+    with open(log, "w", buffering=1) as out:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in proc.stdout:
             out.write(line)

@@ -1,0 +1,172 @@
+"""Benchmark of the billing run against plain Odoo's floor (run by `make bench`).
+
+Run inside Odoo's Python with the database already holding the add-on:
+
+    python3 tools/bench.py -c CONFIG -d DB [--sizes 1000,10000]
+
+For each size N it
+  1. creates N due weekly subscriptions (one line each) and measures the floor: the
+     same N invoices made by plain Odoo, 100 per ``account.move.create([...])`` and one
+     ``action_post()`` per chunk, tracking off;
+  2. creates N more and times the billing run (one worker);
+  3. creates N more and times two billing workers in parallel (two processes, each
+     with its own connection), then counts duplicate invoices.
+It prints invoices per second, the ratio to the floor, and the cost per invoice.
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import odoo
+from odoo import SUPERUSER_ID, api, fields
+from odoo.fields import Command
+from odoo.modules.registry import Registry
+from odoo.tools import config
+
+CHUNK = 100
+QUIET = {"tracking_disable": True, "mail_create_nolog": True, "mail_notrack": True,
+         "mail_auto_subscribe_no_notify": True}
+
+
+def registry_for(args):
+    config.parse_config(["-c", args.config, "-d", args.db, "--log-level=warn"], setup_logging=True)
+    return Registry(args.db)
+
+
+def fixtures(env):
+    product = env["product.product"].search([("default_code", "=", "BENCH-BOX")], limit=1)
+    if not product:
+        product = env["product.product"].create({
+            "name": "Bench meal box", "default_code": "BENCH-BOX", "list_price": 29.9, "type": "service"})
+    plan = env["sale.recurring.plan"].search([("name", "=", "Bench weekly")], limit=1)
+    if not plan:
+        plan = env["sale.recurring.plan"].create({
+            "name": "Bench weekly", "send_weekday": "0", "auto_send": False,
+            "line_ids": [Command.create({"product_id": product.id, "price_unit": 29.9})]})
+    partner = env["res.partner"].search([("name", "=", "Bench customer")], limit=1) or \
+        env["res.partner"].create({"name": "Bench customer", "email": "bench@example.com"})
+    return product, plan, partner
+
+
+def make_subscriptions(registry, count):
+    """``count`` weekly subscriptions starting this week's Monday: one period due each."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, QUIET)
+        product, plan, partner = fixtures(env)
+        today = fields.Date.context_today(env["sale.order"])
+        monday = today - timedelta(days=today.weekday())
+        for first in range(0, count, 500):
+            orders = env["sale.order"].create([{
+                "partner_id": partner.id,
+                "recurring_plan_id": plan.id,
+                "recurring_start_date": monday,
+                "order_line": [Command.create({"product_id": product.id, "price_unit": 29.9})],
+            } for _i in range(min(500, count - first))])
+            orders.action_confirm()
+            cr.commit()
+            env.invalidate_all()
+        cr.commit()
+
+
+def floor(registry, count):
+    """Plain Odoo: the same invoices, 100 per create, one post per chunk, tracking off."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, QUIET)
+        product, _plan, partner = fixtures(env)
+        today = fields.Date.context_today(env["sale.order"])
+        Move = env["account.move"].with_context(**QUIET)
+        started = time.perf_counter()
+        for first in range(0, count, CHUNK):
+            moves = Move.create([{
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": today,
+                "invoice_line_ids": [Command.create({
+                    "product_id": product.id, "quantity": 1, "price_unit": 29.9,
+                    "name": "Bench meal box\nweek 1, 1 Jan - 7 Jan 2027"})],
+            } for _i in range(min(CHUNK, count - first))])
+            moves.action_post()
+            cr.commit()
+            env.invalidate_all()
+        return time.perf_counter() - started
+
+
+def billing_run(registry):
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        started = time.perf_counter()
+        done = env["sale.order"]._cron_recurring_billing()
+        cr.commit()
+        return time.perf_counter() - started, done
+
+
+def duplicates(registry):
+    with registry.cursor() as cr:
+        cr.execute("""
+            SELECT count(*) FROM (
+                SELECT recurring_order_id, recurring_period_start FROM account_move
+                 WHERE recurring_order_id IS NOT NULL AND state != 'cancel'
+              GROUP BY 1, 2 HAVING count(*) > 1) dup
+        """)
+        return cr.fetchone()[0]
+
+
+def two_workers(args):
+    start_at = time.time() + 8  # both processes load the registry first, then start together
+    cmd = [sys.executable, __file__, "-c", args.config, "-d", args.db, "--worker", str(start_at)]
+    workers = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _i in range(2)]
+    outputs = [worker.communicate()[0] for worker in workers]
+    ends = [float(out.split()[0]) for out in outputs]
+    counts = [int(out.split()[1]) for out in outputs]
+    return max(ends) - start_at, counts
+
+
+def worker(args):
+    registry = registry_for(args)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["sale.order"].search([], limit=1)  # warm the registry
+        time.sleep(max(0.0, args.worker - time.time()))
+        done = env["sale.order"]._cron_recurring_billing()
+        cr.commit()
+    print(time.time(), done)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-c", "--config", required=True)
+    parser.add_argument("-d", "--db", required=True)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--worker", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    registry = registry_for(args)
+    print(f"Odoo {odoo.release.version}, {time.strftime('%Y-%m-%d %H:%M')}, "
+          f"database {args.db}; invoices per second (higher is better)")
+    rows = []
+    for size in (int(n) for n in args.sizes.split(",")):
+        make_subscriptions(registry, size)
+        floor_seconds = floor(registry, size)
+        one_seconds, one_done = billing_run(registry)  # bills the N subscriptions made above
+        make_subscriptions(registry, size)
+        two_seconds, two_counts = two_workers(args)
+        dups = duplicates(registry)
+        floor_rate, one_rate, two_rate = size / floor_seconds, size / one_seconds, size / two_seconds
+        rows.append((size, floor_rate, one_rate, two_rate, one_seconds / size))
+        print(f"N={size:>6}: floor {floor_rate:6.1f}/s | billing run {one_rate:6.1f}/s "
+              f"= {one_rate / floor_rate:5.1%} of the floor | two workers {two_rate:6.1f}/s "
+              f"= {two_rate / one_rate:4.2f}x one worker (split {two_counts[0]}+{two_counts[1]}) | "
+              f"duplicates {dups} | {1000 * one_seconds / size:.1f} ms per invoice "
+              f"(subscriptions billed: {one_done})", flush=True)
+    if len(rows) > 1:
+        small, large = rows[0], rows[-1]
+        print(f"cost per invoice at N={large[0]} vs N={small[0]}: {large[4] / small[4]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
