@@ -42,8 +42,7 @@ class TestConcurrentBilling(TransactionCase):
                 "order_line": [Command.create({"product_id": product.id, "price_unit": 12.5})],
             } for _i in range(count)])
             orders.action_confirm()
-            cr.commit()
-            return orders.ids, weeks_ago + 1
+            return orders.ids, weeks_ago + 1  # committed when the cursor closes
 
     def _retire(self, order_ids):
         with self.registry.cursor() as cr:
@@ -65,7 +64,6 @@ class TestConcurrentBilling(TransactionCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["sale.order"]._cron_recurring_billing(batch_size=batch_size)
-            cr.commit()
 
     def assertExactlyOnce(self, billed, periods_due):
         for order_id, starts in billed.items():
