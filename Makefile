@@ -1,7 +1,7 @@
 # Development commands of the add-on; see the README.
 PYTHON ?= python3
 
-.PHONY: test deps lint pure odoo-test demo pot
+.PHONY: test deps lint pure odoo-test demo pot bench
 .DEFAULT_GOAL := test
 
 ## make test: lint, pure tests, then the Odoo tests in a fresh database of a throwaway cluster
@@ -26,3 +26,7 @@ demo: deps
 ## make pot: regenerate i18n/sale_weekly_subscription.pot with Odoo's own export
 pot:
 	@$(PYTHON) tools/dev.py pot
+
+## make bench: billing run vs plain Odoo, invoices per second (BENCH_SIZES=1000,10000)
+bench: deps
+	@$(PYTHON) tools/dev.py bench

@@ -502,6 +502,7 @@ class SaleOrder(models.Model):
         done = 0
         tried = set()  # a subscription that fails stays due: try it once per run
         conflicts = 0
+        cron._commit_progress(remaining=self.search_count(self._recurring_due_domain()))
         while conflicts <= MAX_CONFLICTS:
             try:
                 orders = self._recurring_lock_due(batch_size, skip_ids=tried)
@@ -522,8 +523,7 @@ class SaleOrder(models.Model):
                 orders._recurring_bill_one_by_one()
             tried.update(orders.ids)
             done += len(orders)
-            remaining = self.search_count([*self._recurring_due_domain(), ("id", "not in", list(tried))])
-            if not cron._commit_progress(len(orders), remaining=remaining):
+            if not cron._commit_progress(len(orders)):
                 break
         return done
 

@@ -55,16 +55,20 @@ def make_subscriptions(registry, count):
     """``count`` weekly subscriptions starting this week's Monday: one period due each."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, QUIET)
-        product, plan, partner = fixtures(env)
+        product, plan, _partner = fixtures(env)
         today = fields.Date.context_today(env["sale.order"])
         monday = today - timedelta(days=today.weekday())
         for first in range(0, count, 500):
+            size = min(500, count - first)
+            partners = env["res.partner"].create([
+                {"name": f"Subscriber {first + i}", "email": f"subscriber{first + i}@example.com"}
+                for i in range(size)])
             orders = env["sale.order"].create([{
-                "partner_id": partner.id,
+                "partner_id": partners[i].id,
                 "recurring_plan_id": plan.id,
                 "recurring_start_date": monday,
                 "order_line": [Command.create({"product_id": product.id, "price_unit": 29.9})],
-            } for _i in range(min(500, count - first))])
+            } for i in range(size)])
             orders.action_confirm()
             cr.commit()
             env.invalidate_all()
@@ -75,19 +79,22 @@ def floor(registry, count):
     """Plain Odoo: the same invoices, 100 per create, one post per chunk, tracking off."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, QUIET)
-        product, _plan, partner = fixtures(env)
+        product, _plan, _partner = fixtures(env)
         today = fields.Date.context_today(env["sale.order"])
+        partners = env["res.partner"].create([
+            {"name": f"Floor customer {i}", "email": f"floor{i}@example.com"} for i in range(count)])
+        cr.commit()
         Move = env["account.move"].with_context(**QUIET)
         started = time.perf_counter()
         for first in range(0, count, CHUNK):
             moves = Move.create([{
                 "move_type": "out_invoice",
-                "partner_id": partner.id,
+                "partner_id": partners[first + i].id,
                 "invoice_date": today,
                 "invoice_line_ids": [Command.create({
                     "product_id": product.id, "quantity": 1, "price_unit": 29.9,
                     "name": "Bench meal box\nweek 1, 1 Jan - 7 Jan 2027"})],
-            } for _i in range(min(CHUNK, count - first))])
+            } for i in range(min(CHUNK, count - first))])
             moves.action_post()
             cr.commit()
             env.invalidate_all()

@@ -361,16 +361,34 @@ def cmd_pot(args):
                           check=False).returncode
 
 
+def cmd_bench(args):
+    """The billing run against plain Odoo's floor, in a fresh database (see tools/bench.py)."""
+    python = odoo_python()
+    bindir = start_postgres()
+    conf = write_config(python)
+    db = "swsub_bench"
+    drop_database(bindir, db)
+    say(f"installing {MODULE} into a fresh database '{db}'")
+    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--stop-after-init", "--workers=0",
+              "--max-cron-threads=0", log=DEVENV / "bench-install.log")
+    if rc:
+        return rc
+    sizes = os.environ.get("BENCH_SIZES", "1000,10000")
+    return subprocess.run([python, str(ROOT / "tools" / "bench.py"), "-c", str(conf), "-d", db,
+                           "--sizes", sizes], check=False).returncode
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("lint", help="ruff and pylint-odoo")
     sub.add_parser("pot", help="regenerate the .pot file with Odoo's export")
+    sub.add_parser("bench", help="benchmark the billing run against plain Odoo (BENCH_SIZES=1000,10000)")
     test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
     args = parser.parse_args()
-    return {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot}[args.command](args)
+    return {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench}[args.command](args)
 
 
 if __name__ == "__main__":
