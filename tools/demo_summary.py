@@ -1,22 +1,40 @@
-# Run by `make demo` inside `odoo shell`: prints the plans and each subscription's next invoice dates.
-orders = env["sale.order"].search([("recurring_plan_id", "!=", False)], order="recurring_state, name")  # noqa: F821
+# Run by `make demo` inside `odoo shell`: bills the demo weeks, then prints the plans, each
+# subscription's next invoice dates, the invoices per send day and any billing errors.
+Order = env["sale.order"]  # noqa: F821
 
 
 def label(record, field):
     return dict(record._fields[field]._description_selection(record.env)).get(record[field], "")
 
 
-print("\n" + "=" * 96)
+Order._cron_recurring_billing()  # commits batch by batch
+orders = Order.search([("recurring_plan_id", "!=", False)], order="recurring_state, name")
+print("\n" + "=" * 100)
 print(f"{len(orders.recurring_plan_id)} plans, {len(orders)} subscriptions")
-print("=" * 96)
+print("=" * 100)
 for plan in orders.recurring_plan_id:
     print(f"Plan  {plan.name:34} {plan.period_label:14} {label(plan, 'billing_timing'):11} "
           f"{label(plan, 'duration_type')}")
-print("-" * 96)
+print("-" * 100)
 for order in orders:
     upcoming = order._recurring_preview_vals(3) if order.recurring_state not in ("closed", "cancel") else []
     dates = ", ".join(str(p["invoice_date"]) for p in upcoming) or "-"
     day = label(order, "recurring_send_weekday") if order.recurring_billing_unit == "week" else ""
     print(f"{order.name:8} {order.partner_id.name[:20]:20} {label(order, 'recurring_state'):11} "
-          f"{order.recurring_plan_id.name[:30]:30} {day:9} next invoices: {dates}")
-print("=" * 96 + "\n")
+          f"{order.recurring_plan_id.name[:30]:30} {day:9} {order.recurring_invoice_count:3} invoices, "
+          f"next: {dates}")
+print("-" * 100)
+invoices = orders.recurring_invoice_ids
+days = {}
+for invoice in invoices:
+    count, total = days.get(invoice.invoice_date.strftime("%A"), (0, 0.0))
+    days[invoice.invoice_date.strftime("%A")] = (count + 1, total + invoice.amount_untaxed)
+print("Billing run over the demo weeks: invoices per send day (untaxed)")
+for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+    if day in days:
+        print(f"  {day:10} {days[day][0]:4} invoices {days[day][1]:12.2f}")
+print(f"  {'Total':10} {len(invoices):4} invoices {sum(invoices.mapped('amount_untaxed')):12.2f} "
+      f"({len(invoices.filtered(lambda i: i.state == 'posted'))} posted)")
+for order in orders.filtered("recurring_billing_error"):
+    print(f"  Billing error on {order.name}: {order.recurring_billing_error}")
+print("=" * 100 + "\n")

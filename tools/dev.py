@@ -388,7 +388,8 @@ def main():
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
     args = parser.parse_args()
-    return {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench}[args.command](args)
+    commands = {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
