@@ -190,13 +190,32 @@ def _cut(rhythm, start, full_start, full_end, end, subscription_start):
 
 def periods_after(rhythm, segment_start, invoiced_until=None, end=None,
                   subscription_start=None, limit=None):
-    """The periods not yet invoiced: those starting after ``invoiced_until``."""
-    todo = (
-        period
-        for period in iter_periods(rhythm, segment_start, end, subscription_start)
-        if invoiced_until is None or period.start > invoiced_until
+    """The periods not yet invoiced: those after ``invoiced_until``.
+
+    When ``invoiced_until`` falls inside a period (its end was cut by a close date,
+    then the subscription was reopened or renewed), the rest of that period comes
+    first, prorated: it was never billed.
+    """
+    subscription_start = subscription_start or segment_start
+
+    def todo():
+        for period in iter_periods(rhythm, segment_start, end, subscription_start):
+            if invoiced_until is None or period.start > invoiced_until:
+                yield period
+            elif period.end > invoiced_until:
+                yield _rest_of(rhythm, period, invoiced_until + ONE_DAY, subscription_start)
+
+    return list(islice(todo(), limit)) if limit is not None else todo()
+
+
+def _rest_of(rhythm, period, start, subscription_start):
+    return Period(
+        start=start,
+        end=period.end,
+        invoice_date=invoice_date(rhythm, start, period.end, subscription_start),
+        full_start=period.full_start,
+        full_end=period.full_end,
     )
-    return list(islice(todo, limit)) if limit is not None else todo
 
 
 def next_period(rhythm, segment_start, invoiced_until=None, end=None, subscription_start=None):
@@ -219,6 +238,22 @@ def term_end(rhythm, segment_start, periods):
     """Last day of a term of ``periods`` full periods (a lead-in period comes on top)."""
     anchor = anchor_date(rhythm, segment_start)
     return full_period_bounds(rhythm, anchor, periods - 1)[1]
+
+
+def extend_term(rhythm, segment_start, old_end, periods):
+    """The end of a term extended by ``periods`` periods of the schedule itself.
+
+    The first added period is the one holding the day after ``old_end``, so a
+    term cut in mid-period is first completed; months keep their own anchor
+    (a term of a subscription started on 31 Jan ends on the 27th, 29th or 30th).
+    """
+    count = 0
+    for period in iter_periods(rhythm, segment_start):
+        if period.end > old_end:
+            count += 1
+            if count == periods:
+                return period.end
+    raise AssertionError("unreachable: the schedule never ends")
 
 
 def add_notice(day, quantity, unit):

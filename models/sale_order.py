@@ -69,7 +69,8 @@ class SaleOrder(models.Model):
         help="The subscription cannot be closed before this day (minimum commitment).")
     recurring_close_date = fields.Date(
         string="Close Date", copy=False, tracking=True, readonly=True,
-        help="Last day of service after a close. The last period is prorated by days.")
+        help="Last day of service after a close. A last period not yet invoiced is billed "
+             "prorated by days; one already invoiced in advance is not credited automatically.")
     recurring_close_reason_id = fields.Many2one(
         "sale.recurring.close.reason", string="Close Reason", copy=False, tracking=True,
         readonly=True)
@@ -116,8 +117,9 @@ class SaleOrder(models.Model):
 
     @api.depends("recurring_plan_id")
     def _compute_recurring_send_weekday(self):
+        """The plan's day on a quotation; a running subscription keeps its subscriber's day."""
         for order in self:
-            if order.recurring_plan_id:
+            if order.recurring_plan_id and (not order.recurring_send_weekday or order.state in ("draft", "sent")):
                 order.recurring_send_weekday = order.recurring_plan_id.send_weekday
 
     def _compute_recurring_invoice_count(self):
@@ -200,9 +202,14 @@ class SaleOrder(models.Model):
 
     def write(self, vals):
         reanchor = {}
+        if "recurring_plan_id" in vals:
+            self._recurring_check_plan_change(vals["recurring_plan_id"])
         if "recurring_plan_id" in vals or "recurring_send_weekday" in vals:
             for order in self.filtered(lambda o: o.recurring_state in RUNNING_STATES):
-                if order.recurring_next_period_start:
+                changed = ("recurring_plan_id" in vals and order.recurring_plan_id.id != vals["recurring_plan_id"]) \
+                    or ("recurring_send_weekday" in vals
+                        and order.recurring_send_weekday != vals["recurring_send_weekday"])
+                if changed and order.recurring_next_period_start:
                     reanchor[order] = order.recurring_next_period_start
         result = super().write(vals)
         for order, day in reanchor.items():
@@ -212,6 +219,15 @@ class SaleOrder(models.Model):
                 "The new plan and send day apply from the period starting %(day)s.",
                 day=format_date(self.env, day)))
         return result
+
+    def _recurring_check_plan_change(self, plan_id):
+        """A confirmed order cannot become a subscription, nor stop being one, by an edit."""
+        for order in self.filtered(lambda o: o.state == "sale"):
+            if bool(order.recurring_plan_id) != bool(plan_id):
+                raise UserError(self.env._(
+                    "Order %(order)s is confirmed: the field 'Subscription Plan' can be changed to "
+                    "another plan, but not added or removed. Close the subscription, or create a new "
+                    "one.", order=order.display_name))
 
     # -- life cycle ----------------------------------------------------------
 
@@ -287,16 +303,33 @@ class SaleOrder(models.Model):
                 raise UserError(self.env._(
                     "Subscription %(order)s is not closed.", order=order.display_name))
         self._recurring_check_running()
-        self.write({
+        for order in self:
+            order._recurring_reopen()
+        self._recurring_update_renewals()
+        return True
+
+    def _recurring_reopen(self):
+        """Reopen.  When the last day of service has passed and every period up to it is
+        invoiced, billing resumes today: the days it was closed are not billed."""
+        self.ensure_one()
+        today = self._recurring_today()
+        last = self.recurring_last_date
+        vals = {
             "recurring_state": "progress",
             "recurring_close_date": False,
             "recurring_close_reason_id": False,
             "recurring_close_comment": False,
-        })
-        for order in self:
-            order.message_post(body=self.env._("Subscription reopened."))
-        self._recurring_update_renewals()
-        return True
+        }
+        resumes = last and last < today and not self.recurring_next_invoice_date
+        if resumes:
+            vals.update(recurring_schedule_start=today, recurring_invoiced_until=today - timedelta(days=1))
+        self.write(vals)
+        if resumes:
+            self.message_post(body=self.env._(
+                "Subscription reopened: billing resumes on %(day)s; the days since %(last)s are not billed.",
+                day=format_date(self.env, today), last=format_date(self.env, last)))
+        else:
+            self.message_post(body=self.env._("Subscription reopened."))
 
     def action_recurring_renew(self):
         """Extend a fixed term by the plan's renewal length (manual renewal)."""
@@ -316,10 +349,8 @@ class SaleOrder(models.Model):
         for order in self:
             plan = order.recurring_plan_id
             old_end = order.recurring_end_date
-            rhythm = plan._rhythm(order.recurring_send_weekday)
-            extension = periods.Rhythm(rhythm.unit, rhythm.interval, rhythm.timing,
-                                       rhythm.send_weekday, periods.FROM_START)
-            new_end = periods.term_end(extension, old_end + periods.ONE_DAY, plan.renewal_periods)
+            args = order._recurring_schedule_args()
+            new_end = periods.extend_term(args["rhythm"], args["segment_start"], old_end, plan.renewal_periods)
             vals = {"recurring_end_date": new_end}
             if order.recurring_state == "to_renew":
                 vals["recurring_state"] = "progress"
@@ -461,14 +492,14 @@ class SaleOrder(models.Model):
         return {company.id: self.with_company(company).browse()._recurring_today() for company in companies}
 
     @api.model
-    def _recurring_lock_due(self, limit=BATCH_SIZE, order_ids=None, skip_ids=()):
+    def _recurring_lock_due(self, limit=BATCH_SIZE, order_ids=None, skip_ids=(), todays=None):
         """Lock up to ``limit`` due subscriptions that no other worker holds, and return them.
 
         ``FOR UPDATE SKIP LOCKED`` lets parallel workers share the work: each one
         takes rows the others have not locked, and the lock lasts until its batch
         is committed with the invoices and the new "Invoiced Until".
         """
-        todays = self._recurring_company_todays()
+        todays = todays or self._recurring_company_todays()
         query = SQL(
             """
             SELECT so.id
@@ -500,15 +531,17 @@ class SaleOrder(models.Model):
         """Scheduled billing run: invoice every due period exactly once, batch by batch."""
         cron = self.env["ir.cron"]
         done = 0
-        tried = set()  # a subscription that fails stays due: try it once per run
+        todays = self._recurring_company_todays()
+        skipped = set()  # failed or not billed: still due, so taken once per run only
         conflicts = 0
         cron._commit_progress(remaining=self.search_count(self._recurring_due_domain()))
         while conflicts <= MAX_CONFLICTS:
+            orders = self.browse()
             try:
-                orders = self._recurring_lock_due(batch_size, skip_ids=tried)
+                orders = self._recurring_lock_due(batch_size, skip_ids=skipped, todays=todays)
                 if not orders:
                     break
-                orders._recurring_bill_due()
+                billed = orders._recurring_bill_due().recurring_order_id
                 self.env.flush_all()
             except TransactionRollbackError:
                 # Another worker committed a row this transaction also changes (the
@@ -519,33 +552,44 @@ class SaleOrder(models.Model):
                 continue
             except Exception:  # isolated below, one subscription at a time
                 self.env.cr.rollback()
+                if not orders:
+                    raise
                 _logger.info("Billing batch of %s subscriptions failed; retrying one by one", len(orders))
-                orders._recurring_bill_one_by_one()
-            tried.update(orders.ids)
+                billed = orders._recurring_bill_one_by_one(todays)
+            skipped.update((orders - billed).ids)
             done += len(orders)
             if not cron._commit_progress(len(orders)):
                 break
         return done
 
-    def _recurring_bill_one_by_one(self):
+    def _recurring_bill_one_by_one(self, todays):
         """After a failed batch: each subscription in its own transaction, failures recorded.
 
         A conflict with another worker is no failure: that subscription is left for
-        the next run."""
+        the next run.  Returns the subscriptions billed.
+        """
         cron = self.env["ir.cron"]
+        billed = []
         for order_id in self.ids:
             try:
-                order = self._recurring_lock_due(1, order_ids=[order_id])
-                if order:
-                    order._recurring_bill_due()
-                    self.env.flush_all()
+                order = self._recurring_lock_due(1, order_ids=[order_id], todays=todays)
+                if order and order._recurring_bill_due():
+                    billed.append(order_id)
+                self.env.flush_all()
             except TransactionRollbackError:
                 self.env.cr.rollback()
             except Exception as error:  # stored on the subscription, retried next run
                 self.env.cr.rollback()
-                order = self.browse(order_id)
-                order._recurring_set_billing_errors({order: self._recurring_error_text(error)})
+                message = self._recurring_error_text(error)
+                try:
+                    # still due and not taken by another worker in the meantime
+                    order = self._recurring_lock_due(1, order_ids=[order_id], todays=todays)
+                    order._recurring_set_billing_errors({order: message} if order else {})
+                    self.env.flush_all()
+                except TransactionRollbackError:
+                    self.env.cr.rollback()
             cron._commit_progress(0)
+        return self.browse(billed)
 
     @api.model
     def _recurring_due_domain(self):
@@ -566,16 +610,17 @@ class SaleOrder(models.Model):
 
     def _recurring_bill_due(self):
         """Invoice every due period of these (locked) subscriptions; post and send per plan."""
+        orders = self.with_context(recurring_journals={})  # one journal look-up per company
         todays = {}
         work = {}
-        for order in self:
+        for order in orders:
             company = order.company_id
             if company.id not in todays:
                 todays[company.id] = order._recurring_today()
             due = order._recurring_due_periods(todays[company.id])
             if due:
                 work[order] = due
-        return self._recurring_make_invoices(work, todays)
+        return orders._recurring_make_invoices(work, todays)
 
     def _recurring_make_invoices(self, work, todays, invoice_date=None):
         """Create, post and send the invoices of ``work`` ({order: [periods]}) in batched calls.
@@ -598,7 +643,7 @@ class SaleOrder(models.Model):
         Move = self.env["account.move"].with_context(
             tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_auto_subscribe_no_notify=True)
         moves = Move.create(vals_list) if vals_list else Move
-        billed = self.browse([order.id for order, _period in owners])
+        billed = self.browse(list(dict.fromkeys(order.id for order, _period in owners)))
         to_post = moves.filtered(lambda move: move.recurring_order_id.recurring_plan_id.auto_post)
         if to_post:
             to_post._post(soft=False)
@@ -643,10 +688,21 @@ class SaleOrder(models.Model):
         return None
 
     def _recurring_journal(self):
+        """The plan's sales journal when it belongs to the subscription's company, else the
+        company's first sales journal (looked up once per company in a run)."""
         self.ensure_one()
-        return self.recurring_plan_id.journal_id or self.env["account.journal"].search([
-            *self.env["account.journal"]._check_company_domain(self.company_id),
-            ("type", "=", "sale")], limit=1)
+        company = self.company_id
+        journal = self.recurring_plan_id.journal_id
+        if journal and journal.company_id in company.parent_ids:
+            return journal
+        cache = self.env.context.get("recurring_journals")
+        if cache is not None and company.id in cache:
+            return self.env["account.journal"].browse(cache[company.id])
+        journal = self.env["account.journal"].search([
+            *self.env["account.journal"]._check_company_domain(company), ("type", "=", "sale")], limit=1)
+        if cache is not None:
+            cache[company.id] = journal.id
+        return journal
 
     def _prepare_recurring_invoice_vals(self, period, today):
         """Values of the customer invoice of one period."""
@@ -698,6 +754,9 @@ class SaleOrder(models.Model):
     def _recurring_set_billing_errors(self, errors):
         """Store each error on its subscription; the first time, an activity tells the salesperson."""
         activity_type = self.env.ref("sale_weekly_subscription.mail_activity_type_billing_error")
+        if errors:
+            # still due: "to invoice", whatever the status said before the due date came
+            self.browse([order.id for order in errors])._compute_invoice_status()
         for order, message in errors.items():
             is_new = not order.recurring_billing_error
             order.recurring_billing_error = message
@@ -716,6 +775,10 @@ class SaleOrder(models.Model):
         """Invoice the next period not yet invoiced, today, whatever its scheduled date."""
         self.ensure_one()
         self._recurring_check_running()
+        if self.recurring_state not in BILLABLE_STATES:
+            state = dict(self._fields["recurring_state"]._description_selection(self.env))[self.recurring_state]
+            raise UserError(self.env._("Subscription %(order)s is %(state)s: it cannot be invoiced now.",
+                                       order=self.name, state=state))
         period = periods.next_period(invoiced_until=self.recurring_invoiced_until or None,
                                      **self._recurring_schedule_args())
         if not period:

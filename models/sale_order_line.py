@@ -38,9 +38,10 @@ class SaleOrderLine(models.Model):
         if period.is_prorated:
             base = self.price_total if self.tax_ids.filtered("price_include") else self.price_subtotal
             amount = periods.period_amount(base, period, self.order_id.currency_id.rounding)
+            partner_env = self.with_context(lang=self.order_id.partner_id.lang or self.env.lang).env
             vals.update(
                 quantity=1.0, price_unit=float(amount), discount=0.0,
-                name=self.env._(
+                name=partner_env._(
                     "%(description)s\n%(label)s (%(days)s of %(full)s days, prorated)",
                     description=self.name, label=label, days=period.days, full=period.full_days))
         return vals

@@ -177,9 +177,11 @@ class SaleRecurringPlan(models.Model):
     def write(self, vals):
         changed = [name for name in RHYTHM_FIELDS if name in vals]
         if changed:
-            in_use = self.env["sale.order"].search_count([
+            # every company's, and closed ones with a period still to bill
+            in_use = self.env["sale.order"].sudo().search_count([
                 ("recurring_plan_id", "in", self.ids),
-                ("recurring_state", "in", ("progress", "to_renew", "paused")),
+                "|", ("recurring_state", "in", ("progress", "to_renew", "paused")),
+                ("recurring_next_invoice_date", "!=", False),
             ], limit=1)
             moved = any(plan[name] != plan._fields[name].convert_to_cache(vals[name], plan)
                         for plan in self for name in changed)

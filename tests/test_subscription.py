@@ -3,6 +3,7 @@ from datetime import date
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError
+from odoo.fields import Command
 from odoo.tests import Form, tagged
 
 from .common import SubscriptionCase
@@ -120,8 +121,10 @@ class TestSubscription(SubscriptionCase):
         with freeze_time("2026-12-10"):
             order.recurring_plan_id = monthly
         self.assertEqual(order.recurring_schedule_start, D(2026, 12, 16))
-        self.assertEqual(order.recurring_send_weekday, "4")
+        self.assertEqual(order.recurring_send_weekday, "2")  # the subscriber keeps their day
         self.assertPeriod(order, D(2026, 12, 16), D(2027, 1, 15), D(2026, 12, 16))
+        order.recurring_plan_id = monthly  # the same plan again: nothing moves
+        self.assertEqual(order.recurring_schedule_start, D(2026, 12, 16))
         self.assertIn("apply from the period starting", order.message_ids[0].body)
 
     def test_close_with_notice(self):
@@ -249,3 +252,42 @@ class TestSubscription(SubscriptionCase):
         self.assertIn("Every 2 weeks", html)
         self.assertIn("Friday", html)
         self.assertIn("subscription_terms", html)
+
+    def test_plan_cannot_be_added_to_or_removed_from_a_confirmed_order(self):
+        with freeze_time("2026-12-02"):
+            order = self._create_subscription(self.fortnightly, "2026-12-02")
+            plain = self.env["sale.order"].create({
+                "partner_id": self.customer.id,
+                "order_line": [Command.create({"product_id": self.product_box.id})]})
+            plain.action_confirm()
+        with self.assertRaisesRegex(UserError, "not added or removed"):
+            plain.recurring_plan_id = self.fortnightly
+        with self.assertRaisesRegex(UserError, "not added or removed"):
+            order.recurring_plan_id = False
+        order.recurring_plan_id = self.fortnightly_aligned  # another plan: fine
+
+    def test_reopen_after_the_close_date_resumes_today(self):
+        with freeze_time("2026-12-07"):
+            order = self._create_subscription(self._create_plan(name="Weekly"), "2026-12-07")
+            order._recurring_close(D(2026, 12, 13), self.reason)
+        order.recurring_invoiced_until = D(2026, 12, 13)  # the last week was billed
+        self.assertEqual(order.recurring_state, "closed")
+        self.assertFalse(order.recurring_next_invoice_date)
+        with freeze_time("2027-01-06"):
+            order.action_recurring_reopen()
+        self.assertEqual(order.recurring_state, "progress")
+        # the weeks it was closed are not billed: a new schedule starts on the day it reopens
+        self.assertEqual(order.recurring_schedule_start, D(2027, 1, 6))
+        self.assertPeriod(order, D(2027, 1, 6), D(2027, 1, 12), D(2027, 1, 6))
+        self.assertIn("billing resumes", order.message_ids[0].body)
+
+    def test_reopen_before_the_close_date_bills_the_rest_of_the_cut_period(self):
+        with freeze_time("2026-12-07"):
+            order = self._create_subscription(self._create_plan(name="Weekly"), "2026-12-07")
+            order._recurring_close(D(2026, 12, 16), self.reason)
+        order.recurring_invoiced_until = D(2026, 12, 16)  # billed up to the close date
+        with freeze_time("2026-12-15"):
+            order.action_recurring_reopen()
+        # Thu 17 - Sun 20 Dec were never billed: they come first, prorated
+        self.assertPeriod(order, D(2026, 12, 17), D(2026, 12, 20), D(2026, 12, 14))
+        self.assertEqual(order._recurring_preview_vals(1)[0]["amount_untaxed"], 22.80)  # 39.90 x 4/7

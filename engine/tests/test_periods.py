@@ -230,3 +230,26 @@ def test_lead_in_and_tail_add_up_to_whole_periods():
     found = list(p.iter_periods(rhythm, start, end=end))
     total = sum(p.period_amount("10.01", x) for x in found)
     assert total == Decimal("30.03")
+
+
+def test_rest_of_a_cut_period_is_billed_after_a_reopen():
+    # weekly Mon-Sun, billed up to Wed 11 Mar (a close date), then reopened
+    rhythm = p.Rhythm(p.WEEK, 1, send_weekday=0)
+    found = p.periods_after(rhythm, D(2026, 3, 2), invoiced_until=D(2026, 3, 11), limit=2)
+    assert [(x.start, x.end, x.invoice_date) for x in found] == [
+        (D(2026, 3, 12), D(2026, 3, 15), D(2026, 3, 9)), (D(2026, 3, 16), D(2026, 3, 22), D(2026, 3, 16))]
+    assert found[0].factor == Fraction(4, 7) and found[0].is_lead_in
+    # the two parts of the cut week add up to the week, to the cent
+    head = next(p.iter_periods(rhythm, D(2026, 3, 9), end=D(2026, 3, 11)))
+    assert p.period_amount("10.01", head) + p.period_amount("10.01", found[0]) == Decimal("10.01")
+
+
+def test_extend_term_keeps_the_schedule_anchor():
+    monthly = p.Rhythm(p.MONTH, 1)
+    assert p.extend_term(monthly, D(2027, 1, 31), D(2027, 2, 27), 1) == D(2027, 3, 30)
+    assert p.extend_term(monthly, D(2027, 1, 31), D(2027, 2, 27), 2) == D(2027, 4, 29)
+    # a term cut in mid-period is completed first
+    weekly = p.Rhythm(p.WEEK, 1)
+    assert p.extend_term(weekly, D(2026, 12, 7), D(2026, 12, 16), 1) == D(2026, 12, 20)
+    yearly = p.Rhythm(p.YEAR, 1)
+    assert p.extend_term(yearly, D(2028, 2, 29), D(2029, 2, 27), 3) == D(2032, 2, 28)
