@@ -269,6 +269,7 @@ class TestSubscription(SubscriptionCase):
     def test_reopen_after_the_close_date_resumes_today(self):
         with freeze_time("2026-12-07"):
             order = self._create_subscription(self._create_plan(name="Weekly"), "2026-12-07")
+        with freeze_time("2026-12-14"):
             order._recurring_close(D(2026, 12, 13), self.reason)
         order.recurring_invoiced_until = D(2026, 12, 13)  # the last week was billed
         self.assertEqual(order.recurring_state, "closed")
@@ -278,7 +279,8 @@ class TestSubscription(SubscriptionCase):
         self.assertEqual(order.recurring_state, "progress")
         # the weeks it was closed are not billed: a new schedule starts on the day it reopens
         self.assertEqual(order.recurring_schedule_start, D(2027, 1, 6))
-        self.assertPeriod(order, D(2027, 1, 6), D(2027, 1, 12), D(2027, 1, 6))
+        # in advance: dated on the latest send day (Monday 4 Jan) on or before the period start
+        self.assertPeriod(order, D(2027, 1, 6), D(2027, 1, 12), D(2027, 1, 4))
         self.assertIn("billing resumes", order.message_ids[0].body)
 
     def test_reopen_before_the_close_date_bills_the_rest_of_the_cut_period(self):
