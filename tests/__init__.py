@@ -3,3 +3,4 @@ from . import test_subscription
 from . import test_security
 from . import test_billing
 from . import test_concurrency
+from . import test_i18n
