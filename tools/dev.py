@@ -302,21 +302,15 @@ def cmd_test(args):
 
 
 def cmd_demo(args):
+    db = os.environ.get("DEMO_DB", "swsub_demo")
     try:
-        python = odoo_python()
+        python, conf, rc = install_fresh(db, DEVENV / "demo.log", "--with-demo")
     except Unavailable as reason:
         print(f"\nmake demo: {reason}.\nSet ODOO_SOURCE to a folder or .tar.gz of the Odoo 19.0 "
               "source (e.g. a git clone of github.com/odoo/odoo, branch 19.0), or install Odoo 19 "
               "so that `python3 -c 'import odoo.release'` works, then run `make demo` again.",
               file=sys.stderr)
         return 2
-    bindir = start_postgres()
-    conf = write_config(python)
-    db = os.environ.get("DEMO_DB", "swsub_demo")
-    drop_database(bindir, db)
-    say(f"creating the demo database '{db}' with {MODULE} and its demo data")
-    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--with-demo", "--stop-after-init",
-              "--workers=0", "--max-cron-threads=0", log=DEVENV / "demo.log")
     if rc:
         print(f"make demo: the install failed, see {DEVENV / 'demo.log'}", file=sys.stderr)
         return rc
@@ -346,15 +340,22 @@ def cmd_lint(args):
     return 1 if ruff or pylint else 0
 
 
-def cmd_pot(args):
-    """Regenerate i18n/sale_weekly_subscription.pot with Odoo's own export."""
+def install_fresh(db, log, *options):
+    """Odoo's interpreter and config, and the return code of installing the add-on into a fresh ``db``."""
     python = odoo_python()
     bindir = start_postgres()
     conf = write_config(python)
-    db = "swsub_i18n"
     drop_database(bindir, db)
+    say(f"installing {MODULE} into a fresh database '{db}' (log: {log})")
     rc = odoo(python, conf, "-d", db, "-i", MODULE, "--stop-after-init", "--workers=0",
-              "--max-cron-threads=0", log=DEVENV / "i18n.log")
+              "--max-cron-threads=0", *options, log=log)
+    return python, conf, rc
+
+
+def cmd_pot(args):
+    """Regenerate i18n/sale_weekly_subscription.pot with Odoo's own export."""
+    db = "swsub_i18n"
+    python, conf, rc = install_fresh(db, DEVENV / "i18n.log")
     if rc:
         return rc
     return subprocess.run([python, "-m", "odoo", "i18n", "export", "-c", str(conf), "-d", db, MODULE],
@@ -363,14 +364,8 @@ def cmd_pot(args):
 
 def cmd_bench(args):
     """The billing run against plain Odoo's floor, in a fresh database (see tools/bench.py)."""
-    python = odoo_python()
-    bindir = start_postgres()
-    conf = write_config(python)
     db = "swsub_bench"
-    drop_database(bindir, db)
-    say(f"installing {MODULE} into a fresh database '{db}'")
-    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--stop-after-init", "--workers=0",
-              "--max-cron-threads=0", log=DEVENV / "bench-install.log")
+    python, conf, rc = install_fresh(db, DEVENV / "bench-install.log")
     if rc:
         return rc
     sizes = os.environ.get("BENCH_SIZES", "1000,10000")
