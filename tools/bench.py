@@ -15,6 +15,7 @@ It prints invoices per second, the ratio to the floor, and the cost per invoice.
 """
 
 import argparse
+import socket
 import subprocess
 import sys
 import time
@@ -118,9 +119,39 @@ class _OutsideSmtp:
         return None
 
 
-def sending(registry, count):
+def sending(registry, count, args_for_server):
     """Odoo's standard sending of ``count`` subscription invoices: PDF and e-mail, the mail
     queue flushed every 10 invoices; only the SMTP server is mocked."""
+    server = report_server(args_for_server)
+    try:
+        return _send(registry, count)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def report_server(args):
+    """An Odoo HTTP server on loopback, from which wkhtmltopdf fetches the report's assets."""
+    port = 8071
+    server = subprocess.Popen(
+        [sys.executable, "-m", "odoo", "server", "-c", args.config, "-d", args.db, "--http-port", str(port),
+         "--http-interface", "127.0.0.1", "--workers=0", "--max-cron-threads=0", "--log-level=warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.5)
+    registry = Registry(args.db)
+    with registry.cursor() as cr:
+        api.Environment(cr, SUPERUSER_ID, {})["ir.config_parameter"].set_param(
+            "report.url", f"http://127.0.0.1:{port}")
+    return server
+
+
+def _send(registry, count):
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         moves = env["account.move"].search(
@@ -211,7 +242,7 @@ def main():
         small, large = rows[0], rows[-1]
         print(f"cost per invoice at N={large[0]} vs N={small[0]}: {large[4] / small[4]:.2f}x")
     if args.send:
-        count, seconds, mails = sending(registry, args.send)
+        count, seconds, mails = sending(registry, args.send, args)
         print(f"sending (measured apart, SMTP mocked): {count} invoices with their PDF e-mailed in "
               f"{seconds:.1f} s = {count / seconds:.1f}/s, {mails} e-mails handed to the mail server")
     return 0
