@@ -50,6 +50,11 @@ class SubscriptionCase(AccountTestInvoicingCommon):
             order.action_confirm()
         return order
 
+    def _run_billing(self):
+        """The billing run as the scheduler runs it: its own cursor, commits per batch."""
+        with self.enter_registry_test_mode():
+            self.env.ref("sale_weekly_subscription.ir_cron_recurring_billing").method_direct_trigger()
+
     def assertPeriod(self, order, start, end, invoice_date):
         self.assertEqual(
             (order.recurring_next_period_start, order.recurring_next_period_end,

@@ -22,11 +22,6 @@ class TestBilling(SubscriptionCase):
         cls.weekly = cls._create_plan(name="Weekly box", auto_send=False)
         cls.company_data["company"].partner_id.tz = "Europe/Brussels"
 
-    def _run_billing(self):
-        """The billing run as the scheduler runs it: its own cursor, commits per batch."""
-        with self.enter_registry_test_mode():
-            self.env.ref("sale_weekly_subscription.ir_cron_recurring_billing").method_direct_trigger()
-
     def _invoices(self, order):
         return order.recurring_invoice_ids.sorted("recurring_period_start")
 

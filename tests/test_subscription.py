@@ -87,8 +87,11 @@ class TestSubscription(SubscriptionCase):
     def test_send_day_change_applies_from_the_next_period_not_invoiced(self):
         with freeze_time("2026-12-02"):
             order = self._create_subscription(self.fortnightly_aligned, "2026-12-02")
-        # the lead-in and the first full period (2 - 20 Dec) are invoiced
-        order.recurring_invoiced_until = D(2026, 12, 20)
+        with freeze_time("2026-12-07 12:00"):
+            self._run_billing()  # the lead-in and the first full period (2 - 20 Dec) are invoiced
+        self.assertEqual(order.recurring_invoice_ids.sorted("recurring_period_start").mapped("amount_untaxed"),
+                         [14.25, 39.90])
+        self.assertEqual(order.recurring_invoiced_until, D(2026, 12, 20))
         self.assertPeriod(order, D(2026, 12, 21), D(2027, 1, 3), D(2026, 12, 21))
         with freeze_time("2026-12-16"):
             order.recurring_send_weekday = "4"  # Friday
@@ -102,6 +105,11 @@ class TestSubscription(SubscriptionCase):
             (D(2027, 1, 8), D(2027, 1, 8)),
         ])
         self.assertEqual(following[0]["amount_untaxed"], 11.40)  # 39.90 x 4/14
+        with freeze_time("2026-12-25 12:00"):
+            self._run_billing()
+        invoices = order.recurring_invoice_ids.sorted("recurring_period_start")
+        self.assertEqual(invoices.mapped("invoice_date")[2:], [D(2026, 12, 18), D(2026, 12, 25)])
+        self.assertEqual(invoices.mapped("amount_untaxed")[2:], [11.40, 39.90])
 
     def test_send_day_change_from_start_keeps_the_periods(self):
         with freeze_time("2026-12-02"):
@@ -117,7 +125,9 @@ class TestSubscription(SubscriptionCase):
         with freeze_time("2026-12-02"):
             order = self._create_subscription(weekly, "2026-12-02")
         self.assertEqual(order.recurring_send_weekday, "2")
-        order.recurring_invoiced_until = D(2026, 12, 15)
+        with freeze_time("2026-12-09 12:00"):
+            self._run_billing()  # 2 - 8 Dec and 9 - 15 Dec
+        self.assertEqual(order.recurring_invoiced_until, D(2026, 12, 15))
         with freeze_time("2026-12-10"):
             order.recurring_plan_id = monthly
         self.assertEqual(order.recurring_schedule_start, D(2026, 12, 16))
