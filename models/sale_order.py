@@ -475,6 +475,9 @@ class SaleOrder(models.Model):
         renewing._recurring_update_renewals()
         ended = self.search([*base, ("recurring_last_date", "<", fields.Date.context_today(self))])
         ended._recurring_close_ended()
+        # the stored invoice status does not see the days go by: refresh the ones now due
+        self.search([*self._recurring_due_domain(), ("invoice_status", "!=", "to invoice")]
+                    )._compute_invoice_status()
 
     # -- billing run ---------------------------------------------------------
 

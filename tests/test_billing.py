@@ -213,6 +213,15 @@ class TestBilling(SubscriptionCase):
         self.assertEqual(order.recurring_state, "closed")
         self.assertFalse(order.recurring_next_invoice_date)
 
+    def test_invoice_status_follows_the_due_periods(self):
+        with freeze_time("2026-12-07 12:00"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+            self._run_billing()
+        self.assertEqual(order.invoice_status, "invoiced")
+        with freeze_time("2026-12-14 01:00"), self.enter_registry_test_mode():
+            self.env.ref("sale_weekly_subscription.ir_cron_recurring_terms").method_direct_trigger()
+        self.assertEqual(order.invoice_status, "to invoice")  # the next period has come
+
     def test_standard_create_invoice_does_not_double_bill(self):
         with freeze_time("2026-12-07 12:00"):
             order = self._create_subscription(self.weekly, "2026-12-07")
