@@ -551,7 +551,7 @@ class SaleOrder(models.Model):
                 # customer's rank, a sequence): roll back and take the batch again.
                 self.env.cr.rollback()
                 conflicts += 1
-                time.sleep(random.uniform(0.01, 0.1) * conflicts)
+                time.sleep(random.uniform(0.01, 0.1) * min(conflicts, 10))
                 continue
             except Exception:  # isolated below, one subscription at a time
                 self.env.cr.rollback()
@@ -561,6 +561,7 @@ class SaleOrder(models.Model):
                 billed = orders._recurring_bill_one_by_one(todays)
             skipped.update((orders - billed).ids)
             done += len(orders)
+            conflicts = 0  # only conflicts in a row end the run
             if not cron._commit_progress(len(orders)):
                 break
         return done
