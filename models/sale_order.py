@@ -544,7 +544,7 @@ class SaleOrder(models.Model):
                 orders = self._recurring_lock_due(batch_size, skip_ids=skipped, todays=todays)
                 if not orders:
                     break
-                billed = orders._recurring_bill_due().recurring_order_id
+                billed = orders._recurring_bill_due(todays).recurring_order_id
                 self.env.flush_all()
             except TransactionRollbackError:
                 # Another worker committed a row this transaction also changes (the
@@ -577,7 +577,7 @@ class SaleOrder(models.Model):
         for order_id in self.ids:
             try:
                 order = self._recurring_lock_due(1, order_ids=[order_id], todays=todays)
-                if order and order._recurring_bill_due():
+                if order and order._recurring_bill_due(todays):
                     billed.append(order_id)
                 self.env.flush_all()
             except TransactionRollbackError:
@@ -612,16 +612,15 @@ class SaleOrder(models.Model):
             due.append(period)
         return due
 
-    def _recurring_bill_due(self):
-        """Invoice every due period of these (locked) subscriptions; post and send per plan."""
+    def _recurring_bill_due(self, todays):
+        """Invoice every due period of these (locked) subscriptions; post and send per plan.
+
+        ``todays`` maps each company id to its today (``_recurring_company_todays``).
+        """
         orders = self.with_context(recurring_journals={})  # one journal look-up per company
-        todays = {}
         work = {}
         for order in orders:
-            company = order.company_id
-            if company.id not in todays:
-                todays[company.id] = order._recurring_today()
-            due = order._recurring_due_periods(todays[company.id])
+            due = order._recurring_due_periods(todays[order.company_id.id])
             if due:
                 work[order] = due
         return orders._recurring_make_invoices(work, todays)
