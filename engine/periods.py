@@ -19,6 +19,11 @@ segment start
     The day a schedule is (re)computed from.  A subscription starts a new
     segment when its plan or send weekday changes: the new rhythm applies
     from the next period not yet invoiced.
+pause
+    Days without service, hence without billing.  The period a pause starts
+    in is cut the day before (and prorated unless the pause starts on a
+    period boundary); the schedule then starts a new segment the day after
+    the pause ends, with the same rhythm and send weekday.
 """
 
 from dataclasses import dataclass
@@ -177,6 +182,52 @@ def iter_periods(rhythm, segment_start, end=None, subscription_start=None):
         index += 1
 
 
+@dataclass(frozen=True, order=True)
+class Pause:
+    """Days ``start`` to ``end`` (both included) without service."""
+
+    start: date
+    end: date
+
+    def __post_init__(self):
+        if self.end < self.start:
+            raise ValueError(f"a pause cannot end ({self.end}) before it starts ({self.start})")
+
+    @property
+    def days(self):
+        return (self.end - self.start).days + 1
+
+
+def pause_end(start, weeks):
+    """Last paused day of a pause of ``weeks`` weeks from ``start``."""
+    if weeks < 1:
+        raise ValueError(f"a pause lasts at least 1 week, not {weeks!r}")
+    return start + timedelta(weeks=weeks) - ONE_DAY
+
+
+def iter_schedule(rhythm, segment_start, end=None, subscription_start=None, pauses=()):
+    """Like :func:`iter_periods`, but without the paused days.
+
+    The period a pause starts in ends the day before the pause; the schedule
+    picks up again, as a new segment of the same rhythm, the day after it.
+    Pauses that ended before ``segment_start`` are history and ignored.
+    """
+    subscription_start = subscription_start or segment_start
+    start = segment_start
+    for pause in sorted(pauses):
+        if pause.end < start:
+            continue
+        if end is not None and pause.start > end:
+            break
+        if pause.start > start:
+            stop = pause.start - ONE_DAY if end is None else min(end, pause.start - ONE_DAY)
+            yield from iter_periods(rhythm, start, stop, subscription_start)
+        start = pause.end + ONE_DAY
+        if end is not None and start > end:
+            return
+    yield from iter_periods(rhythm, start, end, subscription_start)
+
+
 def _cut(rhythm, start, full_start, full_end, end, subscription_start):
     stop = full_end if end is None else min(full_end, end)
     return Period(
@@ -189,7 +240,7 @@ def _cut(rhythm, start, full_start, full_end, end, subscription_start):
 
 
 def periods_after(rhythm, segment_start, invoiced_until=None, end=None,
-                  subscription_start=None, limit=None):
+                  subscription_start=None, limit=None, pauses=()):
     """The periods not yet invoiced: those after ``invoiced_until``.
 
     When ``invoiced_until`` falls inside a period (its end was cut by a close date,
@@ -199,7 +250,7 @@ def periods_after(rhythm, segment_start, invoiced_until=None, end=None,
     subscription_start = subscription_start or segment_start
 
     def todo():
-        for period in iter_periods(rhythm, segment_start, end, subscription_start):
+        for period in iter_schedule(rhythm, segment_start, end, subscription_start, pauses):
             if invoiced_until is None or period.start > invoiced_until:
                 yield period
             elif period.end > invoiced_until:
@@ -218,20 +269,28 @@ def _rest_of(rhythm, period, start, subscription_start):
     )
 
 
-def next_period(rhythm, segment_start, invoiced_until=None, end=None, subscription_start=None):
+def next_period(rhythm, segment_start, invoiced_until=None, end=None, subscription_start=None, pauses=()):
     """The first period not yet invoiced, or None when the schedule is fully invoiced."""
-    found = periods_after(rhythm, segment_start, invoiced_until, end, subscription_start, limit=1)
+    found = periods_after(rhythm, segment_start, invoiced_until, end, subscription_start, limit=1, pauses=pauses)
     return found[0] if found else None
 
 
-def period_on(rhythm, segment_start, day, end=None, subscription_start=None):
-    """The period that contains ``day``, or None outside the schedule."""
+def period_on(rhythm, segment_start, day, end=None, subscription_start=None, pauses=()):
+    """The period that contains ``day``, or None outside the schedule or in a pause."""
     if day < segment_start or (end is not None and day > end):
         return None
-    for period in iter_periods(rhythm, segment_start, end, subscription_start):
+    for period in iter_schedule(rhythm, segment_start, end, subscription_start, pauses):
         if period.end >= day:
-            return period
+            return period if period.start <= day else None
     return None
+
+
+def next_boundary(rhythm, segment_start, day, subscription_start=None, pauses=()):
+    """The first day on or after ``day`` that starts a period: where a pause starts by default."""
+    for period in iter_schedule(rhythm, segment_start, None, subscription_start, pauses):
+        if period.start >= day:
+            return period.start
+    raise AssertionError("unreachable: the schedule never ends")
 
 
 def term_end(rhythm, segment_start, periods):
@@ -240,7 +299,7 @@ def term_end(rhythm, segment_start, periods):
     return full_period_bounds(rhythm, anchor, periods - 1)[1]
 
 
-def extend_term(rhythm, segment_start, old_end, periods):
+def extend_term(rhythm, segment_start, old_end, periods, pauses=()):
     """The end of a term extended by ``periods`` periods of the schedule itself.
 
     The first added period is the one holding the day after ``old_end``, so a
@@ -248,7 +307,7 @@ def extend_term(rhythm, segment_start, old_end, periods):
     (a term of a subscription started on 31 Jan ends on the 27th, 29th or 30th).
     """
     count = 0
-    for period in iter_periods(rhythm, segment_start):
+    for period in iter_schedule(rhythm, segment_start, pauses=pauses):
         if period.end > old_end:
             count += 1
             if count == periods:
@@ -313,3 +372,62 @@ def period_label(start, end, unit=WEEK, months=EN_MONTHS, week_word="week"):
     if unit != WEEK:
         return span
     return f"{week_word} {iso_weeks(start, end)}, {span}"
+
+
+# -- pauses: credit for paid days, limits -------------------------------------
+
+def unused_share(period_start, period_end, pause_start):
+    """Share of an invoiced period [period_start, period_end] that falls on or after
+    ``pause_start``: the paid days a pause leaves unused, as (days, period days)."""
+    days = (period_end - period_start).days + 1
+    unused = (period_end - max(pause_start, period_start)).days + 1
+    return max(0, min(unused, days)), days
+
+
+def unused_amount(amount, period_start, period_end, pause_start, rounding="0.01"):
+    """What a pause from ``pause_start`` gives back of ``amount`` invoiced for the period.
+
+    The period keeps its days before the pause: a period cut at its end, which
+    rounds half down (see :func:`prorate`).  The days given back are the
+    uncovered rest and round half up, so what stays billed plus what is given
+    back is the invoiced amount, to the cent.
+    """
+    unused, days = unused_share(period_start, period_end, pause_start)
+    if unused == days:
+        return Decimal(str(amount)).quantize(Decimal(str(rounding)), rounding=ROUND_HALF_UP)
+    return prorate(amount, Fraction(unused, days), rounding, lead_in=True)
+
+
+def paused_days_between(pauses, start, end):
+    """Number of paused days within [start, end]."""
+    total = 0
+    for pause in pauses:
+        first, last = max(pause.start, start), min(pause.end, end)
+        if first <= last:
+            total += (last - first).days + 1
+    return total
+
+
+def max_paused_days_in_a_year(pauses):
+    """Most paused days in any rolling 12 months.
+
+    The worst window always ends on the last day of some pause, so only those
+    windows are looked at.
+    """
+    worst = 0
+    for pause in pauses:
+        window_start = pause.end - relativedelta(years=1) + ONE_DAY
+        worst = max(worst, paused_days_between(pauses, window_start, pause.end))
+    return worst
+
+
+def shifted_invoice_dates(rhythm, segment_start, invoiced_until=None, end=None,
+                          subscription_start=None, pauses=(), count=6):
+    """The next ``count`` periods with their pauses, each paired with the invoice date
+    the same-ranked invoice would have without them: [(period, date or None)]."""
+    with_pauses = periods_after(rhythm, segment_start, invoiced_until, end, subscription_start,
+                                limit=count, pauses=pauses)
+    without = periods_after(rhythm, segment_start, invoiced_until, end, subscription_start, limit=count)
+    dates = [period.invoice_date for period in without]
+    return [(period, dates[index] if index < len(dates) else None)
+            for index, period in enumerate(with_pauses)]
