@@ -14,6 +14,13 @@ class AccountMove(models.Model):
         string="Period End", copy=False, readonly=True,
         help="Last day of the subscription period this invoice covers.")
 
+    recurring_pause_id = fields.Many2one(
+        "sale.recurring.pause", string="Pause", index="btree_not_null", copy=False, readonly=True,
+        help="The pause whose unused paid days this credit note gives back.")
+    recurring_carry_over_pause_ids = fields.One2many(
+        "sale.recurring.pause", "carry_over_move_id", string="Deducted Pauses", readonly=True,
+        help="Pauses whose unused paid days this invoice deducts.")
+
     # One invoice per subscription and period, whatever runs at the same time:
     # the billing run relies on it as its last line of defence.
     _recurring_period_unique = models.UniqueIndex(
@@ -24,13 +31,7 @@ class AccountMove(models.Model):
 
     def action_view_recurring_order(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "sale.order",
-            "res_id": self.recurring_order_id.id,
-            "view_mode": "form",
-            "views": [(self.env.ref("sale_weekly_subscription.sale_order_subscription_view_form").id, "form")],
-        }
+        return self.recurring_order_id._recurring_form_action()
 
     def _recurring_send(self):
         """Queue posted subscription invoices for Odoo's standard sending (e-mail with the PDF,

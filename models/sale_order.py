@@ -22,7 +22,9 @@ _logger = logging.getLogger(__name__)
 RUNNING_STATES = ("progress", "to_renew", "paused")
 # A closed subscription still bills the periods it was in service but not yet invoiced
 # (e.g. its last period in arrears).
-BILLABLE_STATES = ("progress", "to_renew", "closed")
+# A paused one too: the period cut before its pause may be billed in arrears during
+# it, the one after it in advance; the schedule itself never bills a paused day.
+BILLABLE_STATES = ("progress", "to_renew", "paused", "closed")
 BATCH_SIZE = 100
 MAX_CONFLICTS = 50
 MANAGER_GROUP = "sale_weekly_subscription.group_subscription_manager"
@@ -96,6 +98,15 @@ class SaleOrder(models.Model):
     recurring_invoice_ids = fields.One2many(
         "account.move", "recurring_order_id", string="Subscription Invoices", readonly=True)
     recurring_invoice_count = fields.Integer(compute="_compute_recurring_invoice_count")
+    recurring_pause_ids = fields.One2many(
+        "sale.recurring.pause", "order_id", string="Pauses", copy=False)
+    recurring_pause_count = fields.Integer(compute="_compute_recurring_pause_count")
+    recurring_resume_date = fields.Date(
+        string="Resumes On", compute="_compute_recurring_pause_dates", store=True,
+        help="While paused: the first day of service after the running pause.")
+    recurring_next_pause_date = fields.Date(
+        string="Next Pause", compute="_compute_recurring_pause_dates", store=True,
+        help="First day of the next scheduled pause.")
     recurring_billing_error = fields.Text(
         string="Billing Error", copy=False, readonly=True,
         help="Why the billing run could not invoice this subscription last time. It is tried "
@@ -128,6 +139,37 @@ class SaleOrder(models.Model):
         for order in self:
             order.recurring_invoice_count = counts.get(order, 0)
 
+    def _compute_recurring_pause_count(self):
+        counts = dict(self.env["sale.recurring.pause"]._read_group(
+            [("order_id", "in", self.ids)], ["order_id"], ["__count"]))
+        for order in self:
+            order.recurring_pause_count = counts.get(order, 0)
+
+    @api.depends("recurring_pause_ids.state", "recurring_pause_ids.start_date", "recurring_pause_ids.end_date")
+    def _compute_recurring_pause_dates(self):
+        for order in self:
+            running = order.recurring_pause_ids.filtered(lambda p: p.state == "running")[:1]
+            scheduled = order.recurring_pause_ids.filtered(lambda p: p.state == "scheduled").sorted("start_date")[:1]
+            order.recurring_resume_date = running.resume_date
+            order.recurring_next_pause_date = scheduled.start_date
+
+    def _recurring_next_boundary(self, day=None):
+        """Where a pause starts by default: the first period boundary from ``day`` (today)
+        that is not already invoiced, so that no amount changes."""
+        self.ensure_one()
+        day = day or self._recurring_today()
+        if self.recurring_invoiced_until and self.recurring_invoiced_until >= day:
+            day = self.recurring_invoiced_until + timedelta(days=1)
+        args = self._recurring_schedule_args()
+        args.pop("end")
+        return periods.next_boundary(day=day, **args)
+
+    def _recurring_pauses(self):
+        """The engine's view of the pauses that hold (scheduled, running or done)."""
+        return tuple(periods.Pause(pause.start_date, pause.end_date)
+                     for pause in self.recurring_pause_ids
+                     if pause.state != "cancel" and pause.start_date and pause.end_date)
+
     @api.depends("recurring_next_invoice_date", "recurring_state")
     def _compute_invoice_status(self):
         """A subscription is 'to invoice' while a period is due, 'invoiced' otherwise."""
@@ -158,13 +200,15 @@ class SaleOrder(models.Model):
             "segment_start": self.recurring_schedule_start or self.recurring_start_date,
             "end": self.recurring_last_date or None,
             "subscription_start": self.recurring_start_date,
+            "pauses": self._recurring_pauses(),
         }
 
     @api.depends(
         "recurring_plan_id.billing_unit", "recurring_plan_id.billing_interval",
         "recurring_plan_id.billing_timing", "recurring_plan_id.anchoring",
         "recurring_send_weekday", "recurring_start_date", "recurring_schedule_start",
-        "recurring_invoiced_until", "recurring_last_date", "recurring_state")
+        "recurring_invoiced_until", "recurring_last_date", "recurring_state",
+        "recurring_pause_ids.state", "recurring_pause_ids.start_date", "recurring_pause_ids.end_date")
     def _compute_recurring_schedule(self):
         for order in self:
             period = None
@@ -282,6 +326,8 @@ class SaleOrder(models.Model):
         }
         if close_date <= today:
             vals["recurring_state"] = "closed"
+        later = self.recurring_pause_ids.filtered(lambda p: p.state == "scheduled" and p.start_date > close_date)
+        later.action_cancel()
         self.write(vals)
         self.activity_unlink(["mail.mail_activity_data_todo"])
 
@@ -350,7 +396,8 @@ class SaleOrder(models.Model):
             plan = order.recurring_plan_id
             old_end = order.recurring_end_date
             args = order._recurring_schedule_args()
-            new_end = periods.extend_term(args["rhythm"], args["segment_start"], old_end, plan.renewal_periods)
+            new_end = periods.extend_term(args["rhythm"], args["segment_start"], old_end, plan.renewal_periods,
+                                          pauses=args["pauses"])
             vals = {"recurring_end_date": new_end}
             if order.recurring_state == "to_renew":
                 vals["recurring_state"] = "progress"
@@ -381,17 +428,18 @@ class SaleOrder(models.Model):
         self.ensure_one()
         if not self.recurring_plan_id or not self.recurring_start_date:
             return []
-        upcoming = periods.periods_after(
-            invoiced_until=self.recurring_invoiced_until or None, limit=count,
-            **self._recurring_schedule_args())
+        args = self._recurring_schedule_args()
+        upcoming = periods.shifted_invoice_dates(
+            invoiced_until=self.recurring_invoiced_until or None, count=count, **args)
         return [{
             "invoice_date": period.invoice_date,
+            "invoice_date_unpaused": before if args["pauses"] and before != period.invoice_date else False,
             "period_start": period.start,
             "period_end": period.end,
             "label": self._recurring_period_label(period.start, period.end),
             "is_prorated": period.is_prorated,
             "amount_untaxed": self._recurring_period_amount(period),
-        } for period in upcoming]
+        } for period, before in upcoming]
 
     def _recurring_period_amount(self, period):
         """Untaxed amount the order bills for ``period``, prorated and rounded per line."""
@@ -453,7 +501,7 @@ class SaleOrder(models.Model):
         A closed subscription still bills the periods it was in service for (its
         last period in arrears, say): the billing run includes closed ones.
         """
-        ended = self.filtered(lambda o: o.recurring_state in ("progress", "to_renew")
+        ended = self.filtered(lambda o: o.recurring_state in ("progress", "to_renew", "paused")
                               and o.recurring_last_date and o.recurring_last_date < o._recurring_today())
         end_of_term = self.env.ref("sale_weekly_subscription.close_reason_end_of_term", raise_if_not_found=False)
         (ended - ended.filtered("recurring_close_reason_id")).recurring_close_reason_id = end_of_term
@@ -468,7 +516,7 @@ class SaleOrder(models.Model):
     def _cron_recurring_terms(self):
         """Daily: renew what is due, then close what has ended."""
         base = [("state", "=", "sale"), ("recurring_plan_id", "!=", False),
-                ("recurring_state", "in", ("progress", "to_renew"))]
+                ("recurring_state", "in", ("progress", "to_renew", "paused"))]
         renewing = self.search([
             *base, ("recurring_end_date", "!=", False), ("recurring_close_date", "=", False),
             ("recurring_plan_id.renewal_type", "!=", "none")])
@@ -632,13 +680,14 @@ class SaleOrder(models.Model):
         """
         errors = {}
         vals_list, owners = [], []
+        carried = set()  # pauses deducted by an invoice of this call already
         for order, due in work.items():
             problem = order._recurring_check_invoiceable()
             if problem:
                 errors[order] = problem
                 continue
             for period in due:
-                vals = order._prepare_recurring_invoice_vals(period, todays[order.company_id.id])
+                vals = order._prepare_recurring_invoice_vals(period, todays[order.company_id.id], carried)
                 if invoice_date:
                     vals["invoice_date"] = invoice_date
                 vals_list.append(vals)
@@ -707,9 +756,18 @@ class SaleOrder(models.Model):
             cache[company.id] = journal.id
         return journal
 
-    def _prepare_recurring_invoice_vals(self, period, today):
-        """Values of the customer invoice of one period."""
+    def _prepare_recurring_invoice_vals(self, period, today, carried=None):
+        """Values of the customer invoice of one period.
+
+        The first invoice after a pause whose unused paid days are carried over
+        deducts them; ``carried`` collects the pauses deducted in the same batch.
+        """
         self.ensure_one()
+        carried = set() if carried is None else carried
+        deducting = self.recurring_pause_ids.filtered(
+            lambda p: p.carry_over_lines and not p.carry_over_move_id and p.state != "cancel"
+            and p.end_date < period.start and p.id not in carried)
+        carried.update(deducting.ids)
         label = self._recurring_period_label(period.start, period.end)
         policy = self.company_id.recurring_invoice_date_policy
         return {
@@ -733,7 +791,11 @@ class SaleOrder(models.Model):
             "invoice_line_ids": [
                 Command.create(line._prepare_recurring_invoice_line_vals(period, label))
                 for line in self.order_line if not line.display_type
+            ] + [
+                Command.create({**vals, "sequence": 1000})
+                for pause in deducting for vals in pause.carry_over_lines
             ],
+            "recurring_carry_over_pause_ids": [Command.link(pause.id) for pause in deducting],
         }
 
     def _recurring_set_invoiced_until(self, owners):
@@ -804,6 +866,35 @@ class SaleOrder(models.Model):
         locked = self.browse([row[0] for row in self.env.cr.fetchall()])
         locked.invalidate_recordset()
         return locked
+
+    def _recurring_form_action(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sale.order",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("sale_weekly_subscription.sale_order_subscription_view_form").id, "form")],
+        }
+
+    def action_recurring_pause(self):
+        self.ensure_one()
+        self.env["sale.recurring.pause"]._check_order_pausable(self)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Pause Subscription"),
+            "res_model": "sale.recurring.pause.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
+
+    def action_view_recurring_pauses(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale_weekly_subscription.sale_recurring_pause_action")
+        action["domain"] = [("order_id", "=", self.id)]
+        action["context"] = {"default_order_id": self.id, "search_default_filter_not_cancelled": 1}
+        return action
 
     def action_view_recurring_invoices(self):
         self.ensure_one()

@@ -94,6 +94,35 @@ class SaleRecurringPlan(models.Model):
     notice_unit = fields.Selection(
         [("day", "Days"), ("week", "Weeks")], required=True, default="day")
 
+    # -- pauses --------------------------------------------------------------
+    pause_max_weeks = fields.Integer(
+        string="Max Weeks per Pause", default=0, tracking=True,
+        help="Longest pause allowed, in weeks. 0: no limit.")
+    pause_max_weeks_year = fields.Integer(
+        string="Max Paused Weeks per 12 Months", default=0, tracking=True,
+        help="Most weeks a subscription may be paused in any rolling 12 months, counting "
+             "every pause not cancelled. 0: no limit.")
+    pause_portal = fields.Boolean(
+        string="Pause from the Portal", default=True,
+        help="Subscribers can pause their subscription, and cancel a pause they scheduled, "
+             "from their customer portal, within the limits above.")
+    pause_notice_days = fields.Integer(
+        string="Portal Pause Notice (Days)", default=7, tracking=True,
+        help="A pause asked for on the portal must start at least this many days later. "
+             "Accountants are not bound by it.")
+    pause_extends_term = fields.Boolean(
+        string="Pauses Extend the Term", default=True,
+        help="The end of a fixed term moves back by the days paused, so the customer gets "
+             "every period paid for.")
+    pause_unused_days = fields.Selection(
+        [("credit", "Credit note"), ("carry_over", "Deduct from the next invoice")],
+        string="Paid Days in a Pause", required=True, default="credit",
+        help="When a pause starts in a period already invoiced in advance, the paid days "
+             "from the pause start are given back, prorated by days:\n"
+             "Credit note: at once, on a credit note linked to the pause and to the invoice.\n"
+             "Deduct from the next invoice: as negative lines on the first invoice after the "
+             "pause.")
+
     # -- invoicing -----------------------------------------------------------
     auto_post = fields.Boolean(
         string="Post Invoices", default=True,
@@ -155,7 +184,8 @@ class SaleRecurringPlan(models.Model):
                     "Plan '%(plan)s': 'Bill Every' must be at least 1.", plan=plan.display_name))
 
     @api.constrains("duration_type", "duration_periods", "renewal_type", "renewal_periods",
-                    "renewal_notice_weeks", "notice_quantity")
+                    "renewal_notice_weeks", "notice_quantity", "pause_max_weeks",
+                    "pause_max_weeks_year", "pause_notice_days")
     def _check_terms(self):
         for plan in self:
             if plan.duration_type != "open" and plan.duration_periods < 1:
@@ -170,6 +200,9 @@ class SaleRecurringPlan(models.Model):
                 raise ValidationError(self.env._(
                     "Plan '%(plan)s': 'Renewal Length' must be at least 1 period.",
                     plan=plan.display_name))
+            if min(plan.pause_max_weeks, plan.pause_max_weeks_year, plan.pause_notice_days) < 0:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': pause limits and notice cannot be negative.", plan=plan.display_name))
             if plan.renewal_notice_weeks < 0 or plan.notice_quantity < 0:
                 raise ValidationError(self.env._(
                     "Plan '%(plan)s': notice periods cannot be negative.", plan=plan.display_name))

@@ -1,2 +1,3 @@
 from . import sale_order_recurring_close
 from . import sale_order_recurring_preview
+from . import sale_recurring_pause_wizard

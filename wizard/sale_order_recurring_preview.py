@@ -8,9 +8,17 @@ class SaleOrderRecurringPreview(models.TransientModel):
     order_id = fields.Many2one("sale.order", required=True, ondelete="cascade", readonly=True)
     currency_id = fields.Many2one(related="order_id.currency_id")
     count = fields.Integer(default=6, help="Number of upcoming invoices shown.")
+    pause_ids = fields.Many2many(
+        "sale.recurring.pause", compute="_compute_pause_ids", string="Upcoming Pauses")
     line_ids = fields.One2many(
         "sale.order.recurring.preview.line", "preview_id", compute="_compute_line_ids",
         store=True, readonly=True)
+
+    @api.depends("order_id")
+    def _compute_pause_ids(self):
+        for preview in self:
+            preview.pause_ids = preview.order_id.recurring_pause_ids.filtered(
+                lambda p: p.state in ("scheduled", "running"))
 
     @api.depends("order_id", "count")
     def _compute_line_ids(self):
@@ -27,6 +35,8 @@ class SaleOrderRecurringPreviewLine(models.TransientModel):
     preview_id = fields.Many2one("sale.order.recurring.preview", required=True, ondelete="cascade")
     currency_id = fields.Many2one(related="preview_id.currency_id")
     invoice_date = fields.Date()
+    invoice_date_unpaused = fields.Date(
+        string="Without Pauses", help="The date this invoice would have without the pauses.")
     period_start = fields.Date()
     period_end = fields.Date()
     label = fields.Char(string="Period")

@@ -1,0 +1,404 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
+from odoo.tools import format_date
+
+from ..engine import periods
+
+ONE_DAY = timedelta(days=1)
+ACTIVE_STATES = ("scheduled", "running", "done")
+
+
+class SaleRecurringPauseReason(models.Model):
+    _name = "sale.recurring.pause.reason"
+    _description = "Subscription Pause Reason"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    portal = fields.Boolean(
+        string="Offered on the Portal", default=True,
+        help="Subscribers can pick this reason when they pause from their portal.")
+
+
+class SaleRecurringPause(models.Model):
+    _name = "sale.recurring.pause"
+    _description = "Subscription Pause"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "start_date desc, id desc"
+    _check_company_auto = True
+
+    order_id = fields.Many2one(
+        "sale.order", string="Subscription", required=True, index=True, ondelete="cascade",
+        check_company=True, domain="[('recurring_plan_id', '!=', False), ('state', '=', 'sale')]",
+        tracking=True)
+    company_id = fields.Many2one(related="order_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one(related="order_id.partner_id", store=True, index=True, string="Customer")
+    plan_id = fields.Many2one(related="order_id.recurring_plan_id", string="Plan")
+    currency_id = fields.Many2one(related="order_id.currency_id")
+    user_id = fields.Many2one(related="order_id.user_id", string="Salesperson")
+    start_date = fields.Date(
+        string="First Day Paused", required=True, tracking=True,
+        help="No service and no billing from this day. The period it falls in ends the day "
+             "before; a pause starting on a period boundary changes no amount.")
+    weeks = fields.Integer(
+        string="Weeks", required=True, default=1, tracking=True,
+        help="Length of the pause in whole weeks, within the plan's limits.")
+    end_date = fields.Date(
+        string="Last Day Paused", compute="_compute_end_date", store=True, readonly=False,
+        tracking=True, help="Start plus the weeks, or the day before an early end.")
+    resume_date = fields.Date(
+        string="Resumes On", compute="_compute_resume_date", store=True,
+        help="First day of service after the pause: the next period starts here, with the "
+             "same rhythm and send day.")
+    reason_id = fields.Many2one("sale.recurring.pause.reason", string="Reason", tracking=True)
+    comment = fields.Text()
+    requested_by = fields.Selection(
+        [("user", "Back office"), ("portal", "Customer, on the portal")],
+        string="Requested By", required=True, default="user", readonly=True,
+        help="Pauses asked for on the portal must respect the plan's notice; the customer "
+             "can cancel them until they start.")
+    state = fields.Selection(
+        [("scheduled", "Scheduled"), ("running", "Running"), ("done", "Done"), ("cancel", "Cancelled")],
+        required=True, default="scheduled", readonly=True, copy=False, index=True, tracking=True)
+    term_extension_days = fields.Integer(
+        string="Term Extended By (Days)", readonly=True, copy=False,
+        help="Days the fixed term of the subscription was pushed back for this pause.")
+    invoiced_until_before = fields.Date(
+        readonly=True, copy=False,
+        help="The subscription's 'Invoiced Until' before this pause gave back paid days.")
+    refund_ids = fields.One2many(
+        "account.move", "recurring_pause_id", string="Credit Notes", readonly=True,
+        help="Credit notes of the paid days this pause left unused.")
+    carry_over_lines = fields.Json(readonly=True, copy=False)
+    carry_over_amount = fields.Monetary(
+        string="Carried Over", readonly=True, copy=False,
+        help="Paid days this pause left unused, deducted (untaxed) from the first invoice after it.")
+    carry_over_move_id = fields.Many2one(
+        "account.move", string="Deducted On", readonly=True, copy=False, index="btree_not_null",
+        help="The invoice that deducted the carried-over amount.")
+
+    # -- computes ------------------------------------------------------------
+
+    @api.depends("start_date", "weeks")
+    def _compute_end_date(self):
+        for pause in self:
+            if pause.start_date and pause.weeks and pause.weeks > 0:
+                pause.end_date = periods.pause_end(pause.start_date, pause.weeks)
+            else:
+                pause.end_date = pause.start_date
+
+    @api.depends("end_date")
+    def _compute_resume_date(self):
+        for pause in self:
+            pause.resume_date = pause.end_date and pause.end_date + ONE_DAY
+
+    @api.depends("order_id", "start_date", "weeks")
+    def _compute_display_name(self):
+        for pause in self:
+            if pause.start_date:
+                pause.display_name = self.env._(
+                    "%(order)s: %(weeks)s week(s) from %(start)s", order=pause.order_id.name or "",
+                    weeks=pause.weeks, start=format_date(self.env, pause.start_date))
+            else:
+                pause.display_name = pause.order_id.name or self.env._("New Pause")
+
+    # -- rules ---------------------------------------------------------------
+
+    def _describe(self):
+        return self.env._("Pause of %(order)s", order=self.order_id.display_name)
+
+    @api.constrains("weeks", "start_date", "end_date", "state", "order_id")
+    def _check_dates(self):
+        for pause in self.filtered(lambda p: p.state != "cancel"):
+            order = pause.order_id
+            if pause.weeks < 1:
+                raise ValidationError(self.env._(
+                    "%(pause)s: the field 'Weeks' must be at least 1.", pause=pause._describe()))
+            if pause.start_date < order.recurring_start_date:
+                raise ValidationError(self.env._(
+                    "%(pause)s: the field 'First Day Paused' (%(day)s) is before the subscription "
+                    "starts (%(start)s).", pause=pause._describe(), day=format_date(self.env, pause.start_date),
+                    start=format_date(self.env, order.recurring_start_date)))
+            last = order.recurring_close_date or (order.recurring_end_date - timedelta(
+                days=pause.term_extension_days) if order.recurring_end_date else False)
+            if last and pause.start_date > last:
+                raise ValidationError(self.env._(
+                    "%(pause)s: the field 'First Day Paused' (%(day)s) is after the subscription "
+                    "ends (%(end)s).", pause=pause._describe(), day=format_date(self.env, pause.start_date),
+                    end=format_date(self.env, last)))
+            overlap = self.search([
+                ("order_id", "=", order.id), ("id", "!=", pause.id), ("state", "!=", "cancel"),
+                ("start_date", "<=", pause.end_date), ("end_date", ">=", pause.start_date)], limit=1)
+            if overlap:
+                raise ValidationError(self.env._(
+                    "%(pause)s overlaps the pause from %(start)s to %(end)s: pick other dates.",
+                    pause=pause._describe(), start=format_date(self.env, overlap.start_date),
+                    end=format_date(self.env, overlap.end_date)))
+            plan = order.recurring_plan_id
+            if plan.pause_max_weeks and pause.weeks > plan.pause_max_weeks:
+                raise ValidationError(self.env._(
+                    "%(pause)s: the field 'Weeks' (%(weeks)s) exceeds the plan's limit of %(limit)s "
+                    "weeks per pause.", pause=pause._describe(), weeks=pause.weeks, limit=plan.pause_max_weeks))
+            if plan.pause_max_weeks_year:
+                spans = [periods.Pause(p.start_date, p.end_date) for p in order.recurring_pause_ids
+                         if p.state != "cancel"]
+                worst = periods.max_paused_days_in_a_year(spans)
+                if worst > plan.pause_max_weeks_year * 7:
+                    raise ValidationError(self.env._(
+                        "%(pause)s: with the field 'Weeks' at %(weeks)s, the subscription would be paused "
+                        "%(days)s days within 12 months; the plan allows %(limit)s weeks.",
+                        pause=pause._describe(), weeks=pause.weeks, days=worst, limit=plan.pause_max_weeks_year))
+
+    @api.constrains("start_date", "requested_by")
+    def _check_start(self):
+        """Checked when a pause is asked for, not when it later runs or ends."""
+        for pause in self.filtered(lambda p: p.state == "scheduled"):
+            order = pause.order_id
+            today = order._recurring_today()
+            if pause.start_date < today:
+                raise ValidationError(self.env._(
+                    "%(pause)s: the field 'First Day Paused' cannot be in the past.", pause=pause._describe()))
+            if pause.requested_by == "portal":
+                plan = order.recurring_plan_id
+                if not plan.pause_portal:
+                    raise ValidationError(self.env._(
+                        "%(pause)s: the plan '%(plan)s' cannot be paused from the portal.",
+                        pause=pause._describe(), plan=plan.display_name))
+                earliest = today + timedelta(days=plan.pause_notice_days)
+                if pause.start_date < earliest:
+                    raise ValidationError(self.env._(
+                        "%(pause)s: a pause must be asked for %(days)s days ahead; the field 'First Day "
+                        "Paused' can be %(earliest)s at the earliest.", pause=pause._describe(),
+                        days=plan.pause_notice_days, earliest=format_date(self.env, earliest)))
+
+    def _check_order_pausable(self, order):
+        if order.state != "sale" or not order.recurring_plan_id \
+                or order.recurring_state not in ("progress", "to_renew", "paused"):
+            raise ValidationError(self.env._(
+                "Subscription %(order)s is not running (closed, cancelled or not confirmed): it "
+                "cannot be paused.", order=order.display_name))
+        if order.recurring_close_date:
+            raise ValidationError(self.env._(
+                "Subscription %(order)s is being closed on %(day)s: it cannot be paused.",
+                order=order.display_name, day=format_date(self.env, order.recurring_close_date)))
+
+    # -- life cycle ----------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_order_pausable(self.env["sale.order"].browse(vals.get("order_id")))
+        pauses = super().create(vals_list)
+        for pause in pauses:
+            pause._apply()
+        return pauses
+
+    def _apply(self):
+        """A new pause: push the term back, give back paid days, start when due, tell people."""
+        self.ensure_one()
+        order = self.order_id
+        plan = order.recurring_plan_id
+        if plan.pause_extends_term and plan.duration_type == "fixed" and order.recurring_end_date:
+            self.term_extension_days = (self.end_date - self.start_date).days + 1
+            order.recurring_end_date += timedelta(days=self.term_extension_days)
+        self._give_back_paid_days()
+        resume = format_date(self.env, self.resume_date)
+        body = self.env._(
+            "Paused for %(weeks)s week(s), from %(start)s; billing resumes on %(resume)s.",
+            weeks=self.weeks, start=format_date(self.env, self.start_date), resume=resume)
+        if self.reason_id:
+            body = self.env._("%(body)s Reason: %(reason)s.", body=body, reason=self.reason_id.name)
+        # followers hear of it: the customer and the salesperson
+        order.message_post(body=body, subtype_xmlid="mail.mt_comment" if self.requested_by == "portal"
+                           else "mail.mt_note")
+        if self.start_date <= order._recurring_today():
+            self._start()
+
+    def _give_back_paid_days(self):
+        """The pause starts in a period already invoiced: give back the paid days from its start."""
+        order = self.order_id
+        until = order.recurring_invoiced_until
+        if not until or until < self.start_date:
+            return
+        invoices = order.recurring_invoice_ids.filtered(
+            lambda move: move.move_type == "out_invoice" and move.state != "cancel"
+            and move.recurring_period_end and move.recurring_period_end >= self.start_date)
+        mode = order.recurring_plan_id.pause_unused_days
+        lines = [vals for invoice in invoices.sorted("recurring_period_start")
+                 for vals in self._unused_line_vals(invoice)]
+        amount = sum(vals["price_unit"] for vals in lines)
+        if mode == "carry_over" and amount > self._first_amount_after(until):
+            mode = "credit"  # the next invoice is too small to absorb it
+            order.message_post(body=self.env._(
+                "The unused paid days are credited: the first invoice after the pause is smaller than "
+                "their amount."))
+        self.write({"invoiced_until_before": until})
+        order.recurring_invoiced_until = self.start_date - ONE_DAY
+        if not lines:
+            return
+        if mode == "credit":
+            for invoice in invoices:
+                self._make_refund(invoice)
+        else:
+            self.write({
+                "carry_over_lines": [{**vals, "price_unit": -vals["price_unit"]} for vals in lines],
+                "carry_over_amount": amount,
+            })
+
+    def _first_amount_after(self, until):
+        order = self.order_id
+        args = order._recurring_schedule_args()
+        first = periods.next_period(invoiced_until=max(until, self.end_date), **args)
+        return first and order._recurring_period_amount(first) or 0.0
+
+    def _unused_line_vals(self, invoice):
+        """Credit-note line values of the days of ``invoice`` from the pause start, prorated per line."""
+        rounding = invoice.currency_id.rounding
+        partner_env = self.with_context(lang=invoice.partner_id.lang or self.env.lang).env
+        first = max(self.start_date, invoice.recurring_period_start)
+        label = self.order_id._recurring_period_label(first, invoice.recurring_period_end)
+        result = []
+        for line in invoice.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+            base = line.price_total if line.tax_ids.filtered("price_include") else line.price_subtotal
+            amount = periods.unused_amount(base, invoice.recurring_period_start, invoice.recurring_period_end,
+                                           self.start_date, rounding)
+            if not amount:
+                continue
+            result.append({
+                "product_id": line.product_id.id,
+                "product_uom_id": line.product_uom_id.id,
+                "quantity": 1.0,
+                "price_unit": float(amount),
+                "tax_ids": [Command.set(line.tax_ids.ids)],
+                "analytic_distribution": line.analytic_distribution,
+                "name": partner_env._(
+                    "Paused: %(label)s, paid on %(invoice)s", label=label, invoice=invoice.name or ""),
+            })
+        return result
+
+    def _make_refund(self, invoice):
+        lines = self._unused_line_vals(invoice)
+        if not lines:
+            return
+        order = self.order_id
+        refund = self.env["account.move"].create({
+            "move_type": "out_refund",
+            "company_id": invoice.company_id.id,
+            "journal_id": invoice.journal_id.id,
+            "partner_id": invoice.partner_id.id,
+            "currency_id": invoice.currency_id.id,
+            "invoice_date": order._recurring_today(),
+            "fiscal_position_id": invoice.fiscal_position_id.id,
+            "invoice_payment_term_id": invoice.invoice_payment_term_id.id,
+            "invoice_origin": invoice.name,
+            "reversed_entry_id": invoice.id,
+            "ref": self.env._("Pause from %(start)s", start=format_date(self.env, self.start_date)),
+            "recurring_order_id": order.id,
+            "recurring_pause_id": self.id,
+            "recurring_period_start": max(self.start_date, invoice.recurring_period_start),
+            "recurring_period_end": invoice.recurring_period_end,
+            "invoice_line_ids": [Command.create(vals) for vals in lines],
+        })
+        if invoice.state == "posted":
+            refund._post(soft=False)
+            open_lines = (invoice + refund).line_ids.filtered(
+                lambda line: line.account_id.account_type == "asset_receivable" and not line.reconciled)
+            if invoice.payment_state not in ("paid", "in_payment") and len(open_lines) > 1:
+                open_lines.reconcile()
+            refund._recurring_send()
+        return refund
+
+    def _start(self):
+        for pause in self:
+            pause.state = "running"
+            if pause.order_id.recurring_state in ("progress", "to_renew"):
+                pause.order_id.recurring_state = "paused"
+
+    def _finish(self):
+        """The pause is over: the subscription runs again, and says so."""
+        for pause in self:
+            pause.state = "done"
+            order = pause.order_id
+            if order.recurring_state == "paused" and "running" not in order.recurring_pause_ids.mapped("state"):
+                order.recurring_state = "progress"
+                order._recurring_update_renewals()
+            order.message_post(body=self.env._(
+                "The pause has ended: the subscription runs again from %(day)s; next invoice on %(next)s.",
+                day=format_date(self.env, pause.resume_date),
+                next=format_date(self.env, order.recurring_next_invoice_date) if order.recurring_next_invoice_date
+                else "-"))
+
+    def _undo_term_extension(self, days):
+        order = self.order_id
+        if days and order.recurring_end_date:
+            order.recurring_end_date -= timedelta(days=days)
+
+    def action_cancel(self):
+        """Cancel a pause that has not started: everything goes back as it was."""
+        for pause in self:
+            if pause.state != "scheduled":
+                raise UserError(self.env._(
+                    "%(pause)s is %(state)s: only a scheduled pause can be cancelled.",
+                    pause=pause.display_name, state=dict(pause._fields["state"]._description_selection(
+                        self.env))[pause.state]))
+            order = pause.order_id
+            pause._undo_term_extension(pause.term_extension_days)
+            if pause.carry_over_lines and not pause.carry_over_move_id \
+                    and order.recurring_invoiced_until == pause.start_date - ONE_DAY:
+                # the paid days were not given back yet: they are simply paid again
+                order.recurring_invoiced_until = pause.invoiced_until_before
+            pause.write({"state": "cancel", "term_extension_days": 0, "carry_over_lines": False,
+                         "carry_over_amount": 0.0})
+            order.message_post(
+                body=self.env._("The pause from %(start)s is cancelled.", start=format_date(self.env, pause.start_date)),
+                subtype_xmlid="mail.mt_comment" if self.env.user._is_portal() else "mail.mt_note")
+        return True
+
+    def action_end_early(self, last_day=None):
+        """End a running pause: the last paused day is yesterday (or ``last_day``)."""
+        for pause in self:
+            if pause.state != "running":
+                raise UserError(self.env._(
+                    "%(pause)s is not running: only a running pause can be ended early.", pause=pause.display_name))
+            order = pause.order_id
+            new_end = last_day or order._recurring_today() - ONE_DAY
+            if new_end >= pause.end_date:
+                raise UserError(self.env._(
+                    "%(pause)s already ends on %(end)s.", pause=pause.display_name,
+                    end=format_date(self.env, pause.end_date)))
+            if new_end < pause.start_date:
+                new_end = pause.start_date - ONE_DAY
+            shortened = (pause.end_date - new_end).days
+            if pause.term_extension_days:
+                pause._undo_term_extension(min(shortened, pause.term_extension_days))
+                pause.term_extension_days = max(0, pause.term_extension_days - shortened)
+            if new_end < pause.start_date:
+                # not a single day paused
+                pause.write({"end_date": pause.start_date, "state": "cancel"})
+                if order.recurring_state == "paused":
+                    order.recurring_state = "progress"
+                order.message_post(body=self.env._("The pause was ended on its first day: no day is paused."))
+                continue
+            pause.end_date = new_end
+            order.message_post(body=self.env._("The pause was ended early; its last day is %(day)s.",
+                                               day=format_date(self.env, new_end)))
+            pause._finish()
+        return True
+
+    @api.model
+    def _cron_recurring_pauses(self):
+        """Daily: start the pauses whose first day has come, end those whose last day has passed."""
+        # started first: a pause whose days all went by since the last run starts and ends;
+        # then one that follows another without a gap keeps the subscription paused
+        due = self.search([("state", "=", "scheduled")])
+        due.filtered(lambda p: p.start_date <= p.order_id._recurring_today())._start()
+        over = self.search([("state", "=", "running")])
+        over.filtered(lambda p: p.end_date < p.order_id._recurring_today())._finish()
+
+    def action_view_order(self):
+        self.ensure_one()
+        return self.order_id._recurring_form_action()
