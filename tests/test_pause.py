@@ -76,7 +76,7 @@ class TestPause(SubscriptionCase):
             self._bill()  # a rerun bills nothing twice
         self.assertEqual((pause.state, order.recurring_state), ("done", "progress"))
         self.assertFalse(order.recurring_resume_date)
-        self.assertIn("runs again from", order.message_ids[0].body)
+        self.assertTrue(any("runs again from" in str(m.body) for m in order.message_ids))
         self.assertEqual(self._periods(order), [
             (D(2026, 11, 30), D(2026, 12, 6), D(2026, 11, 30), 39.90),
             (D(2026, 12, 21), D(2026, 12, 27), D(2026, 12, 21), 39.90),
@@ -169,8 +169,9 @@ class TestPause(SubscriptionCase):
             self.assertEqual(closing.recurring_state, "closed")
             with self.assertRaisesRegex(ValidationError, "not running"), self.cr.savepoint():
                 self._pause(closing, "2026-12-14", 1)
-        with freeze_time("2027-01-20"), self.assertRaisesRegex(ValidationError, "past"), self.cr.savepoint():
-            self._pause(order, "2027-01-18", 1)
+            fresh = self._create_subscription(self.weekly, "2026-11-30")
+        with freeze_time("2026-12-10"), self.assertRaisesRegex(ValidationError, "past"), self.cr.savepoint():
+            self._pause(fresh, "2026-12-08", 1)
         # rejected in the user's language, naming the record and the field
         self.env["res.lang"]._activate_lang("fr_FR")
         with freeze_time("2026-11-30"), self.assertRaises(ValidationError) as caught:
