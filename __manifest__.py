@@ -32,8 +32,14 @@ schedule of periods and invoice dates.
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "views/portal_templates.xml",
         "report/sale_order_report_templates.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "sale_weekly_subscription/static/tests/tours/*.js",
+        ],
+    },
     "demo": [
         "demo/sale_weekly_subscription_demo.xml",
     ],

@@ -449,6 +449,22 @@ class SaleOrder(models.Model):
             periods.period_amount(line.price_subtotal, period, rounding)
             for line in self.order_line if not line.display_type))
 
+    def _recurring_next_invoice_total(self):
+        """Total with taxes of the next invoice, as the billing run will compute it; 0 when none."""
+        self.ensure_one()
+        if not self.recurring_next_period_start:
+            return 0.0
+        period = periods.next_period(invoiced_until=self.recurring_invoiced_until or None,
+                                     **self._recurring_schedule_args())
+        total = 0.0
+        for line in self.order_line.filtered(lambda line: not line.display_type):
+            vals = line._prepare_recurring_invoice_line_vals(period, "")
+            price = vals["price_unit"] * (1 - (vals["discount"] or 0.0) / 100)
+            taxes = line.tax_ids.compute_all(price, self.currency_id, vals["quantity"], line.product_id,
+                                             self.partner_invoice_id)
+            total += taxes["total_included"]
+        return self.currency_id.round(total)
+
     def _recurring_period_label(self, start, end):
         """'week 49–50, 30 Nov – 13 Dec 2026' in the partner's language."""
         lang = self.partner_id.lang or self.env.lang or "en_US"

@@ -5,3 +5,4 @@ from . import test_billing
 from . import test_concurrency
 from . import test_i18n
 from . import test_pause
+from . import test_portal

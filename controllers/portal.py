@@ -1,0 +1,130 @@
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
+from odoo.http import request, route
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+
+
+class SubscriptionPortal(CustomerPortal):
+    """Subscribers' own subscriptions at /my/subscriptions: see them, pause them.
+
+    Every route looks the subscription up among the logged-in user's commercial
+    partner's own; anything else is a 404, whatever the id in the URL or the
+    form.  Records are read and changed with sudo only after that check.
+    """
+
+    def _subscription_domain(self):
+        partner = request.env.user.partner_id.commercial_partner_id
+        return [("recurring_plan_id", "!=", False), ("state", "=", "sale"),
+                ("recurring_state", "not in", ("draft", "cancel")),
+                ("partner_id", "child_of", partner.id)]
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "subscription_count" in counters:
+            values["subscription_count"] = request.env["sale.order"].sudo().search_count(
+                self._subscription_domain()) if not request.env.user._is_public() else 0
+        return values
+
+    def _own_subscription(self, order_id):
+        """The user's own subscription ``order_id`` (sudo), or None."""
+        if request.env.user._is_public():
+            return None
+        order = request.env["sale.order"].sudo().search(
+            [("id", "=", int(order_id)), *self._subscription_domain()], limit=1)
+        return order or None
+
+    @route(["/my/subscriptions", "/my/subscriptions/page/<int:page>"], type="http", auth="user", website=True)
+    def portal_my_subscriptions(self, page=1, **kw):
+        values = self._prepare_portal_layout_values()
+        Order = request.env["sale.order"].sudo()
+        domain = self._subscription_domain()
+        pager = portal_pager(url="/my/subscriptions", total=Order.search_count(domain), page=page,
+                             step=self._items_per_page)
+        subscriptions = Order.search(domain, order="recurring_state, recurring_next_invoice_date, id",
+                                     limit=self._items_per_page, offset=pager["offset"])
+        values.update({
+            "subscriptions": subscriptions,
+            "page_name": "subscription",
+            "pager": pager,
+            "default_url": "/my/subscriptions",
+        })
+        return request.render("sale_weekly_subscription.portal_my_subscriptions", values)
+
+    def _subscription_page_values(self, order, error=None, form=None):
+        values = self._prepare_portal_layout_values()
+        plan = order.recurring_plan_id
+        today = order._recurring_today()
+        earliest = order._recurring_next_boundary(
+            fields.Date.add(today, days=plan.pause_notice_days))
+        invoices = order.recurring_invoice_ids.filtered(lambda move: move.state == "posted").sorted(
+            "invoice_date", reverse=True)
+        values.update({
+            "subscription": order,
+            "page_name": "subscription",
+            "next_total": order._recurring_next_invoice_total(),
+            "pauses": order.recurring_pause_ids.filtered(lambda p: p.state != "cancel").sorted("start_date"),
+            "invoices": invoices,
+            "can_pause": plan.pause_portal and order.recurring_state in ("progress", "to_renew", "paused")
+            and not order.recurring_close_date,
+            "earliest_start": earliest,
+            "max_weeks": plan.pause_max_weeks or 12,
+            "reasons": request.env["sale.recurring.pause.reason"].sudo().search([("portal", "=", True)]),
+            "error": error,
+            "form": form or {},
+        })
+        return values
+
+    @route("/my/subscriptions/<int:order_id>", type="http", auth="user", website=True)
+    def portal_my_subscription(self, order_id, **kw):
+        order = self._own_subscription(order_id)
+        if not order:
+            return request.not_found()
+        return request.render("sale_weekly_subscription.portal_my_subscription",
+                              self._subscription_page_values(order, error=kw.get("error")))
+
+    @route("/my/subscriptions/<int:order_id>/pause", type="http", auth="user", website=True,
+           methods=["POST"])
+    def portal_pause_subscription(self, order_id, weeks=None, start_date=None, reason_id=None, **kw):
+        order = self._own_subscription(order_id)
+        if not order:
+            return request.not_found()
+        form = {"weeks": weeks, "start_date": start_date, "reason_id": reason_id}
+        env = request.env
+        try:
+            try:
+                weeks = int(weeks)
+                start = fields.Date.to_date(start_date)
+            except (TypeError, ValueError):
+                raise UserError(env._("Enter a number of weeks and a valid first day.")) from None
+            reason = env["sale.recurring.pause.reason"].sudo().browse(int(reason_id)).exists() \
+                if reason_id and str(reason_id).isdigit() else env["sale.recurring.pause.reason"]
+            if reason and not reason.portal:
+                reason = reason.browse()
+            with env.cr.savepoint():
+                env["sale.recurring.pause"].sudo().with_context(lang=env.lang).create({
+                    "order_id": order.id,
+                    "start_date": start,
+                    "weeks": weeks,
+                    "reason_id": reason.id,
+                    "comment": (kw.get("comment") or "")[:500] or False,
+                    "requested_by": "portal",
+                })
+        except (UserError, ValidationError) as error:
+            return request.render("sale_weekly_subscription.portal_my_subscription",
+                                  self._subscription_page_values(order, error=str(error.args[0]), form=form))
+        return request.redirect(f"/my/subscriptions/{order.id}?paused=1")
+
+    @route("/my/subscriptions/<int:order_id>/pause/<int:pause_id>/cancel", type="http", auth="user",
+           website=True, methods=["POST"])
+    def portal_cancel_pause(self, order_id, pause_id, **kw):
+        order = self._own_subscription(order_id)
+        if not order:
+            return request.not_found()
+        pause = order.recurring_pause_ids.filtered(
+            lambda p: p.id == pause_id and p.requested_by == "portal" and p.state == "scheduled")
+        if not pause:
+            return request.not_found()
+        pause.with_context(lang=request.env.lang).action_cancel()
+        return request.redirect(f"/my/subscriptions/{order.id}?cancelled=1")

@@ -1,0 +1,133 @@
+import re
+from datetime import timedelta
+
+from odoo import fields
+from odoo.fields import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import SubscriptionCase
+
+
+@tagged("post_install", "-at_install")
+class TestPortal(SubscriptionCase, HttpCase):
+    """Subscribers on /my/subscriptions: their own subscriptions only, server-side checks."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.company_data["company"]
+        cls.plan = cls._create_plan(name="Weekly box", auto_send=False, pause_notice_days=7, pause_max_weeks=4)
+
+        def portal_user(login, name):
+            user = new_test_user(cls.env, login=login, groups="base.group_portal", name=name,
+                                 company_id=company.id, company_ids=[Command.set(company.ids)])
+            user.partner_id.email = f"{login}@example.com"
+            return user
+
+        cls.portal_a = portal_user("portal_a", "Anna Peeters")
+        cls.portal_b = portal_user("portal_b", "Bram Janssens")
+        today = fields.Date.context_today(cls.env.user)
+        cls.start = today - timedelta(days=today.weekday())  # this Monday
+        cls.order_a = cls._create_subscription(cls.plan, cls.start, partner_id=cls.portal_a.partner_id.id)
+        cls.order_b = cls._create_subscription(cls.plan, cls.start, partner_id=cls.portal_b.partner_id.id)
+
+    def _csrf(self, url):
+        page = self.url_open(url)
+        self.assertEqual(page.status_code, 200)
+        return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+    def _earliest(self):
+        return self.order_a._recurring_next_boundary(self.order_a._recurring_today() + timedelta(days=7))
+
+    def test_list_and_page_show_own_subscriptions_only(self):
+        self.authenticate("portal_a", "portal_a")
+        page = self.url_open("/my/subscriptions")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(self.order_a.name, page.text)
+        self.assertNotIn(self.order_b.name, page.text)
+        own = self.url_open(f"/my/subscriptions/{self.order_a.id}")
+        self.assertEqual(own.status_code, 200)
+        self.assertIn("Weekly box", own.text)
+        self.assertIn("o_portal_pause_form", own.text)
+        other = self.url_open(f"/my/subscriptions/{self.order_b.id}")
+        self.assertEqual(other.status_code, 404)
+        self.assertNotIn(self.order_b.name, other.text)
+        home = self.url_open("/my/counters", json={"params": {"counters": ["subscription_count"]}})
+        self.assertEqual(home.json()["result"]["subscription_count"], 1)
+
+    def test_pause_and_cancel_from_the_portal(self):
+        self.authenticate("portal_a", "portal_a")
+        url = f"/my/subscriptions/{self.order_a.id}"
+        token = self._csrf(url)
+        start = self._earliest()
+        holiday = self.env.ref("sale_weekly_subscription.pause_reason_holiday")
+        response = self.url_open(f"{url}/pause", data={
+            "csrf_token": token, "start_date": fields.Date.to_string(start), "weeks": "2",
+            "reason_id": str(holiday.id)})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_portal_pause_done", response.text)
+        pause = self.order_a.recurring_pause_ids
+        self.assertEqual((pause.start_date, pause.weeks, pause.requested_by, pause.state, pause.reason_id),
+                         (start, 2, "portal", "scheduled", holiday))
+        # the followers (the customer and the salesperson) are notified
+        notice = self.order_a.message_ids.filtered(lambda m: "Paused for 2 week" in str(m.body))
+        self.assertEqual(notice.subtype_id, self.env.ref("mail.mt_comment"))
+        self.assertEqual(notice.author_id, self.portal_a.partner_id)
+        self.assertIn(self.portal_a.partner_id, self.order_a.message_partner_ids)
+        response = self.url_open(f"{url}/pause/{pause.id}/cancel", data={"csrf_token": token})
+        self.assertIn("o_portal_pause_cancelled", response.text)
+        self.assertEqual(pause.state, "cancel")
+
+    def test_rules_are_checked_on_the_server(self):
+        self.authenticate("portal_a", "portal_a")
+        url = f"/my/subscriptions/{self.order_a.id}"
+        token = self._csrf(url)
+        too_soon = self.order_a._recurring_today() + timedelta(days=2)
+        for values, message in [
+            ({"start_date": fields.Date.to_string(too_soon), "weeks": "1"}, "days ahead"),
+            ({"start_date": fields.Date.to_string(self._earliest()), "weeks": "9"}, "limit of 4 weeks"),
+            ({"start_date": "not a date", "weeks": "x"}, "valid first day"),
+        ]:
+            response = self.url_open(f"{url}/pause", data={"csrf_token": token, **values})
+            self.assertEqual(response.status_code, 200)
+            self.assertIn("o_portal_pause_error", response.text)
+            self.assertIn(message, response.text)
+        self.assertFalse(self.order_a.recurring_pause_ids)
+        # no CSRF token: refused, nothing changes
+        response = self.url_open(f"{url}/pause", data={
+            "start_date": fields.Date.to_string(self._earliest()), "weeks": "1"})
+        self.assertIn(response.status_code, (400, 403))
+        self.assertFalse(self.order_a.recurring_pause_ids)
+
+    def test_another_customers_subscription_is_out_of_reach(self):
+        pause_b = self.env["sale.recurring.pause"].create({
+            "order_id": self.order_b.id, "start_date": self._earliest(), "weeks": 1, "requested_by": "user"})
+        pause_b.sudo().requested_by = "portal"
+        self.authenticate("portal_a", "portal_a")
+        token = self._csrf(f"/my/subscriptions/{self.order_a.id}")
+        start = fields.Date.to_string(self._earliest() + timedelta(weeks=2))
+        attempts = [
+            (f"/my/subscriptions/{self.order_b.id}/pause", {"start_date": start, "weeks": "1"}),
+            (f"/my/subscriptions/{self.order_b.id}/pause/{pause_b.id}/cancel", {}),
+            # own subscription in the URL, the other's pause in it
+            (f"/my/subscriptions/{self.order_a.id}/pause/{pause_b.id}/cancel", {}),
+        ]
+        for url, values in attempts:
+            response = self.url_open(url, data={"csrf_token": token, **values})
+            self.assertEqual(response.status_code, 404, url)
+        # an order id smuggled into the form is ignored: the URL's subscription is the one paused
+        response = self.url_open(f"/my/subscriptions/{self.order_a.id}/pause", data={
+            "csrf_token": token, "start_date": start, "weeks": "1", "order_id": str(self.order_b.id)})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.order_b.recurring_pause_ids, pause_b)
+        self.assertEqual(pause_b.state, "scheduled")
+        self.assertEqual(len(self.order_a.recurring_pause_ids), 1)
+        # the ORM agrees: a portal user reads no other customer's pause or subscription
+        Pause = self.env["sale.recurring.pause"].with_user(self.portal_a)
+        self.assertEqual(Pause.search([]), self.order_a.recurring_pause_ids)
+        self.assertFalse(self.env["sale.order"].with_user(self.portal_a).search([("id", "=", self.order_b.id)]))
+
+    def test_portal_pause_tour(self):
+        self.start_tour("/my/subscriptions", "sale_weekly_subscription_portal_pause", login="portal_a")
+        pause = self.order_a.recurring_pause_ids
+        self.assertEqual((pause.weeks, pause.state, pause.requested_by), (2, "cancel", "portal"))
