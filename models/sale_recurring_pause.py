@@ -45,7 +45,7 @@ class SaleRecurringPause(models.Model):
         help="No service and no billing from this day. The period it falls in ends the day "
              "before; a pause starting on a period boundary changes no amount.")
     weeks = fields.Integer(
-        string="Weeks", required=True, default=1, tracking=True,
+        required=True, default=1, tracking=True,
         help="Length of the pause in whole weeks, within the plan's limits.")
     end_date = fields.Date(
         string="Last Day Paused", compute="_compute_end_date", store=True, readonly=False,
@@ -54,11 +54,11 @@ class SaleRecurringPause(models.Model):
         string="Resumes On", compute="_compute_resume_date", store=True,
         help="First day of service after the pause: the next period starts here, with the "
              "same rhythm and send day.")
-    reason_id = fields.Many2one("sale.recurring.pause.reason", string="Reason", tracking=True)
+    reason_id = fields.Many2one("sale.recurring.pause.reason", tracking=True)
     comment = fields.Text()
     requested_by = fields.Selection(
         [("user", "Back office"), ("portal", "Customer, on the portal")],
-        string="Requested By", required=True, default="user", readonly=True,
+        required=True, default="user", readonly=True,
         help="Pauses asked for on the portal must respect the plan's notice; the customer "
              "can cancel them until they start.")
     state = fields.Selection(
@@ -213,6 +213,8 @@ class SaleRecurringPause(models.Model):
         if self.reason_id:
             body = self.env._("%(body)s Reason: %(reason)s.", body=body, reason=self.reason_id.name)
         # followers hear of it: the customer and the salesperson
+        if self.requested_by == "portal":
+            order.message_subscribe(partner_ids=order.partner_id.ids)
         order.message_post(body=body, subtype_xmlid="mail.mt_comment" if self.requested_by == "portal"
                            else "mail.mt_note")
         if self.start_date <= order._recurring_today():
@@ -253,7 +255,7 @@ class SaleRecurringPause(models.Model):
         order = self.order_id
         args = order._recurring_schedule_args()
         first = periods.next_period(invoiced_until=max(until, self.end_date), **args)
-        return first and order._recurring_period_amount(first) or 0.0
+        return (first and order._recurring_period_amount(first)) or 0.0
 
     def _unused_line_vals(self, invoice):
         """Credit-note line values of the days of ``invoice`` from the pause start, prorated per line."""
@@ -354,7 +356,8 @@ class SaleRecurringPause(models.Model):
             pause.write({"state": "cancel", "term_extension_days": 0, "carry_over_lines": False,
                          "carry_over_amount": 0.0})
             order.message_post(
-                body=self.env._("The pause from %(start)s is cancelled.", start=format_date(self.env, pause.start_date)),
+                body=self.env._("The pause from %(start)s is cancelled.",
+                                start=format_date(self.env, pause.start_date)),
                 subtype_xmlid="mail.mt_comment" if self.env.user._is_portal() else "mail.mt_note")
         return True
 

@@ -107,7 +107,8 @@ class TestPause(SubscriptionCase):
             self._pause_cron()
             self.assertPeriod(order, D(2027, 1, 4), D(2027, 1, 10), D(2027, 1, 4))
             pause.action_end_early()
-            self.assertEqual((pause.state, pause.end_date, order.recurring_state), ("done", D(2026, 12, 15), "progress"))
+            self.assertEqual((pause.state, pause.end_date, order.recurring_state),
+                             ("done", D(2026, 12, 15), "progress"))
             # the next period starts today, a Wednesday; billed in advance, its invoice has the
             # send day on or before it, so it is due at once
             self.assertPeriod(order, D(2026, 12, 16), D(2026, 12, 22), D(2026, 12, 14))

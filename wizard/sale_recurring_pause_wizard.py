@@ -27,7 +27,7 @@ class SaleRecurringPauseWizard(models.TransientModel):
         precompute=True)
     weeks = fields.Integer(default=1, required=True, help="Length of the pause in whole weeks.")
     end_date = fields.Date(string="Last Day Paused", compute="_compute_end_date")
-    reason_id = fields.Many2one("sale.recurring.pause.reason", string="Reason")
+    reason_id = fields.Many2one("sale.recurring.pause.reason")
     comment = fields.Text()
     given_back = fields.Monetary(
         string="Paid Days Given Back", compute="_compute_effect",
