@@ -190,8 +190,14 @@ class SaleRecurringPause(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        for vals in vals_list:
-            self._check_order_pausable(self.env["sale.order"].browse(vals.get("order_id")))
+        orders = self.env["sale.order"].browse({vals.get("order_id") for vals in vals_list})
+        for order in orders:
+            self._check_order_pausable(order)
+        # a billing run holding the subscription would race with the paid days given back
+        if orders._recurring_lock_rows() != orders:
+            raise UserError(self.env._(
+                "Subscription %(order)s is being billed right now; try again in a moment.",
+                order=orders[0].display_name))
         pauses = super().create(vals_list)
         for pause in pauses:
             pause._apply()

@@ -280,15 +280,3 @@ class TestBilling(SubscriptionCase):
             self._run_billing()
         self.assertEqual(order.recurring_invoice_ids.state, "draft")
         self.assertFalse(order.recurring_invoice_ids.sending_data)
-
-    def test_paused_subscription_is_skipped(self):
-        with freeze_time("2026-12-01"):
-            order = self._create_subscription(self.weekly, "2026-12-07")
-        order.recurring_state = "paused"
-        with freeze_time("2026-12-07 12:00"):
-            self._run_billing()
-        self.assertFalse(order.recurring_invoice_ids)
-        order.recurring_state = "progress"
-        with freeze_time("2026-12-07 12:00"):
-            self._run_billing()
-        self.assertEqual(len(order.recurring_invoice_ids), 1)
