@@ -111,7 +111,7 @@ class SaleRecurringPause(models.Model):
     def _describe(self):
         return self.env._("Pause of %(order)s", order=self.order_id.display_name)
 
-    @api.constrains("weeks", "start_date", "end_date", "state", "order_id")
+    @api.constrains("weeks", "start_date", "end_date", "order_id")
     def _check_dates(self):
         for pause in self.filtered(lambda p: p.state != "cancel"):
             order = pause.order_id
@@ -138,6 +138,13 @@ class SaleRecurringPause(models.Model):
                     "%(pause)s overlaps the pause from %(start)s to %(end)s: pick other dates.",
                     pause=pause._describe(), start=format_date(self.env, overlap.start_date),
                     end=format_date(self.env, overlap.end_date)))
+
+    @api.constrains("weeks", "start_date")
+    def _check_plan_limits(self):
+        """The plan's limits when a pause is asked for; a later change of the plan's limits
+        or an early end does not undo pauses already agreed."""
+        for pause in self.filtered(lambda p: p.state != "cancel"):
+            order = pause.order_id
             plan = order.recurring_plan_id
             if plan.pause_max_weeks and pause.weeks > plan.pause_max_weeks:
                 raise ValidationError(self.env._(
