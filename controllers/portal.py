@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.http import request, route
@@ -69,6 +71,7 @@ class SubscriptionPortal(CustomerPortal):
             "can_pause": plan.pause_portal and order.recurring_state in ("progress", "to_renew", "paused")
             and not order.recurring_close_date,
             "earliest_start": earliest,
+            "today": today,
             "max_weeks": plan.pause_max_weeks or 12,
             "reasons": request.env["sale.recurring.pause.reason"].sudo().search([("portal", "=", True)]),
             "error": error,
@@ -82,7 +85,7 @@ class SubscriptionPortal(CustomerPortal):
         if not order:
             return request.not_found()
         return request.render("sale_weekly_subscription.portal_my_subscription",
-                              self._subscription_page_values(order, error=kw.get("error")))
+                              self._subscription_page_values(order))
 
     @route("/my/subscriptions/<int:order_id>/pause", type="http", auth="user", website=True,
            methods=["POST"])
@@ -93,15 +96,20 @@ class SubscriptionPortal(CustomerPortal):
         form = {"weeks": weeks, "start_date": start_date, "reason_id": reason_id}
         env = request.env
         try:
+            # nothing from the browser is trusted: bounded here, then the model's rules
             try:
                 weeks = int(weeks)
                 start = fields.Date.to_date(start_date)
-            except (TypeError, ValueError):
-                raise UserError(env._("Enter a number of weeks and a valid first day.")) from None
-            reason = env["sale.recurring.pause.reason"].sudo().browse(int(reason_id)).exists() \
+            except (TypeError, ValueError, OverflowError):
+                start = None
+            today = order._recurring_today()
+            limit = order.recurring_plan_id.pause_max_weeks or 52
+            if not start or not 1 <= weeks <= limit or not today <= start <= today + timedelta(days=730):
+                raise UserError(env._(
+                    "Enter a number of weeks from 1 to %(limit)s and a first day within two years.", limit=limit))
+            reason = env["sale.recurring.pause.reason"].sudo().search(
+                [("id", "=", int(reason_id)), ("portal", "=", True)], limit=1) \
                 if reason_id and str(reason_id).isdigit() else env["sale.recurring.pause.reason"]
-            if reason and not reason.portal:
-                reason = reason.browse()
             with env.cr.savepoint():
                 env["sale.recurring.pause"].sudo().with_context(lang=env.lang).create({
                     "order_id": order.id,
@@ -122,9 +130,16 @@ class SubscriptionPortal(CustomerPortal):
         order = self._own_subscription(order_id)
         if not order:
             return request.not_found()
+        today = order._recurring_today()
         pause = order.recurring_pause_ids.filtered(
-            lambda p: p.id == pause_id and p.requested_by == "portal" and p.state == "scheduled")
+            lambda p: p.id == pause_id and p.requested_by == "portal" and p.state == "scheduled"
+            and p.start_date > today)
         if not pause:
             return request.not_found()
-        pause.with_context(lang=request.env.lang).action_cancel()
+        try:
+            with request.env.cr.savepoint():
+                pause.with_context(lang=request.env.lang).action_cancel()
+        except UserError as error:
+            return request.render("sale_weekly_subscription.portal_my_subscription",
+                                  self._subscription_page_values(order, error=str(error.args[0])))
         return request.redirect(f"/my/subscriptions/{order.id}?cancelled=1")

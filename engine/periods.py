@@ -384,18 +384,29 @@ def unused_share(period_start, period_end, pause_start):
     return max(0, min(unused, days)), days
 
 
-def unused_amount(amount, period_start, period_end, pause_start, rounding="0.01"):
+def unused_amount(amount, period_start, period_end, pause_start, rounding="0.01", paid_until=None):
     """What a pause from ``pause_start`` gives back of ``amount`` invoiced for the period.
 
     The period keeps its days before the pause: a period cut at its end, which
     rounds half down (see :func:`prorate`).  The days given back are the
     uncovered rest and round half up, so what stays billed plus what is given
     back is the invoiced amount, to the cent.
+
+    ``paid_until`` is the last day still paid (an earlier pause may already have
+    given back the days after it): only the days up to it are given back, as
+    the difference of two tails, so successive pauses in one period never give
+    back a day twice and still add up to the cent.
     """
-    unused, days = unused_share(period_start, period_end, pause_start)
-    if unused == days:
-        return Decimal(str(amount)).quantize(Decimal(str(rounding)), rounding=ROUND_HALF_UP)
-    return prorate(amount, Fraction(unused, days), rounding, lead_in=True)
+    def tail(first_day):
+        unused, days = unused_share(period_start, period_end, first_day)
+        if unused == days:
+            return Decimal(str(amount)).quantize(Decimal(str(rounding)), rounding=ROUND_HALF_UP)
+        return prorate(amount, Fraction(unused, days), rounding, lead_in=True)
+
+    given_back = tail(pause_start)
+    if paid_until is not None and paid_until < period_end:
+        given_back -= tail(max(paid_until + ONE_DAY, pause_start))
+    return given_back
 
 
 def paused_days_between(pauses, start, end):

@@ -463,7 +463,13 @@ class SaleOrder(models.Model):
             taxes = line.tax_ids.compute_all(price, self.currency_id, vals["quantity"], line.product_id,
                                              self.partner_invoice_id)
             total += taxes["total_included"]
-        return self.currency_id.round(total)
+        for pause in self.recurring_pause_ids.filtered(
+                lambda p: p.carry_over_lines and not p.carry_over_move_id and p.end_date < period.start):
+            for vals in pause.carry_over_lines:
+                taxes = self.env["account.tax"].browse(vals["tax_ids"][0][2]).compute_all(
+                    vals["price_unit"], self.currency_id, 1.0, partner=self.partner_invoice_id)
+                total += taxes["total_included"]
+        return self.currency_id.round(max(total, 0.0))
 
     def _recurring_period_label(self, start, end):
         """'week 49–50, 30 Nov – 13 Dec 2026' in the partner's language."""
@@ -492,7 +498,7 @@ class SaleOrder(models.Model):
         for order in self:
             today = order._recurring_today()
             plan = order.recurring_plan_id
-            if order.recurring_state not in ("progress", "to_renew") or order.recurring_close_date \
+            if order.recurring_state not in ("progress", "to_renew", "paused") or order.recurring_close_date \
                     or not order.recurring_end_date or plan.renewal_type == "none":
                 continue
             due = order.recurring_end_date - timedelta(weeks=plan.renewal_notice_weeks)
@@ -501,6 +507,7 @@ class SaleOrder(models.Model):
             if plan.renewal_type == "auto":
                 order._recurring_renew()
             elif order.recurring_state == "progress":
+                # a paused one is asked for once it resumes
                 order.recurring_state = "to_renew"
                 order.activity_schedule(
                     "mail.mail_activity_data_todo",
@@ -523,6 +530,8 @@ class SaleOrder(models.Model):
         (ended - ended.filtered("recurring_close_reason_id")).recurring_close_reason_id = end_of_term
         ended.write({"recurring_state": "closed"})
         ended.activity_unlink(["mail.mail_activity_data_todo"])
+        # deductions waiting for an invoice that will never come are credited
+        ended.filtered(lambda o: not o.recurring_next_invoice_date).recurring_pause_ids._credit_carry_over()
         for order in ended:
             order.message_post(body=self.env._(
                 "Subscription closed: its last day of service was %(day)s.",
@@ -780,9 +789,15 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         carried = set() if carried is None else carried
-        deducting = self.recurring_pause_ids.filtered(
-            lambda p: p.carry_over_lines and not p.carry_over_move_id and p.state != "cancel"
-            and p.end_date < period.start and p.id not in carried)
+        deducting = self.recurring_pause_ids.browse()
+        room = self._recurring_period_amount(period)
+        for pause in self.recurring_pause_ids.sorted("start_date"):
+            # never below zero: what does not fit waits for the next invoice
+            if pause.carry_over_lines and not pause.carry_over_move_id and pause.state != "cancel" \
+                    and pause.end_date < period.start and pause.id not in carried \
+                    and pause.carry_over_amount <= room:
+                deducting |= pause
+                room -= pause.carry_over_amount
         carried.update(deducting.ids)
         label = self._recurring_period_label(period.start, period.end)
         policy = self.company_id.recurring_invoice_date_policy

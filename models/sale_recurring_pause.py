@@ -234,53 +234,59 @@ class SaleRecurringPause(models.Model):
             self._start()
 
     def _give_back_paid_days(self):
-        """The pause starts in a period already invoiced: give back the paid days from its start."""
+        """The pause starts in a period already invoiced: give back the paid days from its
+        start up to "Invoiced Until" (days an earlier pause gave back are not paid any more)."""
         order = self.order_id
         until = order.recurring_invoiced_until
         if not until or until < self.start_date:
             return
-        invoices = order.recurring_invoice_ids.filtered(
-            lambda move: move.move_type == "out_invoice" and move.state != "cancel"
-            and move.recurring_period_end and move.recurring_period_end >= self.start_date)
+        invoices = self._paid_invoices(until)
         mode = order.recurring_plan_id.pause_unused_days
-        lines = [vals for invoice in invoices.sorted("recurring_period_start")
-                 for vals in self._unused_line_vals(invoice)]
+        lines = [vals for invoice in invoices for vals in self._unused_line_vals(invoice, until)]
         amount = sum(vals["price_unit"] for vals in lines)
-        if mode == "carry_over" and amount > self._first_amount_after(until):
-            mode = "credit"  # the next invoice is too small to absorb it
-            order.message_post(body=self.env._(
-                "The unused paid days are credited: the first invoice after the pause is smaller than "
-                "their amount."))
         self.write({"invoiced_until_before": until})
         order.recurring_invoiced_until = self.start_date - ONE_DAY
         if not lines:
             return
+        if mode == "carry_over" and amount > self._first_amount_after():
+            mode = "credit"  # the next invoice is too small to absorb it
+            order.message_post(body=self.env._(
+                "The unused paid days are credited: the first invoice after the pause is smaller than "
+                "their amount."))
         if mode == "credit":
             for invoice in invoices:
-                self._make_refund(invoice)
+                self._make_refund(invoice, self._unused_line_vals(invoice, until))
         else:
             self.write({
                 "carry_over_lines": [{**vals, "price_unit": -vals["price_unit"]} for vals in lines],
                 "carry_over_amount": amount,
             })
 
-    def _first_amount_after(self, until):
+    def _paid_invoices(self, until):
+        """The subscription's invoices with paid days from the pause start to ``until``."""
+        return self.order_id.recurring_invoice_ids.filtered(
+            lambda move: move.move_type == "out_invoice" and move.state != "cancel"
+            and move.recurring_period_end and move.recurring_period_end >= self.start_date
+            and move.recurring_period_start <= until).sorted("recurring_period_start")
+
+    def _first_amount_after(self):
+        """Untaxed amount of the first invoice after this pause (already in the schedule)."""
         order = self.order_id
-        args = order._recurring_schedule_args()
-        first = periods.next_period(invoiced_until=max(until, self.end_date), **args)
+        first = periods.next_period(invoiced_until=self.start_date - ONE_DAY, **order._recurring_schedule_args())
         return (first and order._recurring_period_amount(first)) or 0.0
 
-    def _unused_line_vals(self, invoice):
-        """Credit-note line values of the days of ``invoice`` from the pause start, prorated per line."""
+    def _unused_line_vals(self, invoice, until):
+        """Credit-note line values of the paid days of ``invoice`` from the pause start up to
+        ``until``, prorated per line."""
         rounding = invoice.currency_id.rounding
         partner_env = self.with_context(lang=invoice.partner_id.lang or self.env.lang).env
         first = max(self.start_date, invoice.recurring_period_start)
-        label = self.order_id._recurring_period_label(first, invoice.recurring_period_end)
+        label = self.order_id._recurring_period_label(first, min(until, invoice.recurring_period_end))
         result = []
         for line in invoice.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
             base = line.price_total if line.tax_ids.filtered("price_include") else line.price_subtotal
             amount = periods.unused_amount(base, invoice.recurring_period_start, invoice.recurring_period_end,
-                                           self.start_date, rounding)
+                                           self.start_date, rounding, paid_until=until)
             if not amount:
                 continue
             result.append({
@@ -295,12 +301,16 @@ class SaleRecurringPause(models.Model):
             })
         return result
 
-    def _make_refund(self, invoice):
-        lines = self._unused_line_vals(invoice)
+    def _make_refund(self, invoice, lines):
+        """A credit note of ``lines`` for ``invoice``, posted and matched with it while unpaid.
+
+        Made as superuser once the pause is accepted: a salesperson may pause a
+        subscription without the right to post credit notes.
+        """
         if not lines:
-            return
+            return self.env["account.move"]
         order = self.order_id
-        refund = self.env["account.move"].create({
+        refund = self.env["account.move"].sudo().with_company(invoice.company_id).create({
             "move_type": "out_refund",
             "company_id": invoice.company_id.id,
             "journal_id": invoice.journal_id.id,
@@ -320,12 +330,21 @@ class SaleRecurringPause(models.Model):
         })
         if invoice.state == "posted":
             refund._post(soft=False)
-            open_lines = (invoice + refund).line_ids.filtered(
+            open_lines = (invoice.sudo() + refund).line_ids.filtered(
                 lambda line: line.account_id.account_type == "asset_receivable" and not line.reconciled)
             if invoice.payment_state not in ("paid", "in_payment") and len(open_lines) > 1:
                 open_lines.reconcile()
             refund._recurring_send()
         return refund
+
+    def _credit_carry_over(self):
+        """No invoice is left to deduct from (closed, term ended): credit what is pending."""
+        for pause in self.filtered(lambda p: p.carry_over_lines and not p.carry_over_move_id):
+            invoice = pause._paid_invoices(pause.invoiced_until_before)[:1]
+            lines = [{**vals, "price_unit": -vals["price_unit"]} for vals in pause.carry_over_lines]
+            if invoice:
+                refund = pause._make_refund(invoice, lines)
+                pause.carry_over_move_id = refund.id
 
     def _start(self):
         for pause in self:
@@ -361,9 +380,13 @@ class SaleRecurringPause(models.Model):
                     pause=pause.display_name, state=dict(pause._fields["state"]._description_selection(
                         self.env))[pause.state]))
             order = pause.order_id
+            if pause.refund_ids or (pause.carry_over_lines
+                                    and order.recurring_invoiced_until != pause.start_date - ONE_DAY):
+                raise UserError(self.env._(
+                    "%(pause)s gave back paid days already (credit note, or another pause since): it "
+                    "cannot be cancelled any more. Let it start, then end it early.", pause=pause.display_name))
             pause._undo_term_extension(pause.term_extension_days)
-            if pause.carry_over_lines and not pause.carry_over_move_id \
-                    and order.recurring_invoiced_until == pause.start_date - ONE_DAY:
+            if pause.carry_over_lines:
                 # the paid days were not given back yet: they are simply paid again
                 order.recurring_invoiced_until = pause.invoiced_until_before
             pause.write({"state": "cancel", "term_extension_days": 0, "carry_over_lines": False,
@@ -386,19 +409,12 @@ class SaleRecurringPause(models.Model):
                 raise UserError(self.env._(
                     "%(pause)s already ends on %(end)s.", pause=pause.display_name,
                     end=format_date(self.env, pause.end_date)))
-            if new_end < pause.start_date:
-                new_end = pause.start_date - ONE_DAY
+            # a running pause keeps at least its first day: the days it gave back stay given back
+            new_end = max(new_end, pause.start_date)
             shortened = (pause.end_date - new_end).days
             if pause.term_extension_days:
                 pause._undo_term_extension(min(shortened, pause.term_extension_days))
                 pause.term_extension_days = max(0, pause.term_extension_days - shortened)
-            if new_end < pause.start_date:
-                # not a single day paused
-                pause.write({"end_date": pause.start_date, "state": "cancel"})
-                if order.recurring_state == "paused":
-                    order.recurring_state = "progress"
-                order.message_post(body=self.env._("The pause was ended on its first day: no day is paused."))
-                continue
             pause.end_date = new_end
             order.message_post(body=self.env._("The pause was ended early; its last day is %(day)s.",
                                                day=format_date(self.env, new_end)))

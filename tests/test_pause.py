@@ -6,6 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, tagged
 
+from ..engine import periods
 from .common import SubscriptionCase
 
 D = date
@@ -183,15 +184,16 @@ class TestPause(SubscriptionCase):
 
     # -- paid days in a pause -------------------------------------------------
 
-    def _mid_period_pause(self, plan):
+    def _mid_period_pause(self, plan, user=None):
         """2-weekly 59.90 from Wed 2 Dec 2026 on Mondays; 16-29 Dec invoiced, then a pause from 21 Dec."""
         with freeze_time("2026-12-01"):
-            order = self._create_subscription(plan, "2026-12-02")
+            order = self._create_subscription(plan, "2026-12-02", user=user)
         with freeze_time("2026-12-14 08:00"):
             self._bill()
             invoice = order.recurring_invoice_ids.filtered(lambda m: m.recurring_period_start == D(2026, 12, 16))
             self.assertEqual(invoice.amount_untaxed, 59.90)
-            wizard = Form(self.env["sale.recurring.pause.wizard"].with_context(default_order_id=order.id))
+            wizard = Form(self.env["sale.recurring.pause.wizard"].with_user(user or self.env.user).with_context(
+                default_order_id=order.id))
             wizard.start_mode = "date"
             wizard.start_date = D(2026, 12, 21)
             wizard.weeks = 3
@@ -200,7 +202,9 @@ class TestPause(SubscriptionCase):
         return order, invoice, order.recurring_pause_ids
 
     def test_credit_note_for_paid_days_in_the_pause(self):
-        order, invoice, pause = self._mid_period_pause(self.biweekly)
+        # a salesperson without invoicing rights pauses: the credit note is still made
+        self.assertFalse(self.user.has_group("account.group_account_invoice"))
+        order, invoice, pause = self._mid_period_pause(self.biweekly, user=self.user)
         refund = pause.refund_ids
         self.assertEqual(len(refund), 1)
         # 59.90 x 9/14 = 38.507: given back 38.51, so 21.39 stays billed for 16-20 Dec
@@ -217,6 +221,27 @@ class TestPause(SubscriptionCase):
             self._bill()
         self.assertEqual(self._periods(order)[-1], (D(2027, 1, 11), D(2027, 1, 24), D(2027, 1, 11), 59.90))
         self.assertEqual(pause.state, "done")
+
+    def test_credited_pause_cannot_be_cancelled_and_days_are_never_given_back_twice(self):
+        plan = self._create_plan(name="Monthly", billing_unit="month", auto_send=False, line_ids=[
+            Command.create({"product_id": self.product_box.id, "price_unit": 310.0})])
+        with freeze_time("2027-01-01 08:00"):
+            order = self._create_subscription(plan, "2027-01-01")
+            self._bill()
+            invoice = order.recurring_invoice_ids
+            late = self._pause(order, "2027-01-20", 1)  # 20-31 Jan paid: 12/31 of 310
+            early = self._pause(order, "2027-01-10", 1)  # only 10-19 Jan are still paid
+            with self.assertRaisesRegex(UserError, "cannot be cancelled"):
+                late.action_cancel()
+        self.assertEqual(late.refund_ids.amount_untaxed, 120.0)
+        self.assertEqual(early.refund_ids.amount_untaxed, 100.0)
+        self.assertEqual(order.recurring_invoiced_until, D(2027, 1, 9))
+        self.assertAlmostEqual(invoice.amount_residual, 90.0)  # 9 days of January
+        # the schedule resumes after each pause: 17-19 Jan, then from 27 Jan
+        upcoming = periods.periods_after(invoiced_until=order.recurring_invoiced_until, limit=2,
+                                         **order._recurring_schedule_args())
+        self.assertEqual([(period.start, period.end) for period in upcoming],
+            [(D(2027, 1, 17), D(2027, 1, 19)), (D(2027, 1, 27), D(2027, 2, 26))])
 
     def test_carry_over_to_the_first_invoice_after_the_pause(self):
         plan = self.biweekly.copy({"name": "Carry over", "pause_unused_days": "carry_over"})

@@ -85,8 +85,10 @@ class TestPortal(SubscriptionCase, HttpCase):
         too_soon = self.order_a._recurring_today() + timedelta(days=2)
         for values, message in [
             ({"start_date": fields.Date.to_string(too_soon), "weeks": "1"}, "days ahead"),
-            ({"start_date": fields.Date.to_string(self._earliest()), "weeks": "9"}, "limit of 4 weeks"),
-            ({"start_date": "not a date", "weeks": "x"}, "valid first day"),
+            ({"start_date": fields.Date.to_string(self._earliest()), "weeks": "9"}, "from 1 to 4"),
+            ({"start_date": "not a date", "weeks": "x"}, "first day within two years"),
+            ({"start_date": "9999-12-31", "weeks": "1"}, "first day within two years"),
+            ({"start_date": "", "weeks": "1000000000000"}, "first day within two years"),
         ]:
             response = self.url_open(f"{url}/pause", data={"csrf_token": token, **values})
             self.assertEqual(response.status_code, 200)

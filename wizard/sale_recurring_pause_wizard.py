@@ -62,11 +62,8 @@ class SaleRecurringPauseWizard(models.TransientModel):
         if until and until >= self.start_date:
             dummy = self.env["sale.recurring.pause"].new({"order_id": order.id, "start_date": self.start_date,
                                                           "weeks": self.weeks})
-            invoices = order.recurring_invoice_ids.filtered(
-                lambda move: move.move_type == "out_invoice" and move.state != "cancel"
-                and move.recurring_period_end and move.recurring_period_end >= self.start_date)
-            given_back = sum(vals["price_unit"] for invoice in invoices
-                             for vals in dummy._unused_line_vals(invoice))
+            given_back = sum(vals["price_unit"] for invoice in dummy._paid_invoices(until)
+                             for vals in dummy._unused_line_vals(invoice, until))
             until = self.start_date - timedelta(days=1)
         plan = order.recurring_plan_id
         if args["end"] and plan.pause_extends_term and plan.duration_type == "fixed" \

@@ -119,6 +119,22 @@ def test_invoiced_period_in_mid_pause_credit_and_carry_over_match_to_the_cent():
     assert p.unused_amount(Decimal("59.90"), D(2026, 12, 16), D(2026, 12, 29), D(2026, 12, 1)) == Decimal("59.90")
 
 
+def test_two_pauses_in_one_paid_period_never_give_back_a_day_twice():
+    # 310.00 for 1-31 Jan; a pause from 20 Jan gives back 12 days, a later one from 10 Jan only 10 more
+    first = p.unused_amount(Decimal("310"), D(2027, 1, 1), D(2027, 1, 31), D(2027, 1, 20))
+    second = p.unused_amount(Decimal("310"), D(2027, 1, 1), D(2027, 1, 31), D(2027, 1, 10),
+                             paid_until=D(2027, 1, 19))
+    assert (first, second) == (Decimal("120.00"), Decimal("100.00"))
+    # 59.90 for 14 days: back from day 6 to 9, then from day 3 to 5: kept + both = invoiced
+    a = p.unused_amount(Decimal("59.90"), D(2027, 1, 4), D(2027, 1, 17), D(2027, 1, 9))
+    b = p.unused_amount(Decimal("59.90"), D(2027, 1, 4), D(2027, 1, 17), D(2027, 1, 6), paid_until=D(2027, 1, 8))
+    kept = p.period_amount(Decimal("59.90"), p.Period(D(2027, 1, 4), D(2027, 1, 5), D(2027, 1, 4),
+                                                      D(2027, 1, 4), D(2027, 1, 17)))
+    assert kept + a + b == Decimal("59.90")
+    assert p.unused_amount(Decimal("59.90"), D(2027, 1, 4), D(2027, 1, 17), D(2027, 1, 9),
+                           paid_until=D(2027, 1, 8)) == 0
+
+
 def test_half_cent_rounds_so_both_parts_add_up():
     # 0.07 x 3/14 = 0.015: given back half up (0.02); the 11 days kept, a period
     # cut at its end, round half down (0.055 -> 0.05)
