@@ -363,7 +363,11 @@ def cmd_pot(args):
 
 
 def cmd_bench(args):
-    """The billing run against plain Odoo's floor, in a fresh database (see tools/bench.py)."""
+    """The pure pain.008 builder against plain lxml, then the billing run against plain Odoo's
+    floor in a fresh database (see tools/bench_sepa.py and tools/bench.py)."""
+    rc = subprocess.run([sys.executable, str(ROOT / "tools" / "bench_sepa.py")], check=False).returncode
+    if rc:
+        return rc
     db = "swsub_bench"
     python, conf, rc = install_fresh(db, DEVENV / "bench-install.log")
     if rc:
