@@ -203,6 +203,15 @@ def creditor_id_problem(value):
     return None
 
 
+def expected_check_digits(value):
+    """The check digits a creditor identifier should have, or None when it cannot be read."""
+    compact = at_02.compact(value or "")
+    try:
+        return at_02.calc_check_digits(compact)
+    except Exception:  # noqa: BLE001 - stdnum raises several kinds
+        return None
+
+
 def check_amount(value, currency, record, problems):
     if currency != "EUR":
         problems.append(Problem("currency", record, "Currency", currency or ""))

@@ -6,3 +6,7 @@ from . import sale_recurring_plan
 from . import sale_recurring_pause
 from . import sale_order
 from . import sale_order_line
+from . import account_journal
+from . import sepa_mandate
+from . import sepa_batch
+from . import res_partner

@@ -1,4 +1,8 @@
-from odoo import fields, models
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from ..engine import target2
 
 
 class AccountMove(models.Model):
@@ -20,6 +24,24 @@ class AccountMove(models.Model):
     recurring_carry_over_pause_ids = fields.One2many(
         "sale.recurring.pause", "carry_over_move_id", string="Deducted Pauses", readonly=True,
         help="Pauses whose unused paid days this invoice deducts.")
+
+    sepa_mandate_id = fields.Many2one(
+        "sale.recurring.mandate", string="Mandate", index="btree_not_null", copy=False, check_company=True,
+        tracking=True, help="The SEPA direct-debit mandate this invoice is collected with.")
+    sepa_line_ids = fields.One2many("sale.recurring.sepa.line", "invoice_id", string="Direct Debits", readonly=True)
+    sepa_collection_date = fields.Date(
+        string="Expected Collection", compute="_compute_sepa_collection_date",
+        help="The day the direct debit is expected: the first TARGET2 business day on or after the due "
+             "date and at least the pre-notification days after the invoice date.")
+
+    @api.depends("sepa_mandate_id", "invoice_date", "invoice_date_due")
+    def _compute_sepa_collection_date(self):
+        for move in self:
+            if not (move.sepa_mandate_id and move.invoice_date):
+                move.sepa_collection_date = False
+                continue
+            notice = move.invoice_date + timedelta(days=move.company_id.sepa_prenotification_days)
+            move.sepa_collection_date = target2.next_business_day(max(notice, move.invoice_date_due or notice))
 
     # One invoice per subscription and period, whatever runs at the same time:
     # the billing run relies on it as its last line of defence.

@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..engine import sepa
 
 
 class ResCompany(models.Model):
@@ -9,3 +12,58 @@ class ResCompany(models.Model):
         string="Subscription Invoice Date", default="scheduled", required=True,
         help="Scheduled send day: an invoice made late (the run was down) keeps the date it was "
              "due.\nDate of the run: it is dated on the day it is made.")
+
+    # -- SEPA direct debit ----------------------------------------------------
+    sepa_creditor_identifier = fields.Char(
+        string="SEPA Creditor Identifier",
+        help="The identifier the company's bank gave it for SEPA direct debits, e.g. BE68ZZZ0123456789.")
+    sepa_creditor_bank_id = fields.Many2one(
+        "res.partner.bank", string="Creditor Bank Account",
+        domain="[('partner_id', '=', partner_id)]",
+        help="The company's account the collections are credited to (an IBAN with its BIC).")
+    sepa_scheme = fields.Selection(
+        [("CORE", "CORE"), ("B2B", "B2B")], string="Default Scheme", default="CORE", required=True,
+        help="Scheme of new mandates: CORE for consumers, B2B for businesses.")
+    sepa_lead_days = fields.Integer(
+        string="Lead Time (Business Days)", default=1,
+        help="TARGET2 business days between sending the file and the collection date: 1 (D-1) under "
+             "the rulebooks since 2016, more if the bank asks.")
+    sepa_batch_booking = fields.Boolean(
+        string="Batch Booking", default=True,
+        help="The bank books each payment block as one credit instead of one per transaction.")
+    sepa_sequence_policy = fields.Selection(
+        [("rcur", "Always RCUR"), ("frst", "FRST for first collections")], string="Sequence Types",
+        default="rcur", required=True,
+        help="Always RCUR: allowed since the 2016 rulebook. FRST for first collections: the first "
+             "collection of each mandate is sent as FRST.")
+    sepa_address_form = fields.Selection(
+        [("structured", "Structured"), ("hybrid", "Hybrid")], string="Creditor Address", default="structured",
+        required=True,
+        help="Structured: street, number, postcode, town and country in their own fields. Hybrid: town "
+             "and country structured, street and number on an address line.")
+    sepa_prenotification_days = fields.Integer(
+        string="Pre-notification (Days)", default=14,
+        help="Days between the invoice telling the debtor the amount and the collection date. 14 by "
+             "default; shorter when agreed with the debtor.")
+    sepa_grouping = fields.Selection(
+        [("invoice", "One per invoice"), ("mandate", "One per mandate and date")], string="Transactions",
+        default="invoice", required=True,
+        help="One per invoice: each invoice is its own collection. One per mandate and date: a debtor's "
+             "invoices due together are collected at once; the remittance lists the invoice numbers.")
+
+    @api.constrains("sepa_creditor_identifier")
+    def _check_sepa_creditor_identifier(self):
+        for company in self.filtered("sepa_creditor_identifier"):
+            value = company.sepa_creditor_identifier
+            if not sepa.creditor_id_problem(value):
+                continue
+            expected = sepa.expected_check_digits(value)
+            if expected:
+                raise ValidationError(self.env._(
+                    "Company %(company)s: the field 'SEPA Creditor Identifier' (%(value)s) has wrong check "
+                    "digits: expected %(expected)s in positions 3 and 4.",
+                    company=company.name, value=value, expected=expected))
+            raise ValidationError(self.env._(
+                "Company %(company)s: the field 'SEPA Creditor Identifier' (%(value)s) is not a creditor "
+                "identifier: a country code, 2 check digits, a business code and the national identifier.",
+                company=company.name, value=value))

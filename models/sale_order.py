@@ -107,6 +107,11 @@ class SaleOrder(models.Model):
     recurring_next_pause_date = fields.Date(
         string="Next Pause", compute="_compute_recurring_pause_dates", store=True,
         help="First day of the next scheduled pause.")
+    recurring_mandate_id = fields.Many2one(
+        "sale.recurring.mandate", string="Direct Debit Mandate", copy=False, check_company=True, tracking=True,
+        domain="[('state', 'in', ('draft', 'active'))]",
+        help="The SEPA mandate the invoices of this subscription are collected with: each invoice carries "
+             "it and its payment method is SEPA direct debit.")
     recurring_billing_error = fields.Text(
         string="Billing Error", copy=False, readonly=True,
         help="Why the billing run could not invoice this subscription last time. It is tried "
@@ -827,6 +832,8 @@ class SaleOrder(models.Model):
                 for pause in deducting for vals in pause.carry_over_lines
             ],
             "recurring_carry_over_pause_ids": [Command.link(pause.id) for pause in deducting],
+            "sepa_mandate_id": self.recurring_mandate_id.id
+            if self.recurring_mandate_id.state == "active" else False,
         }
 
     def _recurring_set_invoiced_until(self, owners):

@@ -131,7 +131,7 @@ class SaleRecurringPlan(models.Model):
         string="Send Invoices", default=True,
         help="The billing run e-mails each posted invoice with its PDF to the customer.")
     payment_method = fields.Selection(
-        [("manual", "Bank transfer or manual payment")],
+        [("manual", "Bank transfer or manual payment"), ("sepa", "SEPA direct debit")],
         string="Default Payment Method", required=True, default="manual",
         help="How subscribers of this plan usually pay.")
     journal_id = fields.Many2one(

@@ -1,0 +1,349 @@
+import base64
+import io
+from collections import defaultdict
+from datetime import datetime
+
+import pytz
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_date
+
+from ..engine import sepa, target2
+
+OPEN_LINE_STATES = ("open",)
+RETURN_REASONS = [
+    ("AC04", "AC04 - Account closed"),
+    ("AC06", "AC06 - Account blocked"),
+    ("AM04", "AM04 - Insufficient funds"),
+    ("MD01", "MD01 - No mandate"),
+    ("MD06", "MD06 - Refund requested by the debtor"),
+    ("MS02", "MS02 - Refused by the debtor"),
+    ("MS03", "MS03 - Reason not given"),
+    ("SL01", "SL01 - Specific service of the debtor's bank"),
+    ("AC01", "AC01 - Account number incorrect"),
+    ("BE05", "BE05 - Creditor not recognised"),
+    ("FF01", "FF01 - Invalid file format"),
+]
+REVOKING_REASONS = ("MD01", "AC04")
+
+
+class SaleRecurringSepaBatch(models.Model):
+    """One direct-debit run: the pain.008 file sent to the bank and what became of it."""
+
+    _name = "sale.recurring.sepa.batch"
+    _description = "SEPA Direct Debit Batch"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(string="Message Id", required=True, readonly=True, copy=False)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    journal_id = fields.Many2one("account.journal", required=True, readonly=True, check_company=True,
+                                 help="The bank journal the collections are paid into.")
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    scheme = fields.Selection([("CORE", "CORE"), ("B2B", "B2B")], required=True, readonly=True)
+    version = fields.Selection(
+        [(sepa.V08, "pain.008.001.08"), (sepa.V02, "pain.008.001.02")], string="Message Version",
+        required=True, readonly=True)
+    collection_date = fields.Date(required=True, readonly=True, tracking=True,
+                                  help="The day the bank collects: a TARGET2 business day.")
+    created_at = fields.Datetime(string="Created On", required=True, readonly=True)
+    transaction_count = fields.Integer(string="Transactions", readonly=True)
+    control_sum = fields.Monetary(readonly=True, help="Sum of the amounts of the file.")
+    xml_file = fields.Binary(string="File", attachment=True, readonly=True, copy=False)
+    xml_filename = fields.Char(readonly=True)
+    state = fields.Selection(
+        [("generated", "Generated"), ("sent", "Sent to Bank"), ("collected", "Collected"),
+         ("returned", "Partially Returned")], required=True, default="generated", readonly=True,
+        tracking=True, index=True)
+    line_ids = fields.One2many("sale.recurring.sepa.line", "batch_id", string="Invoices", readonly=True)
+    returned_count = fields.Integer(compute="_compute_returned_count")
+
+    def _compute_returned_count(self):
+        counts = dict(self.env["sale.recurring.sepa.line"]._read_group(
+            [("batch_id", "in", self.ids), ("state", "=", "returned")], ["batch_id"], ["__count"]))
+        for batch in self:
+            batch.returned_count = counts.get(batch, 0)
+
+    # -- the run -------------------------------------------------------------
+
+    @api.model
+    def _create_run(self, invoices, journal, collection_date, scheme):
+        """Check, build, validate and store the file of ``invoices``; mark them.
+
+        Nothing is written when anything is wrong: the UserError lists every problem.
+        """
+        company = journal.company_id
+        self._check_run_invoices(invoices, company)
+        version = journal.sepa_pain_version or sepa.V08
+        message_id = self.env["ir.sequence"].with_company(company).next_by_code("sale.recurring.sepa.batch")
+        created = datetime.now(pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")).replace(
+            tzinfo=None)
+        groups = self._transaction_groups(invoices, company)
+        txs = [self._transaction(message_id, index, group, collection_date)
+               for index, group in enumerate(groups, start=1)]
+        batch = sepa.Batch(message_id, created, self._creditor(company), txs, scheme=scheme, version=version,
+                           batch_booking=company.sepa_batch_booking)
+        buffer = io.BytesIO()
+        try:
+            summary = sepa.write(batch, buffer)
+            sepa.validate(buffer.getvalue(), version)
+        except sepa.SepaError as error:
+            raise UserError("\n".join(self._problem_text(problem) for problem in error.problems)) from None
+        except ValueError as error:
+            raise UserError(self.env._("The file was not valid against %(version)s: %(error)s",
+                                       version=version, error=str(error))) from None
+        record = self.create({
+            "name": message_id,
+            "company_id": company.id,
+            "journal_id": journal.id,
+            "currency_id": company.currency_id.id,
+            "scheme": scheme,
+            "version": version,
+            "collection_date": collection_date,
+            "created_at": fields.Datetime.now(),
+            "transaction_count": summary["count"],
+            "control_sum": float(summary["control_sum"]),
+            "xml_file": base64.b64encode(buffer.getvalue()),
+            "xml_filename": f"{message_id}.xml",
+        })
+        self.env["sale.recurring.sepa.line"].create([
+            {"batch_id": record.id, "invoice_id": invoice.id, "mandate_id": invoice.sepa_mandate_id.id,
+             "amount": invoice.amount_residual, "end_to_end_id": tx.end_to_end_id,
+             "sequence_type": tx.sequence_type}
+            for group, tx in zip(groups, txs, strict=True) for invoice in group])
+        return record
+
+    def _check_run_invoices(self, invoices, company):
+        problems = []
+        if not company.sepa_creditor_identifier:
+            problems.append(self.env._("Company %(company)s: the field 'SEPA Creditor Identifier' is empty.",
+                                       company=company.name))
+        if not company.sepa_creditor_bank_id:
+            problems.append(self.env._("Company %(company)s: the field 'Creditor Bank Account' is empty.",
+                                       company=company.name))
+        if len(invoices) != len(set(invoices.ids)):
+            problems.append(self.env._("The same invoice is selected twice."))
+        busy = self.env["sale.recurring.sepa.line"].search([("invoice_id", "in", invoices.ids), ("state", "=", "open")])
+        for line in busy:
+            problems.append(self.env._(
+                "Invoice %(invoice)s (%(partner)s) is already in the open batch %(batch)s.",
+                invoice=line.invoice_id.name, partner=line.invoice_id.partner_id.display_name, batch=line.batch_id.name))
+        for invoice in invoices:
+            problems += self._invoice_problems(invoice, company)
+        if problems:
+            raise UserError("\n".join(problems))
+
+    def _invoice_problems(self, invoice, company):
+        who = {"invoice": invoice.name, "partner": invoice.partner_id.display_name}
+        mandate = invoice.sepa_mandate_id
+        if invoice.company_id != company:
+            return [self.env._("Invoice %(invoice)s (%(partner)s) belongs to another company.", **who)]
+        if invoice.move_type != "out_invoice" or invoice.state != "posted" \
+                or invoice.payment_state not in ("not_paid", "partial"):
+            return [self.env._("Invoice %(invoice)s (%(partner)s) is not a posted, unpaid customer invoice.", **who)]
+        if not mandate:
+            return [self.env._("Invoice %(invoice)s (%(partner)s): the field 'Mandate' is empty.", **who)]
+        if mandate.state != "active":
+            state = dict(mandate._fields["state"]._description_selection(self.env))[mandate.state]
+            return [self.env._("Invoice %(invoice)s (%(partner)s): the mandate %(mandate)s is %(state)s.",
+                               mandate=mandate.name, state=state, **who)]
+        return []
+
+    def _transaction_groups(self, invoices, company):
+        """Invoices per transaction: one each, or one per mandate (company setting)."""
+        invoices = invoices.sorted(lambda move: (move.sepa_mandate_id.id, move.name or ""))
+        if company.sepa_grouping != "mandate":
+            return [invoice for invoice in invoices]
+        groups = defaultdict(lambda: self.env["account.move"])
+        for invoice in invoices:
+            groups[invoice.sepa_mandate_id] |= invoice
+        return list(groups.values())
+
+    def _transaction(self, message_id, index, invoices, collection_date):
+        mandate = invoices[0].sepa_mandate_id
+        sudo_mandate = mandate.sudo()
+        partner = invoices[0].partner_id.commercial_partner_id
+        names = " ".join(invoices.mapped("name"))
+        return sepa.Transaction(
+            record=self.env._("Invoice %(invoice)s (%(partner)s)", invoice=names, partner=partner.display_name),
+            end_to_end_id=f"{message_id[-20:]}-{index:06d}",
+            amount=sum(invoices.mapped("amount_residual")),
+            currency=invoices[0].currency_id.name,
+            mandate=sepa.Mandate(mandate.name, mandate.signed_on, mandate.scheme, sudo_mandate.original_iban or None,
+                                 mandate.original_bank_changed),
+            debtor=sepa.Party(name=partner.name or "", iban=sudo_mandate.iban, bic=mandate.bic or None,
+                              country=partner.country_id.code or None, town=partner.city or None,
+                              zip=partner.zip or None, street=partner.street or None),
+            remittance=names,
+            collection_date=collection_date,
+            sequence_type=mandate._sequence_type(),
+        )
+
+    def _creditor(self, company):
+        account = company.sepa_creditor_bank_id
+        partner = company.partner_id
+        return sepa.Creditor(
+            name=company.name, iban=account.acc_number or "", bic=account.bank_bic or None,
+            country=partner.country_id.code or None, town=partner.city or None, zip=partner.zip or None,
+            street=partner.street or None, hybrid=company.sepa_address_form == "hybrid",
+            identifier=company.sepa_creditor_identifier or "")
+
+    def _problem_text(self, problem):
+        what = {
+            "empty": self.env._("is empty"),
+            "not_latin": self.env._("has no character the bank accepts (SEPA Latin set)"),
+            "too_long": self.env._("is longer than 35 characters"),
+            "bad_chars": self.env._("has characters the bank does not accept"),
+            "iban": self.env._("is not a valid IBAN"),
+            "bic": self.env._("is not a valid BIC"),
+            "creditor_id": self.env._("is not a valid creditor identifier"),
+            "currency": self.env._("is not EUR"),
+            "amount": self.env._("must be above 0 and at most 999,999,999.99, with 2 decimals"),
+            "mandate_future": self.env._("is in the future"),
+            "scheme": self.env._("is not the scheme of the run"),
+            "sequence": self.env._("is not a SEPA sequence type"),
+            "duplicate": self.env._("appears twice"),
+            "address": self.env._("needs a town and a country"),
+        }.get(problem.code, problem.code)
+        field_label = {
+            "Name": self.env._("Name"), "Creditor Account": self.env._("Creditor Bank Account"),
+            "BIC": self.env._("BIC"), "Creditor Identifier": self.env._("SEPA Creditor Identifier"),
+            "Address": self.env._("Address"), "End-to-End Id": self.env._("End-to-End Id"),
+            "Currency": self.env._("Currency"), "Amount": self.env._("Amount"),
+            "Mandate Reference": self.env._("Mandate Reference"),
+            "Mandate Signature Date": self.env._("Signature Date"), "Mandate Scheme": self.env._("Scheme"),
+            "Sequence Type": self.env._("Sequence Type"), "Debtor Name": self.env._("Customer Name"),
+            "Debtor Account": self.env._("IBAN"), "Debtor BIC": self.env._("BIC"),
+            "Original Debtor Account": self.env._("Original IBAN"), "Message Id": self.env._("Message Id"),
+            "Transactions": self.env._("Invoices"),
+        }.get(problem.field, problem.field)
+        record = problem.record if problem.record not in ("Creditor", "Batch") else self.env.company.name
+        return self.env._("%(record)s: the field '%(field)s' %(what)s%(value)s.", record=record, field=field_label,
+                          what=what, value=f" ({problem.value})" if problem.value else "")
+
+    # -- after the file ------------------------------------------------------
+
+    def action_sent(self):
+        """The file went to the bank: first collections become recurring, amendments are told."""
+        for batch in self:
+            if batch.state != "generated":
+                raise UserError(self.env._("Batch %(batch)s was already sent.", batch=batch.name))
+            batch.line_ids.mandate_id._mark_collected(batch.collection_date)
+            batch.state = "sent"
+        return True
+
+    def action_collected(self):
+        """The bank collected: one payment per invoice, reconciled with it."""
+        for batch in self:
+            if batch.state != "sent":
+                raise UserError(self.env._("Batch %(batch)s must be sent to the bank first.", batch=batch.name))
+            today = fields.Date.context_today(batch)
+            if today < batch.collection_date:
+                raise UserError(self.env._(
+                    "Batch %(batch)s is collected on %(day)s: mark it collected on that day or later.",
+                    batch=batch.name, day=format_date(self.env, batch.collection_date)))
+            batch._register_payments(batch.line_ids.filtered(lambda line: line.state == "open"))
+            batch.state = "collected"
+        return True
+
+    def _payment_method_line(self):
+        self.ensure_one()
+        lines = self.journal_id.inbound_payment_method_line_ids
+        return lines.filtered(lambda line: line.code == "sepa_direct_debit")[:1] or lines[:1]
+
+    def _register_payments(self, lines):
+        if not lines:
+            return
+        invoices = lines.invoice_id.filtered(lambda move: move.payment_state in ("not_paid", "partial"))
+        wizard = self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoices.ids).create({
+                "payment_date": self.collection_date,
+                "journal_id": self.journal_id.id,
+                "payment_method_line_id": self._payment_method_line().id,
+                "group_payment": False,
+            })
+        payments = wizard._create_payments()
+        by_invoice = {}
+        for payment in payments:
+            for invoice in payment.reconciled_invoice_ids:
+                by_invoice[invoice.id] = payment.id
+        for line in lines:
+            line.write({"state": "collected", "payment_id": by_invoice.get(line.invoice_id.id, False)})
+
+    def action_open_return(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window", "name": self.env._("Record a Return"),
+            "res_model": "sale.recurring.sepa.return", "view_mode": "form", "target": "new",
+            "context": {"default_line_ids": self.line_ids.filtered(lambda line: line.state == "collected").ids[:0]},
+        }
+
+    def action_download(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{self._name}/{self.id}/xml_file/{self.xml_filename}?download=true",
+            "target": "self",
+        }
+
+    @api.model
+    def _collection_date(self, requested, company):
+        today = fields.Date.context_today(self.with_company(company))
+        return target2.collection_date(requested, today, company.sepa_lead_days)
+
+
+class SaleRecurringSepaLine(models.Model):
+    _name = "sale.recurring.sepa.line"
+    _description = "SEPA Direct Debit Batch Invoice"
+    _order = "batch_id desc, end_to_end_id, id"
+    _check_company_auto = True
+
+    batch_id = fields.Many2one("sale.recurring.sepa.batch", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="batch_id.company_id", store=True)
+    currency_id = fields.Many2one(related="batch_id.currency_id")
+    invoice_id = fields.Many2one("account.move", required=True, index=True, ondelete="restrict")
+    partner_id = fields.Many2one(related="invoice_id.partner_id", string="Customer")
+    mandate_id = fields.Many2one("sale.recurring.mandate", required=True, ondelete="restrict")
+    amount = fields.Monetary()
+    end_to_end_id = fields.Char(string="End-to-End Id", help="The transaction's id in the file.")
+    sequence_type = fields.Char()
+    state = fields.Selection(
+        [("open", "In Batch"), ("collected", "Collected"), ("returned", "Returned")], default="open",
+        required=True, index=True)
+    payment_id = fields.Many2one("account.payment", readonly=True)
+    return_reason = fields.Selection(RETURN_REASONS, readonly=True)
+    return_date = fields.Date(readonly=True)
+
+    # an invoice is in one open batch at most, whatever runs at the same time
+    _invoice_open_unique = models.UniqueIndex(
+        "(invoice_id) WHERE state = 'open'", "An invoice can be in one open direct-debit batch only.")
+
+    def _return(self, reason, day):
+        """The bank returned this transaction: reverse its payments, reopen the invoices, log it."""
+        labels = dict(RETURN_REASONS)
+        for line in self:
+            if line.state != "collected":
+                raise UserError(self.env._(
+                    "Invoice %(invoice)s was not collected in batch %(batch)s: it cannot be returned.",
+                    invoice=line.invoice_id.name, batch=line.batch_id.name))
+            payment = line.payment_id
+            if payment:
+                payment.move_id.line_ids.remove_move_reconcile()
+                payment.move_id._reverse_moves([{
+                    "date": day, "ref": self.env._("Return %(code)s of %(ref)s", code=reason, ref=payment.name)}],
+                    cancel=True)
+                payment.action_reject()
+            line.write({"state": "returned", "return_reason": reason, "return_date": day})
+            text = self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
+                              invoice=line.invoice_id.name, reason=labels[reason])
+            line.mandate_id.message_post(body=text)
+            line.invoice_id.message_post(body=text)
+            for order in line.invoice_id.recurring_order_id:
+                order.message_post(body=text)
+            if reason in REVOKING_REASONS:
+                line.mandate_id.action_revoke(self.env._("Revoked: the bank returned a collection with %(reason)s.",
+                                                         reason=labels[reason]))
+        for batch in self.batch_id:
+            batch.state = "returned"

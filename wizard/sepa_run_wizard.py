@@ -1,0 +1,120 @@
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_amount
+
+
+class SaleRecurringSepaRun(models.TransientModel):
+    """The direct-debit run: pick the collection date and the journal, untick, then create the file."""
+
+    _name = "sale.recurring.sepa.run"
+    _description = "SEPA Direct Debit Run"
+
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    journal_id = fields.Many2one(
+        "account.journal", required=True, domain="[('type', '=', 'bank'), ('company_id', '=', company_id)]",
+        default=lambda self: self.env["account.journal"].search(
+            [("type", "=", "bank"), ("company_id", "=", self.env.company.id)], limit=1),
+        help="The bank journal the collections are paid into; its message version is used.")
+    scheme = fields.Selection([("CORE", "CORE"), ("B2B", "B2B")], required=True,
+                              default=lambda self: self.env.company.sepa_scheme)
+    requested_date = fields.Date(string="Collect On", required=True, default=fields.Date.context_today)
+    collection_date = fields.Date(
+        compute="_compute_collection_date",
+        help="The requested date moved to the first TARGET2 business day at least the lead time after today.")
+    line_ids = fields.One2many("sale.recurring.sepa.run.line", "run_id", string="Invoices",
+                               compute="_compute_line_ids", store=True, readonly=False)
+    summary_html = fields.Html(string="Totals", compute="_compute_summary_html", sanitize=False)
+
+    @api.depends("requested_date", "company_id")
+    def _compute_collection_date(self):
+        for run in self:
+            run.collection_date = run.requested_date and self.env["sale.recurring.sepa.batch"]._collection_date(
+                run.requested_date, run.company_id)
+
+    def _proposed_invoices(self):
+        self.ensure_one()
+        return self.env["account.move"].search([
+            ("company_id", "=", self.company_id.id), ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")), ("sepa_mandate_id.state", "=", "active"),
+            ("sepa_mandate_id.scheme", "=", self.scheme), ("invoice_date_due", "<=", self.collection_date),
+            ("sepa_line_ids", "not any", [("state", "=", "open")]),
+        ], order="invoice_date_due, name")
+
+    @api.depends("collection_date", "scheme", "journal_id")
+    def _compute_line_ids(self):
+        for run in self:
+            if not run.collection_date:
+                run.line_ids = [fields.Command.clear()]
+                continue
+            run.line_ids = [fields.Command.clear()] + [
+                fields.Command.create({"invoice_id": invoice.id, "selected": True})
+                for invoice in run._proposed_invoices()]
+
+    @api.depends("line_ids.selected", "line_ids.invoice_id")
+    def _compute_summary_html(self):
+        for run in self:
+            totals = {}
+            for line in run.line_ids.filtered("selected"):
+                key = (run.scheme, line.sequence_type)
+                count, amount = totals.get(key, (0, 0.0))
+                totals[key] = (count + 1, amount + line.amount)
+            currency = run.company_id.currency_id
+            rows = Markup("").join(
+                Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td></tr>") % (
+                    scheme, seq, count, format_amount(self.env, amount, currency))
+                for (scheme, seq), (count, amount) in sorted(totals.items()))
+            head = Markup("<tr><th>%s</th><th>%s</th><th class='text-end'>%s</th><th class='text-end'>%s</th></tr>") % (
+                self.env._("Scheme"), self.env._("Sequence Type"), self.env._("Transactions"), self.env._("Amount"))
+            run.summary_html = Markup("<table class='table table-sm'><thead>%s</thead><tbody>%s</tbody></table>") % (
+                head, rows)
+
+    def action_create(self):
+        self.ensure_one()
+        invoices = self.line_ids.filtered("selected").invoice_id
+        if not invoices:
+            raise UserError(self.env._("Select at least one invoice to collect."))
+        batch = self.env["sale.recurring.sepa.batch"]._create_run(
+            invoices, self.journal_id, self.collection_date, self.scheme)
+        return {
+            "type": "ir.actions.act_window", "res_model": batch._name, "res_id": batch.id, "view_mode": "form",
+        }
+
+
+class SaleRecurringSepaRunLine(models.TransientModel):
+    _name = "sale.recurring.sepa.run.line"
+    _description = "SEPA Direct Debit Run Invoice"
+
+    run_id = fields.Many2one("sale.recurring.sepa.run", required=True, ondelete="cascade")
+    selected = fields.Boolean(default=True)
+    invoice_id = fields.Many2one("account.move", required=True)
+    partner_id = fields.Many2one(related="invoice_id.partner_id")
+    mandate_id = fields.Many2one(related="invoice_id.sepa_mandate_id")
+    invoice_date_due = fields.Date(related="invoice_id.invoice_date_due")
+    currency_id = fields.Many2one(related="invoice_id.currency_id")
+    amount = fields.Monetary(related="invoice_id.amount_residual", string="Amount Due")
+    sequence_type = fields.Char(compute="_compute_sequence_type")
+
+    @api.depends("mandate_id")
+    def _compute_sequence_type(self):
+        for line in self:
+            line.sequence_type = line.mandate_id._sequence_type() if line.mandate_id else False
+
+
+class SaleRecurringSepaReturn(models.TransientModel):
+    """The bank returned some transactions (R-transactions)."""
+
+    _name = "sale.recurring.sepa.return"
+    _description = "SEPA Direct Debit Return"
+
+    line_ids = fields.Many2many("sale.recurring.sepa.line", string="Returned Invoices", required=True)
+    reason = fields.Selection(
+        lambda self: self.env["sale.recurring.sepa.line"]._fields["return_reason"].selection, required=True,
+        help="The ISO reason code the bank gave. MD01 (no mandate) and AC04 (account closed) revoke the mandate.")
+    return_date = fields.Date(required=True, default=fields.Date.context_today)
+
+    def action_return(self):
+        self.ensure_one()
+        self.line_ids._return(self.reason, self.return_date)
+        return True
