@@ -37,6 +37,7 @@ schedule of periods and invoice dates.
         "views/menus.xml",
         "views/portal_templates.xml",
         "report/sale_order_report_templates.xml",
+        "report/account_invoice_report_templates.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -208,7 +208,7 @@ def expected_check_digits(value):
     compact = at_02.compact(value or "")
     try:
         return at_02.calc_check_digits(compact)
-    except Exception:  # noqa: BLE001 - stdnum raises several kinds
+    except Exception:
         return None
 
 

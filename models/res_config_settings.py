@@ -6,3 +6,12 @@ class ResConfigSettings(models.TransientModel):
 
     recurring_invoice_date_policy = fields.Selection(
         related="company_id.recurring_invoice_date_policy", readonly=False)
+    sepa_creditor_identifier = fields.Char(related="company_id.sepa_creditor_identifier", readonly=False)
+    sepa_creditor_bank_id = fields.Many2one(related="company_id.sepa_creditor_bank_id", readonly=False)
+    sepa_scheme = fields.Selection(related="company_id.sepa_scheme", readonly=False)
+    sepa_lead_days = fields.Integer(related="company_id.sepa_lead_days", readonly=False)
+    sepa_batch_booking = fields.Boolean(related="company_id.sepa_batch_booking", readonly=False)
+    sepa_sequence_policy = fields.Selection(related="company_id.sepa_sequence_policy", readonly=False)
+    sepa_address_form = fields.Selection(related="company_id.sepa_address_form", readonly=False)
+    sepa_prenotification_days = fields.Integer(related="company_id.sepa_prenotification_days", readonly=False)
+    sepa_grouping = fields.Selection(related="company_id.sepa_grouping", readonly=False)

@@ -125,11 +125,13 @@ class SaleRecurringSepaBatch(models.Model):
                                        company=company.name))
         if len(invoices) != len(set(invoices.ids)):
             problems.append(self.env._("The same invoice is selected twice."))
-        busy = self.env["sale.recurring.sepa.line"].search([("invoice_id", "in", invoices.ids), ("state", "=", "open")])
+        busy = self.env["sale.recurring.sepa.line"].search(
+            [("invoice_id", "in", invoices.ids), ("state", "=", "open")])
         for line in busy:
             problems.append(self.env._(
                 "Invoice %(invoice)s (%(partner)s) is already in the open batch %(batch)s.",
-                invoice=line.invoice_id.name, partner=line.invoice_id.partner_id.display_name, batch=line.batch_id.name))
+                invoice=line.invoice_id.name, partner=line.invoice_id.partner_id.display_name,
+                batch=line.batch_id.name))
         for invoice in invoices:
             problems += self._invoice_problems(invoice, company)
         if problems:
@@ -155,7 +157,7 @@ class SaleRecurringSepaBatch(models.Model):
         """Invoices per transaction: one each, or one per mandate (company setting)."""
         invoices = invoices.sorted(lambda move: (move.sepa_mandate_id.id, move.name or ""))
         if company.sepa_grouping != "mandate":
-            return [invoice for invoice in invoices]
+            return list(invoices)
         groups = defaultdict(lambda: self.env["account.move"])
         for invoice in invoices:
             groups[invoice.sepa_mandate_id] |= invoice

@@ -1,0 +1,190 @@
+import base64
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.fields import Command
+from odoo.tests import Form, tagged
+
+from ..engine import sepa
+from .common import SubscriptionCase
+
+D = date
+
+
+@tagged("post_install", "-at_install")
+class TestSepa(SubscriptionCase):
+    """Mandate → invoice → run → sent (FRST→RCUR) → collected → return → collected again."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.company_data["company"]
+        euro = cls.env.ref("base.EUR")
+        euro.active = True
+        company.currency_id = euro
+        cls.pricelist = cls.env["product.pricelist"].create(
+            {"name": "EUR", "currency_id": euro.id, "company_id": company.id})
+        company.partner_id.write({"street": "Rue Neuve 12", "zip": "1000", "city": "Bruxelles",
+                                  "country_id": cls.env.ref("base.be").id})
+        bank = cls.env["res.bank"].create({"name": "Belfius", "bic": "GKCCBEBB"})
+        account = cls.env["res.partner.bank"].create({
+            "acc_number": "BE71096123456769", "partner_id": company.partner_id.id, "bank_id": bank.id})
+        company.write({"sepa_creditor_identifier": "BE68ZZZ0123456789", "sepa_creditor_bank_id": account.id,
+                       "sepa_sequence_policy": "frst"})
+        cls.journal = cls.company_data["default_journal_bank"]
+        cls.customer.write({"city": "Liège", "country_id": cls.env.ref("base.be").id, "company_id": False})
+        cls.plan = cls._create_plan(name="Weekly box", auto_send=False, payment_method="sepa")
+        cls.mandate = cls._mandate("be68 5390 0754 7034")
+
+    @classmethod
+    def _mandate(cls, iban, **values):
+        mandate = cls.env["sale.recurring.mandate"].create({
+            "partner_id": cls.customer.id, "iban": iban, "signed_on": "2026-01-05", **values})
+        mandate.action_validate()
+        return mandate
+
+    def _run(self, requested, **values):
+        wizard = Form(self.env["sale.recurring.sepa.run"])
+        wizard.journal_id = self.journal
+        wizard.requested_date = requested
+        for name, value in values.items():
+            setattr(wizard, name, value)
+        return wizard.save()
+
+    def _xml(self, batch):
+        return base64.b64decode(batch.xml_file)
+
+    def test_mandate_iban_is_normalised_and_checked(self):
+        self.assertEqual(self.mandate.iban, "BE68539007547034")
+        self.assertEqual(self.mandate.iban_masked, "BE** **** **** 7034")
+        with self.assertRaisesRegex(ValidationError, "IBAN"):
+            self._mandate("BE69 5390 0754 7034")
+        with freeze_time("2026-11-30"), self.assertRaisesRegex(ValidationError, "future"):
+            self._mandate("BE68539007547034", signed_on="2026-12-01")
+        with self.assertRaisesRegex(ValidationError, "check digits: expected 68"):
+            self.company_data["company"].sepa_creditor_identifier = "BE69ZZZ0123456789"
+
+    def test_full_flow_with_a_return_and_a_second_run(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
+                                              pricelist_id=self.pricelist.id)
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self.assertEqual((invoice.sepa_mandate_id, invoice.state, invoice.amount_total),
+                         (self.mandate, "posted", 39.90))
+        # the pre-notification on the invoice: amount, date, mandate, creditor id, last 4 digits
+        html = str(self.env["ir.actions.report"]._render_qweb_html("account.report_invoice", invoice.ids)[0])
+        self.assertIn("sepa_prenotification", html)
+        for text in (self.mandate.name, "BE68ZZZ0123456789", "7034", "39.90"):
+            self.assertIn(text, html)
+        self.assertEqual(invoice.sepa_collection_date, D(2026, 12, 14))  # 14 days' notice, a Monday
+        with freeze_time("2026-12-01 09:00"):
+            run = self._run("2026-12-01")
+            self.assertEqual(run.collection_date, D(2026, 12, 2))  # D-1
+            self.assertEqual(run.line_ids.invoice_id, invoice)
+            self.assertIn("FRST", run.summary_html)
+            batch = self.env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])
+        self.assertEqual((batch.transaction_count, batch.control_sum, batch.state), (1, 39.90, "generated"))
+        xml = self._xml(batch)
+        self.assertTrue(sepa.validate(xml, sepa.V08))
+        self.assertIn(b"<SeqTp>FRST</SeqTp>", xml)
+        self.assertIn(b"<MndtId>" + self.mandate.name.encode() + b"</MndtId>", xml)
+        # in an open batch: not proposed again, and refused if forced
+        with freeze_time("2026-12-01 09:00"):
+            self.assertFalse(self._run("2026-12-01").line_ids)
+            with self.assertRaisesRegex(UserError, "already in the open batch"):
+                self.env["sale.recurring.sepa.batch"]._create_run(invoice, self.journal, D(2026, 12, 2), "CORE")
+        batch.action_sent()
+        self.assertEqual(self.mandate.last_collection_date, D(2026, 12, 2))
+        self.assertEqual(self.mandate._sequence_type(), "RCUR")
+        with freeze_time("2026-12-01 09:00"), self.assertRaisesRegex(UserError, "on that day or later"):
+            batch.action_collected()
+        with freeze_time("2026-12-02 18:00"):
+            batch.action_collected()
+        self.assertEqual(batch.state, "collected")
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        payment = batch.line_ids.payment_id
+        self.assertEqual((payment.amount, payment.date), (39.90, D(2026, 12, 2)))
+        # the bank returns it: no mandate (MD01)
+        with freeze_time("2026-12-07 10:00"):
+            wizard = self.env["sale.recurring.sepa.return"].create({
+                "line_ids": [Command.set(batch.line_ids.ids)], "reason": "MD01"})
+            wizard.action_return()
+        self.assertEqual(batch.line_ids.state, "returned")
+        self.assertEqual(batch.state, "returned")
+        self.assertEqual(invoice.payment_state, "not_paid")
+        self.assertEqual(self.mandate.state, "revoked")
+        self.assertTrue(any("MD01" in str(message.body) for message in order.message_ids))
+        # a new mandate; the invoice is collected again in a later run, as a first collection
+        new = self._mandate("BE68539007547034", name="SWS-MDT-NEW-1")
+        invoice.sepa_mandate_id = new
+        with freeze_time("2026-12-08 09:00"):
+            again = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-08").action_create()["res_id"])
+        self.assertEqual(again.line_ids.invoice_id, invoice)
+        self.assertIn(b"<SeqTp>FRST</SeqTp>", self._xml(again))
+        again.action_sent()
+        with freeze_time("2026-12-09 18:00"):
+            again.action_collected()
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+    def test_amendment_is_told_once(self):
+        self.mandate.write({"last_collection_date": "2026-11-02"})
+        self.mandate.iban = "BE71096123456769"  # another bank
+        self.assertEqual(self.mandate.original_iban, "BE68539007547034")
+        self.assertTrue(self.mandate.original_bank_changed)
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
+                                              pricelist_id=self.pricelist.id)
+            self._run_billing()
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-01").action_create()["res_id"])
+        xml = self._xml(batch)
+        self.assertIn(b"<AmdmntInd>true</AmdmntInd>", xml)
+        self.assertIn(b"<Id>SMNDA</Id>", xml)
+        self.assertIn(b"<SeqTp>RCUR</SeqTp>", xml)
+        batch.action_sent()
+        self.assertFalse(self.mandate.original_iban)
+        self.assertTrue(order.recurring_invoice_ids)
+
+    def test_bad_input_refuses_the_whole_run_and_marks_nothing(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
+                                              pricelist_id=self.pricelist.id)
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self.customer.name = "北京烤鸭"
+        Batch = self.env["sale.recurring.sepa.batch"]
+        with freeze_time("2026-12-01 09:00"):
+            with self.assertRaises(UserError) as caught:
+                Batch._create_run(invoice, self.journal, D(2026, 12, 2), "CORE")
+            message = str(caught.exception)
+            self.assertIn(invoice.name, message)
+            self.assertIn("Customer Name", message)
+            self.customer.name = "Brasserie Dupont"
+            with self.assertRaisesRegex(UserError, "is not the scheme of the run"):
+                Batch._create_run(invoice, self.journal, D(2026, 12, 2), "B2B")
+            self.mandate.state = "revoked"
+            with self.assertRaisesRegex(UserError, "is Revoked"):
+                Batch._create_run(invoice, self.journal, D(2026, 12, 2), "CORE")
+        self.assertFalse(Batch.search([]))
+        self.assertFalse(invoice.sepa_line_ids)
+
+    def test_rights_and_companies(self):
+        with self.assertRaises(AccessError):
+            self.env["sale.recurring.sepa.run"].with_user(self.user).create({"journal_id": self.journal.id})
+        with self.assertRaises(AccessError):
+            self.env["sale.recurring.sepa.batch"].with_user(self.user).create({})
+        # salespeople see masked accounts only
+        self.assertFalse(self.user.has_group("account.group_account_invoice"))
+        mandate = self.mandate.with_user(self.user)
+        self.assertEqual(mandate.iban_masked, "BE** **** **** 7034")
+        with self.assertRaises(AccessError):
+            mandate.read(["iban"])
+        # another company's invoice never goes into this company's file
+        other = self.setup_other_company()["company"]
+        foreign = self.env["account.move"].create({
+            "move_type": "out_invoice", "company_id": other.id, "partner_id": self.customer.id,
+            "invoice_line_ids": [Command.create({"name": "x", "price_unit": 10.0, "tax_ids": []})]})
+        with self.assertRaisesRegex(UserError, "another company"):
+            self.env["sale.recurring.sepa.batch"]._create_run(foreign, self.journal, D(2026, 12, 2), "CORE")
