@@ -81,8 +81,10 @@ class TestSepa(SubscriptionCase):
             self.assertIn(text, html)
         self.assertEqual(invoice.sepa_collection_date, D(2026, 12, 14))  # 14 days' notice, a Monday
         with freeze_time("2026-12-01 09:00"):
-            run = self._run("2026-12-01")
-            self.assertEqual(run.collection_date, D(2026, 12, 2))  # D-1
+            self.assertEqual(self._run("2026-12-01").collection_date, D(2026, 12, 2))  # D-1
+            self.assertFalse(self._run("2026-12-11").line_ids, "not before the pre-notified date")
+            run = self._run("2026-12-13")  # a Sunday: Monday 14 Dec
+            self.assertEqual(run.collection_date, D(2026, 12, 14))
             self.assertEqual(run.line_ids.invoice_id, invoice)
             self.assertIn("FRST", run.summary_html)
             batch = self.env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])
@@ -93,22 +95,22 @@ class TestSepa(SubscriptionCase):
         self.assertIn(b"<MndtId>" + self.mandate.name.encode() + b"</MndtId>", xml)
         # in an open batch: not proposed again, and refused if forced
         with freeze_time("2026-12-01 09:00"):
-            self.assertFalse(self._run("2026-12-01").line_ids)
+            self.assertFalse(self._run("2026-12-14").line_ids)
             with self.assertRaisesRegex(UserError, "already in the open batch"):
-                self.env["sale.recurring.sepa.batch"]._create_run(invoice, self.journal, D(2026, 12, 2), "CORE")
+                self.env["sale.recurring.sepa.batch"]._create_run(invoice, self.journal, D(2026, 12, 14), "CORE")
         batch.action_sent()
-        self.assertEqual(self.mandate.last_collection_date, D(2026, 12, 2))
+        self.assertEqual(self.mandate.last_collection_date, D(2026, 12, 14))
         self.assertEqual(self.mandate._sequence_type(), "RCUR")
-        with freeze_time("2026-12-01 09:00"), self.assertRaisesRegex(UserError, "on that day or later"):
+        with freeze_time("2026-12-11 09:00"), self.assertRaisesRegex(UserError, "on that day or later"):
             batch.action_collected()
-        with freeze_time("2026-12-02 18:00"):
+        with freeze_time("2026-12-14 18:00"):
             batch.action_collected()
         self.assertEqual(batch.state, "collected")
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         payment = batch.line_ids.payment_id
-        self.assertEqual((payment.amount, payment.date), (39.90, D(2026, 12, 2)))
+        self.assertEqual((payment.amount, payment.date), (39.90, D(2026, 12, 14)))
         # the bank returns it: no mandate (MD01)
-        with freeze_time("2026-12-07 10:00"):
+        with freeze_time("2026-12-16 10:00"):
             wizard = self.env["sale.recurring.sepa.return"].create({
                 "line_ids": [Command.set(batch.line_ids.ids)], "reason": "MD01"})
             wizard.action_return()
@@ -120,12 +122,12 @@ class TestSepa(SubscriptionCase):
         # a new mandate; the invoice is collected again in a later run, as a first collection
         new = self._mandate("BE68539007547034", name="SWS-MDT-NEW-1")
         invoice.sepa_mandate_id = new
-        with freeze_time("2026-12-08 09:00"):
-            again = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-08").action_create()["res_id"])
+        with freeze_time("2026-12-16 09:00"):
+            again = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-18").action_create()["res_id"])
         self.assertEqual(again.line_ids.invoice_id, invoice)
         self.assertIn(b"<SeqTp>FRST</SeqTp>", self._xml(again))
         again.action_sent()
-        with freeze_time("2026-12-09 18:00"):
+        with freeze_time("2026-12-18 18:00"):
             again.action_collected()
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
 
@@ -138,7 +140,7 @@ class TestSepa(SubscriptionCase):
             order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
                                               pricelist_id=self.pricelist.id)
             self._run_billing()
-            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-01").action_create()["res_id"])
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
         xml = self._xml(batch)
         self.assertIn(b"<AmdmntInd>true</AmdmntInd>", xml)
         self.assertIn(b"<Id>SMNDA</Id>", xml)

@@ -35,12 +35,14 @@ class SaleRecurringSepaRun(models.TransientModel):
 
     def _proposed_invoices(self):
         self.ensure_one()
-        return self.env["account.move"].search([
+        invoices = self.env["account.move"].search([
             ("company_id", "=", self.company_id.id), ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
             ("payment_state", "in", ("not_paid", "partial")), ("sepa_mandate_id.state", "=", "active"),
             ("sepa_mandate_id.scheme", "=", self.scheme), ("invoice_date_due", "<=", self.collection_date),
             ("sepa_line_ids", "not any", [("state", "=", "open")]),
         ], order="invoice_date_due, name")
+        # the debtor was told the date: never collect before it
+        return invoices.filtered(lambda move: move.sepa_collection_date <= self.collection_date)
 
     @api.depends("collection_date", "scheme", "journal_id")
     def _compute_line_ids(self):
