@@ -15,7 +15,7 @@ schedule of periods and invoice dates.
     "website": "https://github.com/sale-weekly-subscription",
     "license": "LGPL-3",
     "depends": ["sale", "account", "portal"],
-    "external_dependencies": {"python": ["schwifty", "python-dateutil", "stdnum", "lxml"]},
+    "external_dependencies": {"python": ["schwifty", "python-dateutil", "python-stdnum", "lxml"]},
     "data": [
         "security/sale_weekly_subscription_security.xml",
         "security/ir.model.access.csv",

@@ -256,23 +256,32 @@ class SaleRecurringSepaBatch(models.Model):
         return lines.filtered(lambda line: line.code == "sepa_direct_debit")[:1] or lines[:1]
 
     def _register_payments(self, lines):
+        """One posted payment per invoice, created, posted and reconciled in batches."""
+        lines = lines.filtered(lambda line: line.invoice_id.payment_state in ("not_paid", "partial"))
         if not lines:
             return
-        invoices = lines.invoice_id.filtered(lambda move: move.payment_state in ("not_paid", "partial"))
-        wizard = self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoices.ids).create({
-                "payment_date": self.collection_date,
-                "journal_id": self.journal_id.id,
-                "payment_method_line_id": self._payment_method_line().id,
-                "group_payment": False,
-            })
-        payments = wizard._create_payments()
-        by_invoice = {}
-        for payment in payments:
-            for invoice in payment.reconciled_invoice_ids:
-                by_invoice[invoice.id] = payment.id
-        for line in lines:
-            line.write({"state": "collected", "payment_id": by_invoice.get(line.invoice_id.id, False)})
+        method = self._payment_method_line()
+        Payment = self.env["account.payment"].with_context(tracking_disable=True, mail_create_nolog=True)
+        payments = Payment.create([{
+            "payment_type": "inbound",
+            "partner_type": "customer",
+            "partner_id": line.invoice_id.commercial_partner_id.id,
+            "amount": line.invoice_id.amount_residual,
+            "currency_id": line.invoice_id.currency_id.id,
+            "date": self.collection_date,
+            "journal_id": self.journal_id.id,
+            "payment_method_line_id": method.id,
+            "memo": line.invoice_id.payment_reference or line.invoice_id.name,
+            "invoice_ids": [fields.Command.link(line.invoice_id.id)],
+        } for line in lines])
+        payments.action_post()
+        plan = []
+        for line, payment in zip(lines, payments, strict=True):
+            receivable = (payment.move_id.line_ids + line.invoice_id.line_ids).filtered(
+                lambda aml: aml.account_id.account_type == "asset_receivable" and not aml.reconciled)
+            plan.append(receivable)
+            line.write({"state": "collected", "payment_id": payment.id})
+        self.env["account.move.line"]._reconcile_plan(plan)
 
     def action_open_return(self):
         self.ensure_one()

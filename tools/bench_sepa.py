@@ -65,6 +65,13 @@ def timed(function, *args):
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--rate-only":
+        count = int(sys.argv[2])
+        txs = transactions(count)
+        sepa.schema(sepa.V08)
+        _result, seconds = timed(sepa.build, batch(txs))
+        print(f"{count / seconds:.0f}")
+        return 0
     count = int(os.environ.get("BENCH_SEPA_SIZE", "10000"))
     big = int(os.environ.get("BENCH_SEPA_BIG", "100000"))
     txs = transactions(count)
