@@ -261,7 +261,8 @@ class SaleRecurringSepaBatch(models.Model):
         if not lines:
             return
         method = self._payment_method_line()
-        Payment = self.env["account.payment"].with_context(tracking_disable=True, mail_create_nolog=True)
+        Payment = self.env["account.payment"].with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_auto_subscribe_no_notify=True)
         payments = Payment.create([{
             "payment_type": "inbound",
             "partner_type": "customer",

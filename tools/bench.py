@@ -201,48 +201,58 @@ def euro_company(registry):
         cr.commit()
 
 
-def sepa_run(registry, count):
+def _sepa_invoices(env, count):
+    """``count`` posted unpaid invoices not yet in a batch, each given an active mandate."""
+    invoices = env["account.move"].search([
+        ("move_type", "=", "out_invoice"), ("state", "=", "posted"), ("payment_state", "=", "not_paid"),
+        ("sepa_line_ids", "=", False), ("sepa_mandate_id", "=", False)], limit=count)
+    ibans = ["BE68539007547034", "DE89370400440532013000", "NL91ABNA0417164300"]
+    existing = {m.partner_id.id: m.id for m in env["sale.recurring.mandate"].search([("state", "=", "active")])}
+    missing = invoices.partner_id.filtered(lambda partner: partner.id not in existing)
+    mandates = env["sale.recurring.mandate"].create([
+        {"partner_id": partner.id, "iban": ibans[i % 3], "signed_on": "2026-01-05", "state": "active",
+         "name": f"BENCH-MDT-{partner.id}"} for i, partner in enumerate(missing)])
+    existing.update({mandate.partner_id.id: mandate.id for mandate in mandates})
+    for invoice in invoices:
+        env.cr.execute("UPDATE account_move SET sepa_mandate_id = %s WHERE id = %s",
+                       (existing[invoice.partner_id.id], invoice.id))
+    env.cr.commit()
+    env.invalidate_all()
+    return invoices
+
+
+def sepa_run(registry, count, collect):
     """A direct-debit run over ``count`` posted invoices with active mandates, from the selection
-    to the stored validated file, then "Collected" (payments registered and reconciled)."""
+    to the stored validated file; then "Collected" (payments registered and reconciled) on a batch
+    of ``collect`` invoices."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, QUIET)
-        invoices = env["account.move"].search([
-            ("move_type", "=", "out_invoice"), ("state", "=", "posted"), ("payment_state", "=", "not_paid"),
-            ("sepa_line_ids", "=", False)], limit=count)
-        partners = invoices.partner_id
-        ibans = ["BE68539007547034", "DE89370400440532013000", "NL91ABNA0417164300"]
-        mandates = env["sale.recurring.mandate"].create([
-            {"partner_id": partner.id, "iban": ibans[i % 3], "signed_on": "2026-01-05", "state": "active",
-             "name": f"BENCH-MDT-{partner.id}"} for i, partner in enumerate(partners)])
-        by_partner = {mandate.partner_id.id: mandate.id for mandate in mandates}
-        for invoice in invoices:
-            cr.execute("UPDATE account_move SET sepa_mandate_id = %s WHERE id = %s",
-                       (by_partner[invoice.partner_id.id], invoice.id))
-        cr.commit()
-        env.invalidate_all()
         journal = env["account.journal"].search([("type", "=", "bank")], limit=1)
         today = fields.Date.context_today(env["sale.order"])
+        Batch = env["sale.recurring.sepa.batch"]
+        small = _sepa_invoices(env, collect)
+        first = Batch._create_run(small, journal, Batch._collection_date(today, env.company), "CORE")
+        first.action_sent()
+        cr.commit()
+        with patch("odoo.fields.Date.context_today", return_value=first.collection_date):
+            started = time.perf_counter()
+            first.action_collected()
+            env.flush_all()
+            collected_seconds = time.perf_counter() - started
+        cr.commit()
+        paid = len(first.line_ids.filtered(lambda line: line.state == "collected"))
+        _sepa_invoices(env, count)
         timings = {}
         started = time.perf_counter()
         run = env["sale.recurring.sepa.run"].create({"journal_id": journal.id, "requested_date": today})
         selected = run.line_ids.filtered("selected").invoice_id
         timings["selection"] = time.perf_counter() - started
-        Batch = env["sale.recurring.sepa.batch"]
         started = time.perf_counter()
         batch = Batch._create_run(selected, journal, run.collection_date, "CORE")
         env.flush_all()
         timings["file"] = time.perf_counter() - started
         cr.commit()
-        batch.action_sent()
-        cr.commit()
         run_seconds = timings["selection"] + timings["file"]
-        with patch("odoo.fields.Date.context_today", return_value=batch.collection_date):
-            started = time.perf_counter()
-            batch.action_collected()
-            env.flush_all()
-            collected_seconds = time.perf_counter() - started
-        cr.commit()
-        paid = len(batch.line_ids.filtered(lambda line: line.state == "collected"))
         return len(selected), run_seconds, timings, collected_seconds, paid, batch.transaction_count
 
 
@@ -285,6 +295,7 @@ def main():
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--send", type=int, default=0, help="invoices to send apart (0: none)")
     parser.add_argument("--sepa", type=int, default=10000, help="invoices in the direct-debit run (0: none)")
+    parser.add_argument("--sepa-collect", type=int, default=500, help="invoices of the measured 'Collected'")
     parser.add_argument("--worker", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -312,7 +323,8 @@ def main():
         small, large = rows[0], rows[-1]
         print(f"cost per invoice at N={large[0]} vs N={small[0]}: {large[4] / small[4]:.2f}x")
     if args.sepa:
-        count, run_seconds, timings, collected_seconds, paid, txs = sepa_run(registry, args.sepa)
+        count, run_seconds, timings, collected_seconds, paid, txs = sepa_run(
+            registry, args.sepa, args.sepa_collect)
         engine_rate = subprocess.run(
             [sys.executable, str(Path(__file__).parent / "bench_sepa.py"), "--rate-only", str(count)],
             capture_output=True, text=True, check=False).stdout.strip()
