@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from itertools import groupby
 from pathlib import Path
 
 from lxml import etree
@@ -474,6 +473,14 @@ def group_key(tx):
     return tx.mandate.scheme, tx.sequence_type, tx.collection_date
 
 
+def grouped(transactions):
+    """(key, transactions) per ``PmtInf`` block, in the order of the sorted transactions."""
+    blocks = {}
+    for tx in transactions:
+        blocks.setdefault(group_key(tx), []).append(tx)
+    return list(blocks.items())
+
+
 def write(batch, target):
     """Check ``batch`` and write its pain.008 to ``target`` (a path or a binary file).
 
@@ -489,8 +496,7 @@ def write(batch, target):
         xf.write_declaration()
         with xf.element("Document", nsmap={None: namespace}), xf.element("CstmrDrctDbtInitn"):
             xf.write(group_header(batch, len(transactions), total))
-            for index, (key, group) in enumerate(groupby(transactions, key=group_key), start=1):
-                group = list(group)
+            for index, (key, group) in enumerate(grouped(transactions), start=1):
                 header = payment_info_header(batch, index, key, group)
                 with xf.element("PmtInf"):
                     for child in header:

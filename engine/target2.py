@@ -7,6 +7,7 @@ looked up in a list.
 """
 
 from datetime import date, timedelta
+from functools import cache
 
 ONE_DAY = timedelta(days=1)
 
@@ -39,13 +40,13 @@ def closing_days(year):
     }
 
 
-def is_business_day(day, _cache={}):  # noqa: B006 - a per-process cache of closing days per year
-    if day.weekday() >= 5:
-        return False
-    closed = _cache.get(day.year)
-    if closed is None:
-        closed = _cache[day.year] = closing_days(day.year)
-    return day not in closed
+@cache
+def _closed(year):
+    return frozenset(closing_days(year))
+
+
+def is_business_day(day):
+    return day.weekday() < 5 and day not in _closed(day.year)
 
 
 def next_business_day(day):
