@@ -58,6 +58,9 @@ class SaleRecurringSepaBatch(models.Model):
          ("returned", "Partially Returned")], required=True, default="generated", readonly=True,
         tracking=True, index=True)
     line_ids = fields.One2many("sale.recurring.sepa.line", "batch_id", string="Invoices", readonly=True)
+    collection_move_id = fields.Many2one(
+        "account.move", string="Collection Entry", readonly=True, copy=False,
+        help="The bank journal entry of the collection: one line per invoice, reconciled with it.")
     returned_count = fields.Integer(compute="_compute_returned_count")
 
     def _compute_returned_count(self):
@@ -250,39 +253,62 @@ class SaleRecurringSepaBatch(models.Model):
             batch.state = "collected"
         return True
 
-    def _payment_method_line(self):
+    def _outstanding_account(self):
+        """Where collected money waits for the bank statement: the SEPA payment method's
+        outstanding account on the journal, else the company's outstanding receipts."""
         self.ensure_one()
-        lines = self.journal_id.inbound_payment_method_line_ids
-        return lines.filtered(lambda line: line.code == "sepa_direct_debit")[:1] or lines[:1]
+        method = self.journal_id.inbound_payment_method_line_ids.filtered(
+            lambda line: line.code == "sepa_direct_debit")[:1]
+        account = method.payment_account_id or self.env["account.payment"].with_company(
+            self.company_id).new({"company_id": self.company_id.id})._get_outstanding_account("inbound")
+        return account
 
     def _register_payments(self, lines):
-        """One posted payment per invoice, created, posted and reconciled in batches."""
+        """One payment line per invoice on one bank entry for the batch, each reconciled with its
+        invoice: posted and reconciled in batches, so 10,000 invoices take seconds."""
         lines = lines.filtered(lambda line: line.invoice_id.payment_state in ("not_paid", "partial"))
         if not lines:
             return
-        method = self._payment_method_line()
-        Payment = self.env["account.payment"].with_context(
-            tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_auto_subscribe_no_notify=True)
-        payments = Payment.create([{
-            "payment_type": "inbound",
-            "partner_type": "customer",
-            "partner_id": line.invoice_id.commercial_partner_id.id,
-            "amount": line.invoice_id.amount_residual,
-            "currency_id": line.invoice_id.currency_id.id,
-            "date": self.collection_date,
-            "journal_id": self.journal_id.id,
-            "payment_method_line_id": method.id,
-            "memo": line.invoice_id.payment_reference or line.invoice_id.name,
-            "invoice_ids": [fields.Command.link(line.invoice_id.id)],
-        } for line in lines])
-        payments.action_post()
-        plan = []
-        for line, payment in zip(lines, payments, strict=True):
-            receivable = (payment.move_id.line_ids + line.invoice_id.line_ids).filtered(
+        outstanding = self._outstanding_account()
+        receivables = []
+        commands = []
+        for line in lines:
+            invoice = line.invoice_id
+            receivable = invoice.line_ids.filtered(
                 lambda aml: aml.account_id.account_type == "asset_receivable" and not aml.reconciled)
-            plan.append(receivable)
-            line.write({"state": "collected", "payment_id": payment.id})
+            receivables.append(receivable)
+            commands.append(fields.Command.create({
+                "name": self.env._("Direct debit %(batch)s: %(invoice)s", batch=self.name, invoice=invoice.name),
+                "partner_id": invoice.commercial_partner_id.id,
+                "account_id": receivable[:1].account_id.id,
+                "currency_id": invoice.currency_id.id,
+                "amount_currency": -invoice.amount_residual,
+                "balance": -invoice.amount_residual_signed,
+            }))
+        total = sum(line.invoice_id.amount_residual_signed for line in lines)
+        commands.append(fields.Command.create({
+            "name": self.env._("Direct debit %(batch)s", batch=self.name),
+            "account_id": outstanding.id,
+            "balance": total,
+            "currency_id": self.company_id.currency_id.id,
+            "amount_currency": total,
+        }))
+        move = self.env["account.move"].with_context(tracking_disable=True, mail_create_nolog=True).create({
+            "move_type": "entry",
+            "journal_id": self.journal_id.id,
+            "date": self.collection_date,
+            "ref": self.env._("SEPA direct debit %(batch)s", batch=self.name),
+            "line_ids": commands,
+        })
+        move.action_post()
+        payment_lines = move.line_ids.filtered(lambda aml: aml.account_id != outstanding).sorted("id")
+        plan = []
+        for line, receivable, payment_line in zip(lines, receivables, payment_lines, strict=True):
+            plan.append(receivable + payment_line)
+            line.payment_line_id = payment_line
+        lines.state = "collected"
         self.env["account.move.line"]._reconcile_plan(plan)
+        self.collection_move_id = move
 
     def action_open_return(self):
         self.ensure_one()
@@ -324,7 +350,9 @@ class SaleRecurringSepaLine(models.Model):
     state = fields.Selection(
         [("open", "In Batch"), ("collected", "Collected"), ("returned", "Returned")], default="open",
         required=True, index=True)
-    payment_id = fields.Many2one("account.payment", readonly=True)
+    payment_line_id = fields.Many2one(
+        "account.move.line", string="Payment", readonly=True,
+        help="The line of the batch's collection entry that paid this invoice.")
     return_reason = fields.Selection(RETURN_REASONS, readonly=True)
     return_date = fields.Date(readonly=True)
 
@@ -340,13 +368,8 @@ class SaleRecurringSepaLine(models.Model):
                 raise UserError(self.env._(
                     "Invoice %(invoice)s was not collected in batch %(batch)s: it cannot be returned.",
                     invoice=line.invoice_id.name, batch=line.batch_id.name))
-            payment = line.payment_id
-            if payment:
-                payment.move_id.line_ids.remove_move_reconcile()
-                payment.move_id._reverse_moves([{
-                    "date": day, "ref": self.env._("Return %(code)s of %(ref)s", code=reason, ref=payment.name)}],
-                    cancel=True)
-                payment.action_reject()
+            if line.payment_line_id:
+                line._reverse_payment_line(reason, day)
             line.write({"state": "returned", "return_reason": reason, "return_date": day})
             text = self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
                               invoice=line.invoice_id.name, reason=labels[reason])
@@ -359,3 +382,30 @@ class SaleRecurringSepaLine(models.Model):
                                                          reason=labels[reason]))
         for batch in self.batch_id:
             batch.state = "returned"
+
+    def _reverse_payment_line(self, reason, day):
+        """Unmatch the invoice and book the money back out of the outstanding account."""
+        self.ensure_one()
+        paid = self.payment_line_id
+        batch = self.batch_id
+        paid.remove_move_reconcile()
+        outstanding = batch._outstanding_account()
+        label = self.env._("Return %(code)s of %(invoice)s (%(batch)s)", code=reason,
+                           invoice=self.invoice_id.name, batch=batch.name)
+        back = self.env["account.move"].create({
+            "move_type": "entry",
+            "journal_id": batch.journal_id.id,
+            "date": day,
+            "ref": label,
+            "line_ids": [
+                fields.Command.create({
+                    "name": label, "partner_id": paid.partner_id.id, "account_id": paid.account_id.id,
+                    "currency_id": paid.currency_id.id, "amount_currency": -paid.amount_currency,
+                    "balance": -paid.balance}),
+                fields.Command.create({"name": label, "account_id": outstanding.id, "currency_id": paid.currency_id.id,
+                                       "amount_currency": paid.amount_currency, "balance": paid.balance}),
+            ],
+        })
+        back.action_post()
+        counterpart = back.line_ids.filtered(lambda aml: aml.account_id == paid.account_id)
+        (paid + counterpart).reconcile()

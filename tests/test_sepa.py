@@ -107,8 +107,10 @@ class TestSepa(SubscriptionCase):
             batch.action_collected()
         self.assertEqual(batch.state, "collected")
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
-        payment = batch.line_ids.payment_id
-        self.assertEqual((payment.amount, payment.date), (39.90, D(2026, 12, 14)))
+        payment = batch.line_ids.payment_line_id
+        self.assertEqual((payment.credit, payment.date, payment.move_id.state), (39.90, D(2026, 12, 14), "posted"))
+        self.assertEqual(payment.move_id, batch.collection_move_id)
+        self.assertTrue(payment.reconciled)
         # the bank returns it: no mandate (MD01)
         with freeze_time("2026-12-16 10:00"):
             wizard = self.env["sale.recurring.sepa.return"].create({
