@@ -270,12 +270,16 @@ class SaleRecurringSepaBatch(models.Model):
         if not lines:
             return
         outstanding = self._outstanding_account()
+        open_receivables = defaultdict(lambda: self.env["account.move.line"])
+        for aml in self.env["account.move.line"].search([
+                ("move_id", "in", lines.invoice_id.ids), ("account_type", "=", "asset_receivable"),
+                ("reconciled", "=", False)]):
+            open_receivables[aml.move_id.id] |= aml
         receivables = []
         commands = []
         for line in lines:
             invoice = line.invoice_id
-            receivable = invoice.line_ids.filtered(
-                lambda aml: aml.account_id.account_type == "asset_receivable" and not aml.reconciled)
+            receivable = open_receivables[invoice.id]
             receivables.append(receivable)
             commands.append(fields.Command.create({
                 "name": self.env._("Direct debit %(batch)s: %(invoice)s", batch=self.name, invoice=invoice.name),
@@ -284,6 +288,8 @@ class SaleRecurringSepaBatch(models.Model):
                 "currency_id": invoice.currency_id.id,
                 "amount_currency": -invoice.amount_residual,
                 "balance": -invoice.amount_residual_signed,
+                "analytic_distribution": False,
+                "tax_ids": [],
             }))
         total = sum(line.invoice_id.amount_residual_signed for line in lines)
         commands.append(fields.Command.create({
