@@ -38,3 +38,30 @@ print(f"  {'Total':10} {len(invoices):4} invoices {sum(invoices.mapped('amount_u
 for order in orders.filtered("recurring_billing_error"):
     print(f"  Billing error on {order.name}: {order.recurring_billing_error}")
 print("=" * 100 + "\n")
+
+# SEPA direct debit: one run over the demo invoices, its file written under out/
+import base64  # noqa: E402
+import os  # noqa: E402
+from datetime import timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from odoo.addons.sale_weekly_subscription.engine import sepa  # noqa: E402
+
+today = env["sale.order"]._recurring_today()  # noqa: F821
+journal = env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1)  # noqa: F821
+run = env["sale.recurring.sepa.run"].create({  # noqa: F821
+    "journal_id": journal.id, "requested_date": today + timedelta(days=env.company.sepa_prenotification_days)})  # noqa: F821
+batch = env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])  # noqa: F821
+data = base64.b64decode(batch.xml_file)
+out = Path(os.environ.get("SWSUB_OUT", "out"))
+out.mkdir(parents=True, exist_ok=True)
+path = out / batch.xml_filename
+path.write_bytes(data)
+sepa.validate(data, batch.version)
+env.cr.commit()  # noqa: F821
+print("SEPA direct-debit run")
+print(f"  file            {path.resolve()}")
+print(f"  transactions    {batch.transaction_count}")
+print(f"  control sum     {batch.control_sum:.2f} EUR, collection on {batch.collection_date}")
+print(f"  valid against {batch.version}")
+print("=" * 100 + "\n")

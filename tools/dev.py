@@ -316,7 +316,8 @@ def cmd_demo(args):
         return rc
     summary = subprocess.run(
         [python, "-m", "odoo", "shell", "-c", str(conf), "-d", db, "--no-http", "--log-level=warn"],
-        input=(ROOT / "tools" / "demo_summary.py").read_text(), text=True, check=False)
+        input=(ROOT / "tools" / "demo_summary.py").read_text(), text=True, check=False,
+        env={**os.environ, "SWSUB_OUT": str(ROOT / "out")})
     if summary.returncode:
         return summary.returncode
     if os.environ.get("SERVE", "1") == "0":
