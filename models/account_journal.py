@@ -13,6 +13,15 @@ class AccountJournal(models.Model):
              "still wants it.")
 
 
+    def _default_inbound_payment_methods(self):
+        """Bank journals made after the add-on can collect by SEPA direct debit too."""
+        methods = super()._default_inbound_payment_methods()
+        if self.type == "bank":
+            methods |= self.env.ref("sale_weekly_subscription.account_payment_method_sepa_direct_debit",
+                                    raise_if_not_found=False) or methods.browse()
+        return methods
+
+
 class AccountPaymentMethod(models.Model):
     _inherit = "account.payment.method"
 

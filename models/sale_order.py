@@ -834,7 +834,23 @@ class SaleOrder(models.Model):
             "recurring_carry_over_pause_ids": [Command.link(pause.id) for pause in deducting],
             "sepa_mandate_id": self.recurring_mandate_id.id
             if self.recurring_mandate_id.state == "active" else False,
-        }
+        } | self._recurring_sepa_vals()
+
+    def _recurring_sepa_vals(self):
+        """An invoice collected by direct debit has the SEPA payment method as preferred one."""
+        if self.recurring_mandate_id.state != "active":
+            return {}
+        cache = self.env.context.get("recurring_journals")
+        key = ("sepa", self.company_id.id)
+        if cache is not None and key in cache:
+            line_id = cache[key]
+        else:
+            line_id = self.env["account.payment.method.line"].search([
+                ("code", "=", "sepa_direct_debit"), ("journal_id.type", "=", "bank"),
+                ("journal_id.company_id", "=", self.company_id.id)], limit=1).id
+            if cache is not None:
+                cache[key] = line_id
+        return {"preferred_payment_method_line_id": line_id} if line_id else {}
 
     def _recurring_set_invoiced_until(self, owners):
         """Move "Invoiced Until" to the end of the last period billed, in one write per date."""

@@ -369,7 +369,11 @@ class SaleRecurringSepaLine(models.Model):
     def _return(self, reason, day):
         """The bank returned this transaction: reverse its payments, reopen the invoices, log it."""
         labels = dict(RETURN_REASONS)
-        for line in self:
+        # a transaction is returned whole: every invoice it collected
+        lines = self | self.search([
+            ("batch_id", "in", self.batch_id.ids), ("end_to_end_id", "in", self.mapped("end_to_end_id")),
+            ("state", "=", "collected")])
+        for line in lines:
             if line.state != "collected":
                 raise UserError(self.env._(
                     "Invoice %(invoice)s was not collected in batch %(batch)s: it cannot be returned.",
@@ -386,7 +390,7 @@ class SaleRecurringSepaLine(models.Model):
             if reason in REVOKING_REASONS:
                 line.mandate_id.action_revoke(self.env._("Revoked: the bank returned a collection with %(reason)s.",
                                                          reason=labels[reason]))
-        for batch in self.batch_id:
+        for batch in lines.batch_id:
             batch.state = "returned"
 
     def _reverse_payment_line(self, reason, day):

@@ -133,6 +133,33 @@ class TestSepa(SubscriptionCase):
             again.action_collected()
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
 
+    def test_one_transaction_per_mandate_lists_the_invoices(self):
+        self.company_data["company"].sepa_grouping = "mandate"
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
+                                              pricelist_id=self.pricelist.id)
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        invoices = order.recurring_invoice_ids
+        self.assertEqual(len(invoices), 2)
+        self.assertEqual(invoices.preferred_payment_method_line_id.code, "sepa_direct_debit")
+        with freeze_time("2026-12-07 09:00"):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-21").action_create()["res_id"])
+        self.assertEqual((batch.transaction_count, batch.control_sum), (1, 79.80))
+        xml = self._xml(batch).decode()
+        self.assertIn(f"<Ustrd>{' '.join(sorted(invoices.mapped('name')))}</Ustrd>", xml)
+        self.assertEqual(len(set(batch.line_ids.mapped("end_to_end_id"))), 1)
+        batch.action_sent()
+        with freeze_time("2026-12-21 18:00"):
+            batch.action_collected()
+        self.assertEqual(set(invoices.mapped("payment_state")) - {"paid", "in_payment"}, set())
+        # returning the transaction returns both invoices
+        self.env["sale.recurring.sepa.return"].create({
+            "line_ids": [Command.set(batch.line_ids[:1].ids)], "reason": "AM04"}).action_return()
+        self.assertEqual(set(batch.line_ids.mapped("state")), {"returned"})
+        self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+        self.assertEqual(self.mandate.state, "active", "AM04 does not revoke")
+
     def test_amendment_is_told_once(self):
         self.mandate.write({"last_collection_date": "2026-11-02"})
         self.mandate.iban = "BE71096123456769"  # another bank
