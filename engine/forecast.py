@@ -1,0 +1,83 @@
+"""Expected revenue per calendar month, and monthly recurring revenue.
+
+Pure Python: this module never imports ``odoo``.  The forecast walks each
+subscription's real schedule (the same periods, invoice dates and per-line
+proration as the billing run) and adds each invoice to the calendar month of
+its invoice date, so a month with 5 send days shows 5 invoices.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from . import periods
+
+
+def month_start(day):
+    return day.replace(day=1)
+
+
+def months_from(first, count):
+    """The first days of ``count`` calendar months from the month of ``first``."""
+    start = month_start(first)
+    return [start + relativedelta(months=n) for n in range(count)]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What the forecast needs of one subscription (see ``periods`` for the terms)."""
+
+    rhythm: periods.Rhythm
+    segment_start: date
+    subscription_start: date
+    invoiced_until: date = None
+    end: date = None
+    pauses: tuple = ()
+    line_amounts: tuple = ()  # full-period untaxed amount of each line
+    rounding: str = "0.01"
+    renewal_periods: int = 0  # automatic renewal: periods added each time the term ends
+
+
+def expected_invoices(schedule, first_day, last_day):
+    """(invoice date, untaxed amount) of every invoice the billing run will make with an invoice
+    date in [first_day, last_day], automatic renewals included."""
+    end = schedule.end
+    if end is not None and schedule.renewal_periods:
+        while end < last_day + relativedelta(years=1):
+            end = periods.extend_term(schedule.rhythm, schedule.segment_start, end, schedule.renewal_periods,
+                                      pauses=schedule.pauses)
+    found = []
+    for period in periods.periods_after(schedule.rhythm, schedule.segment_start, schedule.invoiced_until, end,
+                                        schedule.subscription_start, pauses=schedule.pauses):
+        if period.invoice_date > last_day:
+            break
+        if period.invoice_date < first_day:
+            continue
+        amount = sum((periods.period_amount(amount, period, schedule.rounding) for amount in schedule.line_amounts),
+                     Decimal(0))
+        found.append((period.invoice_date, amount))
+    return found
+
+
+def expected_by_month(schedule, first_month, count):
+    """{first day of month: untaxed amount} over ``count`` months from ``first_month``, every month
+    present (0 when nothing is invoiced)."""
+    months = months_from(first_month, count)
+    last_day = months[-1] + relativedelta(months=1, days=-1)
+    totals = dict.fromkeys(months, Decimal(0))
+    for day, amount in expected_invoices(schedule, months[0], last_day):
+        totals[month_start(day)] += amount
+    return totals
+
+
+def monthly_value(amount, unit, interval):
+    """MRR of a full-period ``amount``: every N weeks x 52 / (12 N), every N months / N,
+    every N years / (12 N); exact (a Decimal), rounded by the caller."""
+    amount = Decimal(str(amount))
+    if unit == periods.WEEK:
+        return amount * 52 / (12 * interval)
+    if unit == periods.MONTH:
+        return amount / interval
+    return amount / (12 * interval)

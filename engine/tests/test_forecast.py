@@ -1,0 +1,71 @@
+"""Expected revenue per calendar month (engine.forecast)."""
+
+from datetime import date
+from decimal import Decimal
+
+from engine import forecast as f
+from engine import periods as p
+
+D = date
+MONDAYS = p.Rhythm(p.WEEK, 1, p.ADVANCE, send_weekday=0)
+NOV_2 = D(2026, 11, 2)
+
+
+def schedule(rhythm=MONDAYS, start=NOV_2, **values):
+    return f.Schedule(rhythm=rhythm, segment_start=start, subscription_start=start,
+                      line_amounts=(Decimal("29.90"),), **values)
+
+
+def test_months_with_four_and_five_send_days():
+    found = f.expected_by_month(schedule(), D(2026, 11, 1), 3)
+    # November 2026 has 5 Mondays, December 4, January 2027 4
+    assert found == {D(2026, 11, 1): Decimal("149.50"), D(2026, 12, 1): Decimal("119.60"),
+                     D(2027, 1, 1): Decimal("119.60")}
+    # March 2027 has 5 Mondays (1, 8, 15, 22, 29)
+    assert f.expected_by_month(schedule(), D(2027, 3, 1), 1)[D(2027, 3, 1)] == Decimal("149.50")
+
+
+def test_every_two_and_every_six_weeks():
+    two = schedule(p.Rhythm(p.WEEK, 2, p.ADVANCE, send_weekday=0))
+    assert list(f.expected_by_month(two, D(2026, 11, 1), 3).values()) == [
+        Decimal("89.70"), Decimal("59.80"), Decimal("59.80")]  # 2, 16, 30 Nov | 14, 28 Dec | 11, 25 Jan
+    six = schedule(p.Rhythm(p.WEEK, 6, p.ADVANCE, send_weekday=0))
+    assert list(f.expected_by_month(six, D(2026, 11, 1), 4).values()) == [
+        Decimal("29.90"), Decimal("29.90"), Decimal("29.90"), Decimal("0")]  # 2 Nov, 14 Dec, 25 Jan; 8 Mar
+
+
+def test_pause_across_a_month_end():
+    # 2 weeks paused from Mon 23 Nov: no invoice on 23 and 30 Nov; billing resumes on 7 Dec
+    pause = p.Pause(D(2026, 11, 23), D(2026, 12, 6))
+    found = f.expected_by_month(schedule(pauses=(pause,)), D(2026, 11, 1), 2)
+    assert found == {D(2026, 11, 1): Decimal("89.70"), D(2026, 12, 1): Decimal("119.60")}
+
+
+def test_prorated_first_and_last_periods():
+    aligned = p.Rhythm(p.WEEK, 1, p.ADVANCE, send_weekday=0, anchoring=p.ALIGNED)
+    # from Wed 4 Nov: lead-in 4-8 Nov (5/7 of 29.90 = 21.36), then Mondays; the term ends Thu 10 Dec
+    found = f.expected_by_month(schedule(aligned, D(2026, 11, 4), end=D(2026, 12, 10)), D(2026, 11, 1), 2)
+    assert found[D(2026, 11, 1)] == Decimal("21.36") + 4 * Decimal("29.90")  # 4, 9, 16, 23, 30 Nov
+    # 7-10 Dec is the last period, cut by the term end: 4/7 of 29.90 = 17.0857
+    assert found[D(2026, 12, 1)] == Decimal("17.09")
+
+
+def test_iso_week_53_and_year_end():
+    found = f.expected_by_month(schedule(start=D(2026, 12, 28)), D(2026, 12, 1), 2)
+    # Mon 28 Dec 2026 is ISO week 53, invoiced in December; January has 4 Mondays
+    assert found == {D(2026, 12, 1): Decimal("29.90"), D(2027, 1, 1): Decimal("119.60")}
+
+
+def test_automatic_renewals_continue():
+    ended = schedule(end=D(2026, 11, 29))
+    assert f.expected_by_month(ended, D(2026, 12, 1), 1)[D(2026, 12, 1)] == 0
+    renewed = schedule(end=D(2026, 11, 29), renewal_periods=4)
+    assert f.expected_by_month(renewed, D(2026, 12, 1), 2) == {
+        D(2026, 12, 1): Decimal("119.60"), D(2027, 1, 1): Decimal("119.60")}
+
+
+def test_mrr_normalisation():
+    assert f.monthly_value(Decimal("29.90"), p.WEEK, 1) == Decimal("29.90") * 52 / 12
+    assert round(f.monthly_value(Decimal("60"), p.WEEK, 2), 2) == Decimal("130.00")
+    assert f.monthly_value(Decimal("900"), p.MONTH, 3) == Decimal("300")
+    assert f.monthly_value(Decimal("1200"), p.YEAR, 1) == Decimal("100")
