@@ -34,10 +34,12 @@ schedule of periods and invoice dates.
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
         "views/sepa_views.xml",
+        "views/sale_recurring_forecast_views.xml",
         "views/menus.xml",
         "views/portal_templates.xml",
         "report/sale_order_report_templates.xml",
         "report/account_invoice_report_templates.xml",
+        "report/expected_revenue_templates.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -64,11 +64,17 @@ def expected_invoices(schedule, first_day, last_day):
 def expected_by_month(schedule, first_month, count):
     """{first day of month: untaxed amount} over ``count`` months from ``first_month``, every month
     present (0 when nothing is invoiced)."""
+    return {month: amount for month, (_count, amount) in invoices_by_month(schedule, first_month, count).items()}
+
+
+def invoices_by_month(schedule, first_month, count):
+    """{first day of month: (number of invoices, untaxed amount)} over ``count`` months."""
     months = months_from(first_month, count)
     last_day = months[-1] + relativedelta(months=1, days=-1)
-    totals = dict.fromkeys(months, Decimal(0))
+    totals = {month: (0, Decimal(0)) for month in months}
     for day, amount in expected_invoices(schedule, months[0], last_day):
-        totals[month_start(day)] += amount
+        number, total = totals[month_start(day)]
+        totals[month_start(day)] = (number + 1, total + amount)
     return totals
 
 

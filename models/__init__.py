@@ -10,3 +10,4 @@ from . import account_journal
 from . import sepa_mandate
 from . import sepa_batch
 from . import res_partner
+from . import sale_recurring_forecast

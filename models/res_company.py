@@ -13,6 +13,10 @@ class ResCompany(models.Model):
         help="Scheduled send day: an invoice made late (the run was down) keeps the date it was "
              "due.\nDate of the run: it is dated on the day it is made.")
 
+    recurring_forecast_months = fields.Integer(
+        string="Forecast Months", default=12,
+        help="How many calendar months the expected-revenue report looks ahead, from this month.")
+
     # -- SEPA direct debit ----------------------------------------------------
     sepa_creditor_identifier = fields.Char(
         string="SEPA Creditor Identifier",

@@ -15,3 +15,4 @@ class ResConfigSettings(models.TransientModel):
     sepa_address_form = fields.Selection(related="company_id.sepa_address_form", readonly=False)
     sepa_prenotification_days = fields.Integer(related="company_id.sepa_prenotification_days", readonly=False)
     sepa_grouping = fields.Selection(related="company_id.sepa_grouping", readonly=False)
+    recurring_forecast_months = fields.Integer(related="company_id.recurring_forecast_months", readonly=False)

@@ -7,3 +7,4 @@ from . import test_i18n
 from . import test_pause
 from . import test_portal
 from . import test_sepa
+from . import test_forecast
