@@ -35,6 +35,7 @@ schedule of periods and invoice dates.
         "views/res_config_settings_views.xml",
         "views/sepa_views.xml",
         "views/sale_recurring_forecast_views.xml",
+        "views/sale_recurring_mrr_views.xml",
         "views/menus.xml",
         "views/portal_templates.xml",
         "report/sale_order_report_templates.xml",

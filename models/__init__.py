@@ -11,3 +11,4 @@ from . import sepa_mandate
 from . import sepa_batch
 from . import res_partner
 from . import sale_recurring_forecast
+from . import sale_recurring_mrr

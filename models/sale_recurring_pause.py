@@ -73,6 +73,10 @@ class SaleRecurringPause(models.Model):
     refund_ids = fields.One2many(
         "account.move", "recurring_pause_id", string="Credit Notes", readonly=True,
         help="Credit notes of the paid days this pause left unused.")
+    outcome = fields.Selection(
+        [("pending", "Not over yet"), ("resumed", "Resumed"), ("closed", "Closed within 8 weeks")],
+        compute="_compute_outcome", store=True,
+        help="What the subscription did after the pause: closed within 8 weeks of its end, or resumed.")
     carry_over_lines = fields.Json(readonly=True, copy=False)
     carry_over_amount = fields.Monetary(
         string="Carried Over", readonly=True, copy=False,
@@ -95,6 +99,19 @@ class SaleRecurringPause(models.Model):
     def _compute_resume_date(self):
         for pause in self:
             pause.resume_date = pause.end_date and pause.end_date + ONE_DAY
+
+    @api.depends("state", "end_date", "order_id.recurring_last_date")
+    def _compute_outcome(self):
+        for pause in self:
+            last = pause.order_id.recurring_last_date
+            if pause.state in ("scheduled", "running") or not pause.end_date:
+                pause.outcome = "pending" if pause.state != "cancel" else False
+            elif pause.state == "cancel":
+                pause.outcome = False
+            elif last and last <= pause.end_date + timedelta(weeks=8):
+                pause.outcome = "closed"
+            else:
+                pause.outcome = "resumed"
 
     @api.depends("order_id", "start_date", "weeks")
     def _compute_display_name(self):

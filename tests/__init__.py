@@ -8,3 +8,4 @@ from . import test_pause
 from . import test_portal
 from . import test_sepa
 from . import test_forecast
+from . import test_mrr

@@ -1,0 +1,226 @@
+from collections import defaultdict
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from psycopg2.extras import execute_values
+
+from odoo import api, fields, models, tools
+
+from ..engine import forecast
+
+MOVEMENTS = [
+    ("new", "New"), ("expansion", "Expansion"), ("contraction", "Contraction"), ("churn", "Churn"),
+    ("reactivation", "Reactivation"), ("paused", "Paused"), ("resumed", "Resumed"), ("stable", "Stable"),
+]
+
+
+class SaleRecurringMrr(models.Model):
+    """Each subscription's monthly recurring revenue at the end of each month, and how it moved.
+
+    A snapshot is taken at every month end (scheduled action); months before the
+    first snapshot are rebuilt from the subscriptions' dates at today's prices.
+    """
+
+    _name = "sale.recurring.mrr"
+    _description = "Subscription MRR per Month"
+    _order = "month desc, order_id"
+    _rec_name = "order_id"
+
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    order_id = fields.Many2one("sale.order", string="Subscription", readonly=True, index=True)
+    plan_id = fields.Many2one("sale.recurring.plan", string="Plan", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    month = fields.Date(readonly=True, index=True, help="First day of the month; the figures are at its end.")
+    status = fields.Selection(
+        [("active", "Active"), ("paused", "Paused"), ("closed", "Closed")], readonly=True)
+    mrr = fields.Monetary(string="MRR", readonly=True, help="Monthly recurring revenue at the month end, untaxed.")
+    movement = fields.Selection(MOVEMENTS, readonly=True)
+    movement_amount = fields.Monetary(readonly=True, help="MRR change since the previous month end.")
+    frozen = fields.Boolean(
+        readonly=True, index=True,
+        help="Taken at the month end by the scheduled action and kept: later price changes do not rewrite it.")
+
+    # -- the figures of one subscription at one day ---------------------------
+
+    @api.model
+    def _status_on(self, order, day, paused_days):
+        if order.recurring_start_date > day or order.recurring_state in ("draft", "cancel"):
+            return None
+        if order.recurring_last_date and order.recurring_last_date < day:
+            return "closed"
+        if day in paused_days.get(order.id, ()):
+            return "paused"
+        return "active"
+
+    @api.model
+    def _monthly_value(self, order, amounts):
+        plan = order.recurring_plan_id
+        return forecast.monthly_value(sum((Decimal(str(a)) for a in amounts), Decimal(0)),
+                                      plan.billing_unit, plan.billing_interval)
+
+    @api.model
+    def _movement(self, previous, current, status, had_before, previous_status=None):
+        if status == "paused":
+            return "paused" if previous else "stable"
+        if not previous and current:
+            if previous_status == "paused":
+                return "resumed"
+            return "reactivation" if had_before else "new"
+        if previous and not current:
+            return "churn" if status == "closed" else "paused"
+        if current > previous:
+            return "expansion"
+        if current < previous:
+            return "contraction"
+        return "stable"
+
+    # -- build ---------------------------------------------------------------
+
+    @api.model
+    def _rebuild(self, months=24):
+        """Every month end of the last ``months`` months, up to this month (as of today)."""
+        companies = self.env.companies
+        today = fields.Date.context_today(self)
+        first = forecast.month_start(today) - relativedelta(months=months - 1)
+        month_list = forecast.months_from(first, months)
+        orders = self.env["sale.order"].search([
+            ("company_id", "in", companies.ids), ("state", "=", "sale"), ("recurring_plan_id", "!=", False)])
+        amounts = defaultdict(list)
+        for line in self.env["sale.order.line"].search_read(
+                [("order_id", "in", orders.ids), ("display_type", "=", False)], ["order_id", "price_subtotal"]):
+            amounts[line["order_id"][0]].append(line["price_subtotal"])
+        paused_days = defaultdict(set)
+        ends = [min(month + relativedelta(months=1, days=-1), today) for month in month_list]
+        for pause in self.env["sale.recurring.pause"].search_read(
+                [("order_id", "in", orders.ids), ("state", "!=", "cancel")], ["order_id", "start_date", "end_date"]):
+            for end in ends:
+                if pause["start_date"] <= end <= pause["end_date"]:
+                    paused_days[pause["order_id"][0]].add(end)
+        frozen = {(row["order_id"][0], row["month"]): (row["status"], row["mrr"]) for row in self.search_read(
+            [("company_id", "in", companies.ids), ("frozen", "=", True), ("month", ">=", first)],
+            ["order_id", "month", "status", "mrr"])}
+        rows = []
+        for order in orders:
+            rows += self._order_rows(order, month_list, ends, amounts[order.id], paused_days, frozen)
+        self.flush_model()
+        self.env.cr.execute("DELETE FROM sale_recurring_mrr WHERE company_id = ANY(%s) AND frozen IS NOT TRUE",
+                            [companies.ids])
+        execute_values(self.env.cr._obj, """
+            INSERT INTO sale_recurring_mrr (company_id, currency_id, order_id, plan_id, partner_id, user_id, month,
+                                            status, mrr, movement, movement_amount, create_uid, write_uid,
+                                            create_date, write_date)
+            VALUES %s""", [(*row, self.env.uid, self.env.uid) for row in rows],
+            template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', "
+                     "now() at time zone 'UTC')", page_size=2000)
+        self.invalidate_model()
+        return len(rows)
+
+    @api.model
+    def _order_rows(self, order, month_list, ends, amounts, paused_days, frozen):
+        company = order.company_id
+        rate = order.currency_id._get_conversion_rate(order.currency_id, company.currency_id, company,
+                                                      fields.Date.context_today(self))
+        value = company.currency_id.round(float(self._monthly_value(order, amounts)) * rate)
+        rows, previous, had_before, previous_status = [], 0.0, False, None
+        for month, end in zip(month_list, ends, strict=True):
+            if (order.id, month) in frozen:  # kept as it was taken
+                previous_status, previous = frozen[(order.id, month)]
+                had_before = had_before or bool(previous)
+                continue
+            status = self._status_on(order, end, paused_days)
+            if status is None:
+                continue
+            current = value if status == "active" else 0.0
+            movement = self._movement(previous, current, status, had_before, previous_status)
+            if status == "closed" and not previous:
+                break  # closed before this month: no more rows
+            rows.append((company.id, company.currency_id.id, order.id, order.recurring_plan_id.id,
+                         order.partner_id.id, order.user_id.id or None, month, status, current, movement,
+                         current - previous))
+            had_before = had_before or bool(current)
+            previous, previous_status = current, status
+        return rows
+
+    @api.model
+    def _cron_rebuild(self):
+        """Daily: rebuild, then keep for good the figures of the months that are over."""
+        current = forecast.month_start(fields.Date.context_today(self))
+        for company in self.env["res.company"].search([]):
+            self.with_context(allowed_company_ids=company.ids)._rebuild()
+        self.flush_model()
+        self.env.cr.execute("UPDATE sale_recurring_mrr SET frozen = TRUE WHERE month < %s AND frozen IS NOT TRUE",
+                            [current])
+        self.invalidate_model()
+
+    @api.model
+    def action_open_dashboard(self):
+        self.sudo().with_context(allowed_company_ids=self.env.companies.ids)._rebuild()
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "sale_weekly_subscription.sale_recurring_mrr_month_action")
+
+
+class SaleRecurringMrrMonth(models.Model):
+    """Per company and month: MRR, ARR, movements, counts, churn rate and average revenue."""
+
+    _name = "sale.recurring.mrr.month"
+    _description = "Subscription Key Figures per Month"
+    _auto = False
+    _order = "month desc"
+    _rec_name = "month"
+
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    month = fields.Date(readonly=True)
+    mrr = fields.Monetary(string="MRR", readonly=True)
+    arr = fields.Monetary(string="ARR", readonly=True, help="12 times the MRR.")
+    new_mrr = fields.Monetary(string="New", readonly=True)
+    expansion_mrr = fields.Monetary(string="Expansion", readonly=True)
+    contraction_mrr = fields.Monetary(string="Contraction", readonly=True)
+    churn_mrr = fields.Monetary(string="Churn", readonly=True, help="MRR lost to subscriptions closed this month.")
+    reactivation_mrr = fields.Monetary(string="Reactivation", readonly=True)
+    paused_mrr = fields.Monetary(string="Paused MRR", readonly=True,
+                                 help="MRR of subscriptions that paused this month: out of MRR, not churn.")
+    resumed_mrr = fields.Monetary(string="Resumed MRR", readonly=True)
+    active_count = fields.Integer(string="Active", readonly=True)
+    paused_count = fields.Integer(string="Paused", readonly=True)
+    new_count = fields.Integer(string="New Subscriptions", readonly=True)
+    closed_count = fields.Integer(string="Closed", readonly=True)
+    churn_rate = fields.Float(
+        string="Churn Rate (%)", readonly=True, aggregator="avg",
+        help="Subscriptions closed this month divided by those active at the end of the previous month.")
+    arpu = fields.Monetary(string="Average Revenue", readonly=True, aggregator="avg",
+                           help="MRR divided by the active subscriptions.")
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(f"""
+            CREATE VIEW {self._table} AS (
+                WITH figures AS (
+                    SELECT company_id, currency_id, month,
+                           SUM(mrr) AS mrr,
+                           SUM(CASE WHEN movement = 'new' THEN movement_amount ELSE 0 END) AS new_mrr,
+                           SUM(CASE WHEN movement = 'expansion' THEN movement_amount ELSE 0 END) AS expansion_mrr,
+                           SUM(CASE WHEN movement = 'contraction' THEN movement_amount ELSE 0 END) AS contraction_mrr,
+                           SUM(CASE WHEN movement = 'churn' THEN movement_amount ELSE 0 END) AS churn_mrr,
+                           SUM(CASE WHEN movement = 'reactivation' THEN movement_amount ELSE 0 END)
+                               AS reactivation_mrr,
+                           SUM(CASE WHEN movement = 'paused' THEN movement_amount ELSE 0 END) AS paused_mrr,
+                           SUM(CASE WHEN movement = 'resumed' THEN movement_amount ELSE 0 END) AS resumed_mrr,
+                           COUNT(*) FILTER (WHERE status = 'active') AS active_count,
+                           COUNT(*) FILTER (WHERE status = 'paused') AS paused_count,
+                           COUNT(*) FILTER (WHERE movement = 'new') AS new_count,
+                           COUNT(*) FILTER (WHERE movement = 'churn') AS closed_count
+                      FROM sale_recurring_mrr
+                  GROUP BY company_id, currency_id, month
+                )
+                SELECT row_number() OVER (ORDER BY company_id, month) AS id, figures.*,
+                       mrr * 12 AS arr,
+                       CASE WHEN LAG(active_count) OVER w > 0
+                            THEN 100.0 * closed_count / LAG(active_count) OVER w ELSE 0 END AS churn_rate,
+                       CASE WHEN active_count > 0 THEN mrr / active_count ELSE 0 END AS arpu
+                  FROM figures
+                WINDOW w AS (PARTITION BY company_id ORDER BY month)
+            )""")
+

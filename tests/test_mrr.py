@@ -1,0 +1,78 @@
+from datetime import date
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common import SubscriptionCase
+
+D = date
+
+
+@tagged("post_install", "-at_install")
+class TestMrr(SubscriptionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.weekly = cls._create_plan(name="Weekly", auto_send=False)  # 39.90 a week
+
+    def _month_end_job(self, day):
+        with freeze_time(f"{day} 03:00"):
+            with self.enter_registry_test_mode():
+                self.env.ref("sale_weekly_subscription.ir_cron_recurring_pauses").method_direct_trigger()
+                self.env.ref("sale_weekly_subscription.ir_cron_recurring_mrr").method_direct_trigger()
+        self.env.invalidate_all()
+
+    def _rows(self, order):
+        rows = self.env["sale.recurring.mrr"].search([("order_id", "=", order.id)], order="month")
+        return [(row.month, row.status, round(row.mrr, 2), row.movement) for row in rows]
+
+    def test_movements_of_a_scripted_history(self):
+        weekly_mrr = round(39.90 * 52 / 12, 2)  # 172.90
+        with freeze_time("2026-09-01 09:00"):
+            anna = self._create_subscription(self.weekly, "2026-09-01")
+            bram = self._create_subscription(self.weekly, "2026-09-07")
+        self._month_end_job("2026-10-01")
+        with freeze_time("2026-10-10 09:00"):
+            anna.order_line.price_unit = 49.90  # expansion
+            self.env["sale.recurring.pause"].create({"order_id": bram.id, "start_date": "2026-10-19", "weeks": 3})
+        self._month_end_job("2026-11-01")
+        with freeze_time("2026-11-25 09:00"):
+            anna._recurring_close(D(2026, 11, 25), self.reason)  # churn
+        self._month_end_job("2026-11-26")  # bram's pause is over: resumed
+        self._month_end_job("2026-12-01")
+        expanded = round(49.90 * 52 / 12, 2)  # 216.23
+        self.assertEqual(self._rows(anna)[:3], [
+            (D(2026, 9, 1), "active", weekly_mrr, "new"),
+            (D(2026, 10, 1), "active", expanded, "expansion"),
+            (D(2026, 11, 1), "closed", 0.0, "churn"),
+        ])
+        self.assertEqual(self._rows(bram)[:3], [
+            (D(2026, 9, 1), "active", weekly_mrr, "new"),
+            (D(2026, 10, 1), "paused", 0.0, "paused"),
+            (D(2026, 11, 1), "active", weekly_mrr, "resumed"),
+        ])
+        months = {m.month: m for m in self.env["sale.recurring.mrr.month"].search(
+            [("company_id", "=", self.company_data["company"].id)])}
+        september, october, november = months[D(2026, 9, 1)], months[D(2026, 10, 1)], months[D(2026, 11, 1)]
+        self.assertEqual((round(september.mrr, 2), round(september.arr, 2), september.new_count),
+                         (2 * weekly_mrr, round(24 * weekly_mrr, 2), 2))
+        self.assertEqual((october.active_count, october.paused_count), (1, 1))
+        self.assertAlmostEqual(october.expansion_mrr, expanded - weekly_mrr, places=2)
+        self.assertAlmostEqual(october.paused_mrr, -weekly_mrr, places=2)
+        self.assertEqual(october.churn_mrr, 0.0, "a pause is no churn")
+        self.assertEqual((november.closed_count, round(november.churn_mrr, 2)), (1, -expanded))
+        self.assertEqual(november.churn_rate, 100.0)  # 1 closed of the 1 active at the end of October
+        self.assertAlmostEqual(november.arpu, weekly_mrr, places=2)
+        # the pause resumed; had anna been paused before closing, it would count as closed within 8 weeks
+        self.assertEqual(bram.recurring_pause_ids.outcome, "resumed")
+
+    def test_user_sees_what_the_sale_rules_allow(self):
+        with freeze_time("2026-11-02 09:00"):
+            mine = self._create_subscription(self.weekly, "2026-11-02", user=self.user)
+            other = self._create_subscription(self.weekly, "2026-11-02")
+            other.user_id = self.manager
+            self.env["sale.recurring.mrr"].with_user(self.user).action_open_dashboard()
+        rows = self.env["sale.recurring.mrr"].with_user(self.user).search([])
+        self.assertEqual(rows.order_id, mine)
