@@ -278,6 +278,26 @@ def forecast_run(registry, months=12):
         return len(orders), rows, seconds, baseline
 
 
+def mrr_run(registry, months=24):
+    """The MRR rebuild (24 months of history) over every subscription, against the same plain read."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        orders = env["sale.order"].search([("state", "=", "sale"), ("recurring_plan_id", "!=", False)])
+        env.invalidate_all()
+        started = time.perf_counter()
+        env["sale.order"].search_read([("id", "in", orders.ids)], [
+            "recurring_plan_id", "recurring_start_date", "recurring_last_date", "currency_id", "partner_id"])
+        env["sale.order.line"].search_read([("order_id", "in", orders.ids)], ["price_subtotal"])
+        baseline = time.perf_counter() - started
+        env.invalidate_all()
+        started = time.perf_counter()
+        rows = env["sale.recurring.mrr"]._rebuild(months)
+        env["sale.recurring.mrr.month"].search_read([], ["month", "mrr", "churn_rate", "arpu"])
+        seconds = time.perf_counter() - started
+        cr.commit()
+        return len(orders), rows, seconds, baseline
+
+
 def duplicates(registry):
     with registry.cursor() as cr:
         cr.execute("""
@@ -347,6 +367,10 @@ def main():
     count, forecast_rows, forecast_seconds, baseline = forecast_run(registry)
     print(f"expected revenue, 12 months: {count} subscriptions in {forecast_seconds:.2f} s "
           f"({forecast_rows} rows; target <= 3 s for 10,000) = {forecast_seconds / baseline:.1f}x a plain read "
+          f"of the same subscriptions and lines ({baseline:.2f} s)")
+    count, mrr_rows, mrr_seconds, baseline = mrr_run(registry)
+    print(f"MRR report, 24 months of history: {count} subscriptions in {mrr_seconds:.2f} s "
+          f"({mrr_rows} rows; target <= 2 s for 10,000) = {mrr_seconds / baseline:.1f}x a plain read "
           f"of the same subscriptions and lines ({baseline:.2f} s)")
     if args.sepa:
         count, run_seconds, timings, collected_seconds, paid, txs = sepa_run(
