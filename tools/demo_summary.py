@@ -65,3 +65,18 @@ print(f"  transactions    {batch.transaction_count}")
 print(f"  control sum     {batch.control_sum:.2f} EUR, collection on {batch.collection_date}")
 print(f"  valid against {batch.version}")
 print("=" * 100 + "\n")
+
+# Reporting: expected revenue for the coming months, and MRR
+Forecast = env["sale.recurring.forecast"]  # noqa: F821
+Forecast._refresh(months=6)
+print("Expected revenue (untaxed, company currency), next 6 months")
+for group in Forecast._read_group([], ["month:month"], ["amount:sum", "invoice_count:sum"]):
+    print(f"  {group[0]!s:16} {group[2]:4} invoices {group[1]:12.2f}")
+env["sale.recurring.mrr"]._rebuild(months=6)  # noqa: F821
+print("MRR per month (paused subscriptions drop out, but are no churn)")
+for month in env["sale.recurring.mrr.month"].search([], order="month"):  # noqa: F821
+    print(f"  {month.month}  MRR {month.mrr:10.2f}  ARR {month.arr:11.2f}  active {month.active_count:3}  "
+          f"paused {month.paused_count:2}  new {month.new_count:2}  closed {month.closed_count:2}  "
+          f"churn {month.churn_rate:5.1f}%")
+env.cr.commit()  # noqa: F821
+print("=" * 100 + "\n")
