@@ -4,6 +4,7 @@ from decimal import Decimal
 from psycopg2.extras import execute_values
 
 from odoo import api, fields, models
+from odoo.tools import format_date
 
 from ..engine import forecast, periods
 from .sale_recurring_plan import WEEKDAYS
@@ -149,6 +150,8 @@ class SaleRecurringForecast(models.Model):
             "total": sum(month_totals.values()),
             "currency": currency,
             "companies": ", ".join(rows.company_id.mapped("name") or self.env.companies.mapped("name")),
-            "months_label": f"{len(months)}",
+            "months_label": (
+                f"{format_date(self.env, months[0], date_format='MMM y')} \u2013 "
+                f"{format_date(self.env, months[-1], date_format='MMM y')} ({len(months)})") if months else "-",
             "made_on": fields.Date.context_today(self),
         }
