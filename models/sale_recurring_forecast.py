@@ -27,7 +27,7 @@ class SaleRecurringForecast(models.Model):
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     order_id = fields.Many2one("sale.order", string="Subscription", readonly=True, index=True)
-    plan_id = fields.Many2one("sale.recurring.plan", string="Plan", readonly=True)
+    plan_id = fields.Many2one("sale.recurring.plan", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     send_weekday = fields.Selection(WEEKDAYS, string="Send Day", readonly=True)
@@ -120,7 +120,7 @@ class SaleRecurringForecast(models.Model):
 
     @api.model
     def _cron_refresh(self):
-        for company in self.env["res.company"].search([]):
+        for company in self.env["res.company"].search([("active", "=", True)]):
             self.with_company(company).with_context(allowed_company_ids=company.ids)._refresh()
 
     @api.model
@@ -133,7 +133,7 @@ class SaleRecurringForecast(models.Model):
 
     def _report_summary(self):
         """Per plan and month, the totals and the parameters printed on the PDF."""
-        rows = self or self.search([])
+        rows = self
         months = sorted(set(rows.mapped("month")))
         cells, plan_totals, month_totals = defaultdict(float), defaultdict(float), defaultdict(float)
         for row in rows:

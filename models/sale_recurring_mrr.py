@@ -29,7 +29,7 @@ class SaleRecurringMrr(models.Model):
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     order_id = fields.Many2one("sale.order", string="Subscription", readonly=True, index=True)
-    plan_id = fields.Many2one("sale.recurring.plan", string="Plan", readonly=True)
+    plan_id = fields.Many2one("sale.recurring.plan", readonly=True)
     partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     month = fields.Date(readonly=True, index=True, help="First day of the month; the figures are at its end.")
@@ -147,7 +147,7 @@ class SaleRecurringMrr(models.Model):
     def _cron_rebuild(self):
         """Daily: rebuild, then keep for good the figures of the months that are over."""
         current = forecast.month_start(fields.Date.context_today(self))
-        for company in self.env["res.company"].search([]):
+        for company in self.env["res.company"].search([("active", "=", True)]):
             self.with_context(allowed_company_ids=company.ids)._rebuild()
         self.flush_model()
         self.env.cr.execute("UPDATE sale_recurring_mrr SET frozen = TRUE WHERE month < %s AND frozen IS NOT TRUE",
