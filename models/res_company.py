@@ -13,6 +13,13 @@ class ResCompany(models.Model):
         help="Scheduled send day: an invoice made late (the run was down) keeps the date it was "
              "due.\nDate of the run: it is dated on the day it is made.")
 
+    recurring_billing_hour = fields.Integer(
+        string="Billing Hour", default=0,
+        help="The billing run invoices a send day's subscriptions from this hour (0-23, company time "
+             "zone) on, so that invoices go out in the morning rather than at midnight.")
+    recurring_default_plan_id = fields.Many2one(
+        "sale.recurring.plan", string="Default Plan",
+        help="The plan a new subscription starts with, from the Subscriptions menu.")
     recurring_forecast_months = fields.Integer(
         string="Forecast Months", default=12,
         help="How many calendar months the expected-revenue report looks ahead, from this month.")
@@ -54,6 +61,22 @@ class ResCompany(models.Model):
         default="invoice", required=True,
         help="One per invoice: each invoice is its own collection. One per mandate and date: a debtor's "
              "invoices due together are collected at once; the remittance lists the invoice numbers.")
+
+    @api.constrains("recurring_billing_hour", "recurring_forecast_months", "sepa_lead_days",
+                    "sepa_prenotification_days")
+    def _check_recurring_numbers(self):
+        for company in self:
+            if not 0 <= company.recurring_billing_hour <= 23:
+                raise ValidationError(self.env._(
+                    "Company %(company)s: the field 'Billing Hour' must be between 0 and 23.", company=company.name))
+            if not 1 <= company.recurring_forecast_months <= 60:
+                raise ValidationError(self.env._(
+                    "Company %(company)s: the field 'Forecast Months' must be between 1 and 60.",
+                    company=company.name))
+            if company.sepa_lead_days < 0 or company.sepa_prenotification_days < 0:
+                raise ValidationError(self.env._(
+                    "Company %(company)s: lead time and pre-notification days cannot be negative.",
+                    company=company.name))
 
     @api.constrains("sepa_creditor_identifier")
     def _check_sepa_creditor_identifier(self):

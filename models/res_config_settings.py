@@ -16,3 +16,5 @@ class ResConfigSettings(models.TransientModel):
     sepa_prenotification_days = fields.Integer(related="company_id.sepa_prenotification_days", readonly=False)
     sepa_grouping = fields.Selection(related="company_id.sepa_grouping", readonly=False)
     recurring_forecast_months = fields.Integer(related="company_id.recurring_forecast_months", readonly=False)
+    recurring_billing_hour = fields.Integer(related="company_id.recurring_billing_hour", readonly=False)
+    recurring_default_plan_id = fields.Many2one(related="company_id.recurring_default_plan_id", readonly=False)

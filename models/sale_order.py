@@ -570,7 +570,26 @@ class SaleOrder(models.Model):
         companies = self.env["res.company"].browse(
             company.id for [company] in self.sudo()._read_group(
                 [("state", "=", "sale"), ("recurring_plan_id", "!=", False)], ["company_id"]))
-        return {company.id: self.with_company(company).browse()._recurring_today() for company in companies}
+        return {company.id: self.with_company(company).browse()._recurring_billing_day() for company in companies}
+
+    def _recurring_billing_day(self):
+        """The day the billing run bills up to: today in the company's time zone, or yesterday
+        before the company's billing hour (invoices go out from that hour on)."""
+        company = self.company_id or self.env.company
+        tz = company.partner_id.tz or self.env.user.tz or "UTC"
+        now = datetime.now(pytz.timezone(tz))
+        day = now.date()
+        return day - timedelta(days=1) if now.hour < company.recurring_billing_hour else day
+
+    @api.model
+    def default_get(self, fields_list):
+        """New subscriptions, from the subscriptions' menu, start with the company's default plan."""
+        values = super().default_get(fields_list)
+        plan = self.env.company.recurring_default_plan_id
+        if self.env.context.get("recurring_subscription") and plan and "recurring_plan_id" in fields_list \
+                and not values.get("recurring_plan_id"):
+            values["recurring_plan_id"] = plan.id
+        return values
 
     @api.model
     def _recurring_lock_due(self, limit=BATCH_SIZE, order_ids=None, skip_ids=(), todays=None):

@@ -280,3 +280,19 @@ class TestBilling(SubscriptionCase):
             self._run_billing()
         self.assertEqual(order.recurring_invoice_ids.state, "draft")
         self.assertFalse(order.recurring_invoice_ids.sending_data)
+
+    def test_billing_hour_and_default_plan(self):
+        company = self.company_data["company"]
+        company.recurring_billing_hour = 6
+        with freeze_time("2026-12-01"):
+            order = self._create_subscription(self.weekly, "2026-12-07")
+        with freeze_time("2026-12-06 23:30"):  # Monday 00:30 in Brussels: before the billing hour
+            self._run_billing()
+        self.assertFalse(order.recurring_invoice_ids)
+        with freeze_time("2026-12-07 05:30"):  # Monday 06:30 in Brussels
+            self._run_billing()
+        self.assertEqual(order.recurring_invoice_ids.invoice_date, D(2026, 12, 7))
+        company.recurring_default_plan_id = self.weekly
+        values = self.env["sale.order"].with_context(recurring_subscription=True).default_get(["recurring_plan_id"])
+        self.assertEqual(values["recurring_plan_id"], self.weekly.id)
+        self.assertFalse(self.env["sale.order"].default_get(["recurring_plan_id"]).get("recurring_plan_id"))
