@@ -1,7 +1,7 @@
 # Development commands of the add-on; see the README.
 PYTHON ?= python3
 
-.PHONY: test deps lint pure odoo-test demo pot bench
+.PHONY: test deps lint pure odoo-test demo pot bench screenshots
 .DEFAULT_GOAL := test
 
 ## make test: lint, pure tests, then the Odoo tests in a fresh database of a throwaway cluster
@@ -30,3 +30,7 @@ pot:
 ## make bench: billing run vs plain Odoo, invoices per second (BENCH_SIZES=1000,10000)
 bench: deps
 	@$(PYTHON) tools/dev.py bench
+
+## make screenshots: the README and app-page screenshots, from real Odoo in headless Chromium (not part of make test)
+screenshots: deps
+	@$(PYTHON) tools/dev.py screenshots

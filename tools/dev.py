@@ -269,16 +269,15 @@ def cmd_test(args):
         return 0
     bindir = start_postgres()
     conf = write_config(python)
+    ensure_browser()  # the portal tour runs in headless Chromium
     db = "swsub_test"
     drop_database(bindir, db)
     log = DEVENV / "test.log"
     tags = args.tags or f"/{MODULE}"
     say(f"installing {MODULE} with its tests in a fresh database '{db}' (log: {log})")
     started = time.time()
-    # installed with the Belgian French, Belgian Dutch and German translations loaded: a broken or
-    # incomplete .po shows as a WARNING naming the add-on, which fails the run
-    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--load-language=fr_BE,nl_BE,de_DE", "--test-enable",
-              "--test-tags", tags, "--stop-after-init", "--workers=0", "--max-cron-threads=0",
+    rc = odoo(python, conf, "-d", db, "-i", MODULE, "--test-enable", "--test-tags", tags,
+              "--stop-after-init", "--workers=0", "--max-cron-threads=0",
               log=log)
     summary = test_summary(log)
     problems = log_problems(log, during_tests=True)
@@ -288,6 +287,13 @@ def cmd_test(args):
     urc = odoo(python, conf, "-d", db, "-u", MODULE, "--stop-after-init", "--workers=0",
                "--max-cron-threads=0", log=upgrade_log)
     upgrade_problems = log_problems(upgrade_log)
+    # then the Belgian French, Belgian Dutch and German translations are loaded: a broken or
+    # incomplete .po shows as a WARNING naming the add-on, which fails the run
+    say("loading fr_BE, nl_BE and de_DE and checking the log stays clean")
+    languages_log = DEVENV / "languages.log"
+    urc = urc or odoo(python, conf, "-d", db, "--load-language=fr_BE,nl_BE,de_DE", "--stop-after-init",
+                      "--workers=0", "--max-cron-threads=0", log=languages_log)
+    upgrade_problems += log_problems(languages_log)
     print("\n" + "=" * 72)
     for line in problems + upgrade_problems:
         print(f"LOG: {line}")
@@ -330,6 +336,58 @@ def cmd_demo(args):
                     "--http-interface", "0.0.0.0")
     except KeyboardInterrupt:
         return 0
+
+
+IDS_SCRIPT = """
+import json
+ref = lambda xmlid: env.ref("sale_weekly_subscription." + xmlid).id
+batch = env["sale.recurring.sepa.batch"].search([], order="id desc", limit=1)
+print("IDS=" + json.dumps({"subscription": ref("sub_van_damme_meal_demo"), "pause": ref("pause_van_damme_demo"),
+                           "portal_subscription": ref("sub_peeters_meal_demo"), "batch": batch.id}))
+"""
+
+
+def cmd_screenshots(args):
+    """The demo database (``make demo`` first), served on a spare port, captured in headless Chromium."""
+    db = os.environ.get("DEMO_DB", "swsub_demo")
+    os.environ["SERVE"] = "0"
+    rc = cmd_demo(args)
+    if rc:
+        return rc
+    python = odoo_python()
+    conf = write_config(python)
+    ensure_browser()
+    shell = subprocess.run([python, "-m", "odoo", "shell", "-c", str(conf), "-d", db, "--no-http",
+                            "--log-level=warn"], input=IDS_SCRIPT, text=True, capture_output=True, check=False)
+    ids = next(line[4:] for line in shell.stdout.splitlines() if line.startswith("IDS="))
+    port = 8071
+    server = subprocess.Popen([python, "-m", "odoo", "server", "-c", str(conf), "-d", db, "--db-filter", f"^{db}$",
+                               "--http-port", str(port), "--max-cron-threads=0", "--log-level=warn"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _attempt in range(120):
+            try:
+                if urllib.request.urlopen(f"{base}/web/login", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        say("capturing the screens in headless Chromium")
+        return subprocess.run([python, str(ROOT / "tools" / "screenshots.py"), base, db, ids],
+                              check=False).returncode
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def ensure_browser():
+    """Chromium and websocket-client, installed when missing (browser tests and screenshots)."""
+    if not any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")):
+        ensure_debian_package("chromium")
+    try:
+        import websocket  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "websocket-client"], check=False)
 
 
 def cmd_lint(args):
@@ -399,8 +457,10 @@ def main():
     test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
+    sub.add_parser("screenshots", help="capture the README and app-page screenshots from the demo database")
     args = parser.parse_args()
-    commands = {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench}
+    commands = {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench,
+                "screenshots": cmd_screenshots}
     return commands[args.command](args)
 
 
