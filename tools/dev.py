@@ -293,7 +293,8 @@ def cmd_test(args):
     languages_log = DEVENV / "languages.log"
     urc = urc or odoo(python, conf, "-d", db, "--load-language=fr_BE,nl_BE,de_DE", "--stop-after-init",
                       "--workers=0", "--max-cron-threads=0", log=languages_log)
-    upgrade_problems += log_problems(languages_log)
+    if languages_log.exists():
+        upgrade_problems += log_problems(languages_log)
     print("\n" + "=" * 72)
     for line in problems + upgrade_problems:
         print(f"LOG: {line}")
