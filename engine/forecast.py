@@ -7,8 +7,8 @@ its invoice date, so a month with 5 send days shows 5 invoices.
 """
 
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from dateutil.relativedelta import relativedelta
 
@@ -48,16 +48,35 @@ def expected_invoices(schedule, first_day, last_day):
         while end < last_day + relativedelta(years=1):
             end = periods.extend_term(schedule.rhythm, schedule.segment_start, end, schedule.renewal_periods,
                                       pauses=schedule.pauses)
+    step = Decimal(str(schedule.rounding))
+    # a full period bills every line's amount rounded: computed once, prorated periods apart
+    full = sum((Decimal(str(amount)).quantize(step, rounding=ROUND_HALF_UP) for amount in schedule.line_amounts),
+               Decimal(0))
     found = []
+    quiet_from = max([pause.end for pause in schedule.pauses], default=None)
+    horizon_end = end is None or end > last_day
+    fast_step = timedelta(weeks=schedule.rhythm.interval) if schedule.rhythm.unit == periods.WEEK else None
     for period in periods.periods_after(schedule.rhythm, schedule.segment_start, schedule.invoiced_until, end,
                                         schedule.subscription_start, pauses=schedule.pauses):
         if period.invoice_date > last_day:
             break
-        if period.invoice_date < first_day:
-            continue
-        amount = sum((periods.period_amount(amount, period, schedule.rounding) for amount in schedule.line_amounts),
-                     Decimal(0))
-        found.append((period.invoice_date, amount))
+        if period.is_prorated:
+            amount = sum((periods.period_amount(amount, period, schedule.rounding)
+                          for amount in schedule.line_amounts), Decimal(0))
+        else:
+            amount = full
+        if period.invoice_date >= first_day:
+            found.append((period.invoice_date, amount))
+        unclamped = periods.invoice_date(schedule.rhythm, period.start, period.end, date.min)
+        if fast_step and horizon_end and not period.is_prorated and period.invoice_date == unclamped \
+                and (quiet_from is None or period.start > quiet_from):
+            # from here on every period is full and N weeks after the previous one: so is its invoice date
+            day = period.invoice_date + fast_step
+            while day <= last_day:
+                if day >= first_day:
+                    found.append((day, full))
+                day += fast_step
+            break
     return found
 
 
@@ -67,14 +86,16 @@ def expected_by_month(schedule, first_month, count):
     return {month: amount for month, (_count, amount) in invoices_by_month(schedule, first_month, count).items()}
 
 
-def invoices_by_month(schedule, first_month, count):
-    """{first day of month: (number of invoices, untaxed amount)} over ``count`` months."""
-    months = months_from(first_month, count)
+def invoices_by_month(schedule, first_month, count, months=None):
+    """{first day of month: (number of invoices, untaxed amount)} over ``count`` months
+    (``months``: the first days of those months, when the caller has them already)."""
+    months = months or months_from(first_month, count)
     last_day = months[-1] + relativedelta(months=1, days=-1)
     totals = {month: (0, Decimal(0)) for month in months}
     for day, amount in expected_invoices(schedule, months[0], last_day):
-        number, total = totals[month_start(day)]
-        totals[month_start(day)] = (number + 1, total + amount)
+        month = day.replace(day=1)
+        number, total = totals[month]
+        totals[month] = (number + 1, total + amount)
     return totals
 
 

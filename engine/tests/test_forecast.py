@@ -1,7 +1,10 @@
 """Expected revenue per calendar month (engine.forecast)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import forecast as f
 from engine import periods as p
@@ -69,3 +72,25 @@ def test_mrr_normalisation():
     assert round(f.monthly_value(Decimal("60"), p.WEEK, 2), 2) == Decimal("130.00")
     assert f.monthly_value(Decimal("900"), p.MONTH, 3) == Decimal("300")
     assert f.monthly_value(Decimal("1200"), p.YEAR, 1) == Decimal("100")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(p.Rhythm, unit=st.sampled_from([p.WEEK, p.WEEK, p.MONTH]), interval=st.integers(1, 6),
+                 timing=st.sampled_from(p.TIMINGS), send_weekday=st.integers(0, 6),
+                 anchoring=st.sampled_from(p.ANCHORINGS)),
+       st.dates(min_value=D(2024, 1, 1), max_value=D(2027, 12, 31)), st.integers(0, 400),
+       st.one_of(st.none(), st.integers(1, 500)), st.integers(0, 200))
+def test_the_shortcut_gives_the_invoices_of_the_schedule(rhythm, start, first_offset, end_offset, pause_offset):
+    end = start + timedelta(days=end_offset) if end_offset else None
+    pause_start = start + timedelta(days=pause_offset)
+    pauses = (p.Pause(pause_start, p.pause_end(pause_start, 2)),) if pause_offset % 3 else ()
+    sched = schedule(rhythm, start, end=end, pauses=pauses)
+    first_day = start + timedelta(days=first_offset)
+    last_day = first_day + timedelta(days=365)
+    slow = []
+    for period in p.periods_after(rhythm, start, None, end, start, pauses=pauses):
+        if period.invoice_date > last_day:
+            break
+        if period.invoice_date >= first_day:
+            slow.append((period.invoice_date, p.period_amount(Decimal("29.90"), period)))
+    assert f.expected_invoices(sched, first_day, last_day) == slow
