@@ -279,10 +279,13 @@ def forecast_run(registry, months=12):
 
 
 def mrr_run(registry, months=24):
-    """The MRR rebuild (24 months of history) over every subscription, against the same plain read."""
+    """The MRR rebuild over every subscription with 24 months of history (their start dates are
+    moved 24 months back for this measure only, then rolled back), against the same plain read."""
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         orders = env["sale.order"].search([("state", "=", "sale"), ("recurring_plan_id", "!=", False)])
+        cr.execute("UPDATE sale_order SET recurring_start_date = recurring_start_date - interval '24 months' "
+                   "WHERE id = ANY(%s)", [orders.ids])
         env.invalidate_all()
         started = time.perf_counter()
         env["sale.order"].search_read([("id", "in", orders.ids)], [
@@ -294,7 +297,7 @@ def mrr_run(registry, months=24):
         rows = env["sale.recurring.mrr"]._rebuild(months)
         env["sale.recurring.mrr.month"].search_read([], ["month", "mrr", "churn_rate", "arpu"])
         seconds = time.perf_counter() - started
-        cr.commit()
+        cr.rollback()
         return len(orders), rows, seconds, baseline
 
 
