@@ -352,9 +352,10 @@ def cmd_screenshots(args):
     """The demo database (``make demo`` first), served on a spare port, captured in headless Chromium."""
     db = os.environ.get("DEMO_DB", "swsub_demo")
     os.environ["SERVE"] = "0"
-    rc = cmd_demo(args)
-    if rc:
-        return rc
+    if os.environ.get("REUSE_DEMO") != "1":  # REUSE_DEMO=1: the demo database made last time
+        rc = cmd_demo(args)
+        if rc:
+            return rc
     python = odoo_python()
     conf = write_config(python)
     ensure_browser()

@@ -94,6 +94,8 @@ def main():
             (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_mrr_month_action", "dashboard.png", admin),
             (f"{base}/my/subscriptions/{ids['portal_subscription']}", "portal_subscription.png", portal),
         ]
+        # the first page builds the web client's assets: let it finish before the first picture
+        browser.shoot(shots[0][0], OUT / shots[0][1], admin, base, wait=15.0)
         for url, name, cookie in shots:
             browser.shoot(url, OUT / name, cookie, base)
     finally:
