@@ -59,19 +59,14 @@ class SaleRecurringMrr(models.Model):
 
     @api.model
     def _status_on(self, order, day, paused_days):
-        if order.recurring_start_date > day or order.recurring_state in ("draft", "cancel"):
+        """``order`` is a dict of plain values (see ``_rebuild``)."""
+        if order["recurring_start_date"] > day or order["recurring_state"] in ("draft", "cancel"):
             return None
-        if order.recurring_last_date and order.recurring_last_date < day:
+        if order["recurring_last_date"] and order["recurring_last_date"] < day:
             return "closed"
-        if day in paused_days.get(order.id, ()):
+        if day in paused_days.get(order["id"], ()):
             return "paused"
         return "active"
-
-    @api.model
-    def _monthly_value(self, order, amounts):
-        plan = order.recurring_plan_id
-        return forecast.monthly_value(sum((Decimal(str(a)) for a in amounts), Decimal(0)),
-                                      plan.billing_unit, plan.billing_interval)
 
     @api.model
     def _movement(self, previous, current, status, had_before, previous_status=None):
@@ -100,23 +95,28 @@ class SaleRecurringMrr(models.Model):
         month_list = forecast.months_from(first, months)
         orders = self.env["sale.order"].search([
             ("company_id", "in", companies.ids), ("state", "=", "sale"), ("recurring_plan_id", "!=", False)])
+        data = orders.read(["company_id", "currency_id", "recurring_plan_id", "partner_id", "user_id",
+                            "recurring_start_date", "recurring_last_date", "recurring_state"], load=None)
         amounts = defaultdict(list)
         for line in self.env["sale.order.line"].search_read(
-                [("order_id", "in", orders.ids), ("display_type", "=", False)], ["order_id", "price_subtotal"]):
-            amounts[line["order_id"][0]].append(line["price_subtotal"])
+                [("order_id", "in", orders.ids), ("display_type", "=", False)], ["order_id", "price_subtotal"],
+                load=None):
+            amounts[line["order_id"]].append(line["price_subtotal"])
         paused_days = defaultdict(set)
         ends = [min(month + relativedelta(months=1, days=-1), today) for month in month_list]
         for pause in self.env["sale.recurring.pause"].search_read(
-                [("order_id", "in", orders.ids), ("state", "!=", "cancel")], ["order_id", "start_date", "end_date"]):
+                [("order_id", "in", orders.ids), ("state", "!=", "cancel")], ["order_id", "start_date", "end_date"],
+                load=None):
             for end in ends:
                 if pause["start_date"] <= end <= pause["end_date"]:
-                    paused_days[pause["order_id"][0]].add(end)
+                    paused_days[pause["order_id"]].add(end)
         frozen = {(row["order_id"][0], row["month"]): (row["status"], row["mrr"]) for row in self.search_read(
             [("company_id", "in", companies.ids), ("frozen", "=", True), ("month", ">=", first)],
             ["order_id", "month", "status", "mrr"])}
+        context = self._rebuild_context(orders, today)
         rows = []
-        for order in orders:
-            rows += self._order_rows(order, month_list, ends, amounts[order.id], paused_days, frozen)
+        for order in data:
+            rows += self._order_rows(order, month_list, ends, amounts[order["id"]], paused_days, frozen, context)
         self.flush_model()
         self.env.cr.execute("DELETE FROM sale_recurring_mrr WHERE company_id = ANY(%s) AND frozen IS NOT TRUE",
                             [companies.ids])
@@ -131,15 +131,30 @@ class SaleRecurringMrr(models.Model):
         return len(rows)
 
     @api.model
-    def _order_rows(self, order, month_list, ends, amounts, paused_days, frozen):
-        company = order.company_id
-        rate = order.currency_id._get_conversion_rate(order.currency_id, company.currency_id, company,
-                                                      fields.Date.context_today(self))
-        value = company.currency_id.round(float(self._monthly_value(order, amounts)) * rate)
+    def _rebuild_context(self, orders, today):
+        """Plans, currencies and conversion rates the rows need, read once."""
+        plans = {plan.id: (plan.billing_unit, plan.billing_interval) for plan in orders.recurring_plan_id}
+        targets = {company.id: company.currency_id for company in orders.company_id}
+        rates = {}
+        for currency in orders.currency_id:
+            for company in orders.company_id:
+                rates[(currency.id, company.id)] = currency._get_conversion_rate(
+                    currency, company.currency_id, company, today)
+        return {"plans": plans, "targets": targets, "rates": rates}
+
+    @api.model
+    def _order_rows(self, order, month_list, ends, amounts, paused_days, frozen, context):
+        unit, interval = context["plans"][order["recurring_plan_id"]]
+        target = context["targets"][order["company_id"]]
+        rate = context["rates"][(order["currency_id"], order["company_id"])]
+        exact = forecast.monthly_value(sum((Decimal(str(a)) for a in amounts), Decimal(0)), unit, interval)
+        value = target.round(float(exact) * rate)
+        key = (order["company_id"], target.id, order["id"], order["recurring_plan_id"], order["partner_id"],
+               order["user_id"] or None)
         rows, previous, had_before, previous_status = [], 0.0, False, None
         for month, end in zip(month_list, ends, strict=True):
-            if (order.id, month) in frozen:  # kept as it was taken
-                previous_status, previous = frozen[(order.id, month)]
+            if (order["id"], month) in frozen:  # kept as it was taken
+                previous_status, previous = frozen[(order["id"], month)]
                 had_before = had_before or bool(previous)
                 continue
             status = self._status_on(order, end, paused_days)
@@ -149,9 +164,7 @@ class SaleRecurringMrr(models.Model):
             movement = self._movement(previous, current, status, had_before, previous_status)
             if status == "closed" and not previous:
                 break  # closed before this month: no more rows
-            rows.append((company.id, company.currency_id.id, order.id, order.recurring_plan_id.id,
-                         order.partner_id.id, order.user_id.id or None, month, status, current, movement,
-                         current - previous))
+            rows.append((*key, month, status, current, movement, round(current - previous, 6)))
             had_before = had_before or bool(current)
             previous, previous_status = current, status
         return rows
