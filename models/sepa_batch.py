@@ -101,7 +101,7 @@ class SaleRecurringSepaBatch(models.Model):
             "name": message_id,
             "company_id": company.id,
             "journal_id": journal.id,
-            "currency_id": company.currency_id.id,
+            "currency_id": (invoices[:1].currency_id or company.currency_id).id,  # EUR: SEPA collects euros
             "scheme": scheme,
             "version": version,
             "collection_date": collection_date,
