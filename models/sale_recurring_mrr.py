@@ -58,17 +58,6 @@ class SaleRecurringMrr(models.Model):
     # -- the figures of one subscription at one day ---------------------------
 
     @api.model
-    def _status_on(self, order, day, paused_days):
-        """``order`` is a dict of plain values (see ``_rebuild``)."""
-        if order["recurring_start_date"] > day or order["recurring_state"] in ("draft", "cancel"):
-            return None
-        if order["recurring_last_date"] and order["recurring_last_date"] < day:
-            return "closed"
-        if day in paused_days.get(order["id"], ()):
-            return "paused"
-        return "active"
-
-    @api.model
     def _movement(self, previous, current, status, had_before, previous_status=None):
         if status == "paused":
             return "paused" if previous else "stable"
@@ -120,10 +109,7 @@ class SaleRecurringMrr(models.Model):
         self.flush_model()
         self.env.cr.execute("DELETE FROM sale_recurring_mrr WHERE company_id = ANY(%s) AND frozen IS NOT TRUE",
                             [companies.ids])
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join("\\N" if value is None else str(value) for value in row) + "\n")
-        buffer.seek(0)
+        buffer = io.StringIO("".join(rows))
         self.env.cr._obj.copy_from(buffer, self._table, columns=(
             "company_id", "currency_id", "order_id", "plan_id", "partner_id", "user_id", "month", "status", "mrr",
             "movement", "movement_amount"))
@@ -149,22 +135,29 @@ class SaleRecurringMrr(models.Model):
         rate = context["rates"][(order["currency_id"], order["company_id"])]
         exact = forecast.monthly_value(sum((Decimal(str(a)) for a in amounts), Decimal(0)), unit, interval)
         value = target.round(float(exact) * rate)
-        key = (order["company_id"], target.id, order["id"], order["recurring_plan_id"], order["partner_id"],
-               order["user_id"] or None)
+        # the COPY lines are written here: the key columns once per subscription
+        key = "\t".join(str(value) for value in (
+            order["company_id"], target.id, order["id"], order["recurring_plan_id"], order["partner_id"],
+            order["user_id"] or "\\N"))
         rows, previous, had_before, previous_status = [], 0.0, False, None
+        start, last = order["recurring_start_date"], order["recurring_last_date"]
+        paused = paused_days.get(order["id"], ())
+        running = order["recurring_state"] not in ("draft", "cancel")
+        order_id = order["id"]
         for month, end in zip(month_list, ends, strict=True):
-            if (order["id"], month) in frozen:  # kept as it was taken
-                previous_status, previous = frozen[(order["id"], month)]
+            if (order_id, month) in frozen:  # kept as it was taken
+                previous_status, previous = frozen[(order_id, month)]
                 had_before = had_before or bool(previous)
                 continue
-            status = self._status_on(order, end, paused_days)
-            if status is None:
+            # the status at the month end, inlined: this loop runs months x subscriptions times
+            if not running or start > end:
                 continue
+            status = "closed" if last and last < end else "paused" if end in paused else "active"
             current = value if status == "active" else 0.0
-            movement = self._movement(previous, current, status, had_before, previous_status)
             if status == "closed" and not previous:
                 break  # closed before this month: no more rows
-            rows.append((*key, month, status, current, movement, round(current - previous, 6)))
+            movement = self._movement(previous, current, status, had_before, previous_status)
+            rows.append(f"{key}\t{month}\t{status}\t{current}\t{movement}\t{round(current - previous, 6)}\n")
             had_before = had_before or bool(current)
             previous, previous_status = current, status
         return rows
