@@ -11,7 +11,7 @@ element, so memory stays bounded however many transactions there are.
 import io
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -278,7 +278,6 @@ class Batch:
     scheme: str = CORE
     version: str = V08
     batch_booking: bool = True
-    summary: dict = field(default_factory=dict)
 
 
 # -- checks ----------------------------------------------------------------------

@@ -28,7 +28,9 @@ class AccountMove(models.Model):
     sepa_mandate_id = fields.Many2one(
         "sale.recurring.mandate", string="Mandate", index="btree_not_null", copy=False, check_company=True,
         tracking=True, help="The SEPA direct-debit mandate this invoice is collected with.")
-    sepa_line_ids = fields.One2many("sale.recurring.sepa.line", "invoice_id", string="Direct Debits", readonly=True)
+    sepa_line_ids = fields.One2many(
+        "sale.recurring.sepa.line", "invoice_id", string="Direct Debits", readonly=True,
+        help="The direct-debit batches this invoice was put in, and what became of each collection.")
     sepa_collection_date = fields.Date(
         string="Expected Collection", compute="_compute_sepa_collection_date",
         help="The day the direct debit is expected: the first TARGET2 business day on or after the due "

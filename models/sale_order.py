@@ -559,11 +559,14 @@ class SaleOrder(models.Model):
 
     # -- billing run ---------------------------------------------------------
 
-    def _recurring_today(self):
-        """Today in the subscription company's time zone (the company address's), else the user's."""
+    def _recurring_now(self):
+        """Now in the subscription company's time zone (the company address's), else the user's."""
         company = self.company_id or self.env.company
         tz = company.partner_id.tz or self.env.user.tz or "UTC"
-        return datetime.now(pytz.timezone(tz)).date()
+        return datetime.now(pytz.timezone(tz))
+
+    def _recurring_today(self):
+        return self._recurring_now().date()
 
     @api.model
     def _recurring_company_todays(self):
@@ -575,11 +578,9 @@ class SaleOrder(models.Model):
     def _recurring_billing_day(self):
         """The day the billing run bills up to: today in the company's time zone, or yesterday
         before the company's billing hour (invoices go out from that hour on)."""
-        company = self.company_id or self.env.company
-        tz = company.partner_id.tz or self.env.user.tz or "UTC"
-        now = datetime.now(pytz.timezone(tz))
-        day = now.date()
-        return day - timedelta(days=1) if now.hour < company.recurring_billing_hour else day
+        now = self._recurring_now()
+        early = now.hour < (self.company_id or self.env.company).recurring_billing_hour
+        return now.date() - timedelta(days=1) if early else now.date()
 
     @api.model
     def default_get(self, fields_list):

@@ -1,4 +1,3 @@
-import io
 from collections import defaultdict
 from decimal import Decimal
 
@@ -7,6 +6,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models, tools
 
 from ..engine import forecast
+from . import bulk
 
 MOVEMENTS = [
     ("new", "New"), ("expansion", "Expansion"), ("contraction", "Contraction"), ("churn", "Churn"),
@@ -49,7 +49,10 @@ class SaleRecurringMrr(models.Model):
     status = fields.Selection(
         [("active", "Active"), ("paused", "Paused"), ("closed", "Closed")], readonly=True)
     mrr = fields.Monetary(string="MRR", readonly=True, help="Monthly recurring revenue at the month end, untaxed.")
-    movement = fields.Selection(MOVEMENTS, readonly=True)
+    movement = fields.Selection(
+        MOVEMENTS, readonly=True,
+        help="How the MRR moved since the previous month end: new, expansion or contraction (price), churn "
+             "(closed), reactivation, paused or resumed (a pause is no churn).")
     movement_amount = fields.Monetary(readonly=True, help="MRR change since the previous month end.")
     frozen = fields.Boolean(
         readonly=True,
@@ -109,10 +112,9 @@ class SaleRecurringMrr(models.Model):
         self.flush_model()
         self.env.cr.execute("DELETE FROM sale_recurring_mrr WHERE company_id = ANY(%s) AND frozen IS NOT TRUE",
                             [companies.ids])
-        buffer = io.StringIO("".join(rows))
-        self.env.cr._obj.copy_from(buffer, self._table, columns=(
+        bulk.copy_lines(self.env.cr, self._table, (
             "company_id", "currency_id", "order_id", "plan_id", "partner_id", "user_id", "month", "status", "mrr",
-            "movement", "movement_amount"))
+            "movement", "movement_amount"), rows)
         self.invalidate_model()
         return len(rows)
 
@@ -136,9 +138,8 @@ class SaleRecurringMrr(models.Model):
         exact = forecast.monthly_value(sum((Decimal(str(a)) for a in amounts), Decimal(0)), unit, interval)
         value = target.round(float(exact) * rate)
         # the COPY lines are written here: the key columns once per subscription
-        key = "\t".join(str(value) for value in (
-            order["company_id"], target.id, order["id"], order["recurring_plan_id"], order["partner_id"],
-            order["user_id"] or "\\N"))
+        key = bulk.tsv_line((order["company_id"], target.id, order["id"], order["recurring_plan_id"],
+                             order["partner_id"], order["user_id"] or None))[:-1]
         rows, previous, had_before, previous_status = [], 0.0, False, None
         start, last = order["recurring_start_date"], order["recurring_last_date"]
         paused = paused_days.get(order["id"], ())
@@ -157,7 +158,7 @@ class SaleRecurringMrr(models.Model):
             if status == "closed" and not previous:
                 break  # closed before this month: no more rows
             movement = self._movement(previous, current, status, had_before, previous_status)
-            rows.append(f"{key}\t{month}\t{status}\t{current}\t{movement}\t{round(current - previous, 6)}\n")
+            rows.append(f"{key}\t{bulk.tsv_line((month, status, current, movement, round(current - previous, 6)))}")
             had_before = had_before or bool(current)
             previous, previous_status = current, status
         return rows

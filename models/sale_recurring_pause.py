@@ -8,7 +8,6 @@ from odoo.tools import format_date
 from ..engine import periods
 
 ONE_DAY = timedelta(days=1)
-ACTIVE_STATES = ("scheduled", "running", "done")
 
 
 class SaleRecurringPauseReason(models.Model):

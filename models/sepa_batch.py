@@ -11,7 +11,6 @@ from odoo.tools import format_date
 
 from ..engine import sepa, target2
 
-OPEN_LINE_STATES = ("open",)
 RETURN_REASONS = [
     ("AC04", "AC04 - Account closed"),
     ("AC06", "AC06 - Account blocked"),
@@ -352,7 +351,9 @@ class SaleRecurringSepaLine(models.Model):
     mandate_id = fields.Many2one("sale.recurring.mandate", required=True, ondelete="restrict")
     amount = fields.Monetary()
     end_to_end_id = fields.Char(string="End-to-End Id", help="The transaction's id in the file.")
-    sequence_type = fields.Char()
+    sequence_type = fields.Char(
+        help="FRST for a mandate's first collection (when the company sends them as such), RCUR for the next "
+             "ones, OOFF for a one-off mandate.")
     state = fields.Selection(
         [("open", "In Batch"), ("collected", "Collected"), ("returned", "Returned")], default="open",
         required=True, index=True)

@@ -182,13 +182,12 @@ class SaleRecurringMandate(models.Model):
     def _mark_collected(self, collection_date):
         """A run with this mandate went to the bank: first collections become recurring and the
         amendment has been told."""
-        for mandate in self:
-            vals = {"last_collection_date": max(collection_date, mandate.last_collection_date or collection_date)}
-            if mandate.sudo().original_iban or mandate.original_bank_changed:
-                vals.update(original_iban=False, original_bank_changed=False)
-            mandate.sudo().write(vals)
-            if mandate.mandate_type == "oneoff":
-                mandate.state = "closed"
+        mandates = self.sudo()
+        mandates.filtered(lambda m: not m.last_collection_date or m.last_collection_date < collection_date).write(
+            {"last_collection_date": collection_date})
+        mandates.filtered(lambda m: m.original_iban or m.original_bank_changed).write(
+            {"original_iban": False, "original_bank_changed": False})
+        self.filtered(lambda m: m.mandate_type == "oneoff").state = "closed"
 
     @api.model
     def _cron_expire(self):
