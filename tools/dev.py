@@ -260,6 +260,10 @@ def test_summary(path):
 
 # -- commands ------------------------------------------------------------------
 
+BROWSER_DID_NOT_START = "Chrome headless failed to start"
+TOUR_TEST = "TestPortal.test_portal_pause_tour"
+
+
 def cmd_test(args):
     try:
         python = odoo_python()
@@ -281,6 +285,19 @@ def cmd_test(args):
               log=log)
     summary = test_summary(log)
     problems = log_problems(log, during_tests=True)
+    if problems and all(BROWSER_DID_NOT_START in line for line in problems) and rc == 0:
+        # Odoo skips a tour (with a WARNING) when Chromium does not start within 10 s, which
+        # happens on a busy machine; a skipped tour is never a pass, so it runs again alone
+        say(f"Chromium did not start in time, the tour was skipped; running {TOUR_TEST} again alone")
+        retry_log = DEVENV / "tour-retry.log"
+        rc = odoo(python, conf, "-d", db, "--test-enable", "--test-tags", f"/{MODULE}:{TOUR_TEST}",
+                  "--stop-after-init", "--workers=0", "--max-cron-threads=0", log=retry_log)
+        retry = test_summary(retry_log)
+        problems = log_problems(retry_log, during_tests=True)
+        if rc or not retry or retry[0] or retry[1] or retry[2] != 1:
+            problems.append(f"the browser tour {TOUR_TEST} did not pass when run again: see {retry_log}")
+        else:
+            say(f"the browser tour {TOUR_TEST} passed when run again alone")
     failed = rc != 0 or summary is None or summary[0] or summary[1] or not summary[2] or problems
     say("upgrading the add-on (-u) and checking its log stays clean")
     upgrade_log = DEVENV / "upgrade.log"
@@ -390,6 +407,26 @@ def ensure_browser():
         import websocket  # noqa: F401
     except ImportError:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "websocket-client"], check=False)
+    warm_up_browser()
+
+
+def warm_up_browser():
+    """Start Chromium once before the tests: its first start on a fresh machine (font and profile
+    caches) can take longer than the 10 s Odoo's test browser waits for it."""
+    binary = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if not binary:
+        return
+    with tempfile.TemporaryDirectory() as profile:
+        started = time.time()
+        try:
+            subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update",
+                            f"--user-data-dir={profile}", "--dump-dom", "about:blank"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
+        except subprocess.TimeoutExpired:
+            say("Chromium did not answer within 120 s; the browser tour may be skipped and fail the run")
+            return
+        say(f"Chromium answered in {time.time() - started:.1f} s")
 
 
 def cmd_lint(args):
