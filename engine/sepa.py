@@ -1,17 +1,26 @@
 """SEPA direct-debit initiation (pain.008): checks, cleaning and the XML.
 
-Pure Python: this module never imports ``odoo``.  ``build`` checks every
-transaction first and raises one :class:`SepaError` listing every problem, so a
-refused run produces nothing.  The XML is written block by block with
-``lxml.etree.xmlfile`` (one small function per block) and validated against
-the official ISO schema shipped in ``data/xsd``, while parsing, element by
-element, so memory stays bounded however many transactions there are.
+Pure Python: this module never imports ``odoo``.  ``write`` reads the
+transactions once (a list or any iterable, a generator included), checks and
+cleans each, and raises one :class:`SepaError` listing every problem before it
+touches the target, so a refused run produces nothing.  Each checked
+transaction is serialised at once (one small function per block) into a spool
+of its ``PmtInf`` block (in memory while small, then a temporary file); the
+document is then assembled from the headers and the spools.  The file is
+validated against the official ISO schema shipped in ``data/xsd`` while it is
+parsed, element by element.  Memory stays bounded however many transactions
+there are: what is kept per transaction is its end-to-end id (to refuse a
+duplicate).
 """
 
 import io
+import os
 import re
+import shutil
+import tempfile
 import unicodedata
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -29,6 +38,7 @@ CORE, B2B = "CORE", "B2B"
 SEQUENCE_TYPES = ("FRST", "RCUR", "OOFF", "FNAL")
 MAX_AMOUNT = Decimal("999999999.99")
 NAME_MAX, REMITTANCE_MAX, ID_MAX = 70, 140, 35
+SPOOL_IN_MEMORY = 4 * 2**20  # bytes of a block's transactions kept in memory before a temporary file
 
 # The SEPA (EPC) Latin character set: a-z A-Z 0-9 / - ? : ( ) . , ' + and space.
 LATIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
@@ -328,26 +338,24 @@ def check_transaction(tx, batch, problems):
         collection_date=tx.collection_date, sequence_type=tx.sequence_type, currency=tx.currency)
 
 
-def check(batch):
-    """The batch with every text cleaned, or a SepaError listing every problem."""
-    problems = []
+def check_header(batch, problems):
+    """The batch's message id and creditor, checked and cleaned (its transactions untouched)."""
     if batch.version not in VERSIONS:
         raise ValueError(f"version must be one of {VERSIONS}, not {batch.version!r}")
     check_identifier(batch.message_id, "Batch", "Message Id", problems)
     creditor = check_creditor(batch.creditor, problems)
+    return replace(batch, message_id=(batch.message_id or "").strip(), creditor=creditor)
+
+
+def checked_transactions(batch, problems):
+    """Each transaction of ``batch`` checked and cleaned, read once, in the order given;
+    a repeated end-to-end id is a problem."""
     seen = set()
-    transactions = []
     for tx in batch.transactions:
         if tx.end_to_end_id in seen:
             problems.append(Problem("duplicate", tx.record, "End-to-End Id", tx.end_to_end_id))
         seen.add(tx.end_to_end_id)
-        transactions.append(check_transaction(tx, batch, problems))
-    if not transactions:
-        problems.append(Problem("empty", "Batch", "Transactions"))
-    if problems:
-        raise SepaError(problems)
-    return Batch(batch.message_id.strip(), batch.created, creditor, transactions, batch.scheme,
-                 batch.version, batch.batch_booking)
+        yield check_transaction(tx, batch, problems)
 
 
 # -- the XML, one block per function ---------------------------------------------
@@ -449,15 +457,15 @@ def transaction(tx, version):
     return element
 
 
-def payment_info_header(batch, index, key, transactions):
-    """The ``PmtInf`` block without its transactions (written after it, one by one)."""
+def payment_info_header(batch, index, key, count, total):
+    """The ``PmtInf`` block without its transactions (written after it from the block's spool)."""
     scheme, sequence_type, day = key
     block = etree.Element("PmtInf")
     _sub(block, "PmtInfId", f"{batch.message_id[:30]}-{index:04d}")
     _sub(block, "PmtMtd", "DD")
     _sub(block, "BtchBookg", "true" if batch.batch_booking else "false")
-    _sub(block, "NbOfTxs", str(len(transactions)))
-    _sub(block, "CtrlSum", _amount(sum(tx.amount for tx in transactions)))
+    _sub(block, "NbOfTxs", str(count))
+    _sub(block, "CtrlSum", _amount(total))
     payment_type(block, scheme, sequence_type)
     _sub(block, "ReqdColltnDt", day.isoformat())
     party(block, "Cdtr", batch.creditor)
@@ -472,39 +480,74 @@ def group_key(tx):
     return tx.mandate.scheme, tx.sequence_type, tx.collection_date
 
 
-def grouped(transactions):
-    """(key, transactions) per ``PmtInf`` block, in the order of the sorted transactions."""
-    blocks = {}
-    for tx in transactions:
-        blocks.setdefault(group_key(tx), []).append(tx)
-    return list(blocks.items())
+class Block:
+    """The transactions of one ``PmtInf`` block, serialised as they come, and their totals."""
+
+    def __init__(self):
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        self.count = 0
+        self.total = Decimal(0)
+
+    def add(self, tx, version):
+        self.spool.write(etree.tostring(transaction(tx, version)))
+        self.count += 1
+        self.total += tx.amount
+
+
+def _output(target):
+    if isinstance(target, (str, os.PathLike)):
+        return open(target, "wb")  # noqa: SIM115 (closed by the with of the caller)
+    return nullcontext(target)
 
 
 def write(batch, target):
     """Check ``batch`` and write its pain.008 to ``target`` (a path or a binary file).
 
-    Returns the summary: message id, number of transactions, control sum and
-    the ``PmtInf`` blocks (scheme, sequence type, collection date, count, sum).
+    ``target`` is opened only once every transaction has passed its checks.
+    Blocks are ordered by scheme, sequence type and collection date; the
+    transactions of a block keep the order they were given in.  Returns the
+    summary: message id, number of transactions, control sum and the ``PmtInf``
+    blocks (scheme, sequence type, collection date, count, sum).
     """
-    batch = check(batch)
-    transactions = sorted(batch.transactions, key=lambda tx: (group_key(tx), tx.end_to_end_id))
-    total = sum((tx.amount for tx in transactions), Decimal(0))
-    blocks = []
-    namespace = f"urn:iso:std:iso:20022:tech:xsd:{batch.version}"
-    with etree.xmlfile(target, encoding="UTF-8") as xf:
-        xf.write_declaration()
-        with xf.element("Document", nsmap={None: namespace}), xf.element("CstmrDrctDbtInitn"):
-            xf.write(group_header(batch, len(transactions), total))
-            for index, (key, group) in enumerate(grouped(transactions), start=1):
-                header = payment_info_header(batch, index, key, group)
-                with xf.element("PmtInf"):
-                    for child in header:
-                        xf.write(child)
-                    for tx in group:
-                        xf.write(transaction(tx, batch.version))
-                blocks.append((*key, len(group), sum(tx.amount for tx in group)))
-    return {"message_id": batch.message_id, "count": len(transactions), "control_sum": total,
-            "blocks": blocks, "version": batch.version}
+    problems = []
+    header = check_header(batch, problems)
+    blocks = {}
+    try:
+        for tx in checked_transactions(batch, problems):
+            if problems:
+                continue  # still checked, for the full list of problems; no more XML
+            key = group_key(tx)
+            block = blocks.get(key)
+            if block is None:
+                block = blocks[key] = Block()
+            block.add(tx, header.version)
+        if not blocks and not problems:
+            problems.append(Problem("empty", "Batch", "Transactions"))
+        if problems:
+            raise SepaError(problems)
+        keys = sorted(blocks)
+        count = sum(block.count for block in blocks.values())
+        total = sum((block.total for block in blocks.values()), Decimal(0))
+        namespace = f"urn:iso:std:iso:20022:tech:xsd:{header.version}"
+        with _output(target) as out:
+            out.write(b"<?xml version='1.0' encoding='UTF-8'?>\n")
+            out.write(f'<Document xmlns="{namespace}"><CstmrDrctDbtInitn>'.encode())
+            out.write(etree.tostring(group_header(header, count, total)))
+            for index, key in enumerate(keys, start=1):
+                block = blocks[key]
+                out.write(b"<PmtInf>")
+                for child in payment_info_header(header, index, key, block.count, block.total):
+                    out.write(etree.tostring(child))
+                block.spool.seek(0)
+                shutil.copyfileobj(block.spool, out)
+                out.write(b"</PmtInf>")
+            out.write(b"</CstmrDrctDbtInitn></Document>")
+    finally:
+        for block in blocks.values():
+            block.spool.close()
+    return {"message_id": header.message_id, "count": count, "control_sum": total,
+            "blocks": [(*key, blocks[key].count, blocks[key].total) for key in keys],
+            "version": header.version}
 
 
 def build(batch):
