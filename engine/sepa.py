@@ -496,7 +496,7 @@ class Block:
 
 def _output(target):
     if isinstance(target, (str, os.PathLike)):
-        return open(target, "wb")  # noqa: SIM115 (closed by the with of the caller)
+        return open(target, "wb")  # closed by the caller's with
     return nullcontext(target)
 
 
