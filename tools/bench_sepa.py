@@ -26,6 +26,7 @@ from engine import sepa
 CREDITOR = sepa.Creditor(name="Weekly Boxes SRL", iban="BE71096123456769", bic="GKCCBEBB", country="BE",
                          town="Bruxelles", zip="1000", street="Rue Neuve", building="12",
                          identifier="BE68ZZZ0123456789")
+REPEAT = 3
 IBANS = ["BE68539007547034", "DE89370400440532013000", "NL91ABNA0417164300", "FR1420041010050500013M02606"]
 
 
@@ -105,11 +106,16 @@ def main():
     big = int(os.environ.get("BENCH_SEPA_BIG", "100000"))
     txs = transactions(count)
     sepa.schema(sepa.V08)  # loaded once per process, like the add-on does
-    _data, base = timed(plain_lxml, txs)
-    (_xml, summary), ours = timed(sepa.build, batch(txs))
+    # three rounds, the baseline and ours in turn; the best of each (as timeit does), since a
+    # shared machine only ever slows a run down
+    base = ours = float("inf")
+    for _round in range(REPEAT):
+        base = min(base, timed(plain_lxml, txs)[1])
+        (_xml, summary), seconds = timed(sepa.build, batch(txs))
+        ours = min(ours, seconds)
     print("pain.008 builder (pure Python, no Odoo)")
     print(f"  N={count}: plain lxml, no checks {count / base:9.0f} tx/s | build + checks + XSD "
-          f"{count / ours:9.0f} tx/s = {base / ours:.2f} of plain lxml | target >= 10000 tx/s "
+          f"{count / ours:9.0f} tx/s = {base / ours:.2f} of plain lxml (best of {REPEAT}) | target >= 10000 tx/s "
           f"({'met' if count / ours >= 10000 else 'NOT met'}) | {summary['count']} tx, sum {summary['control_sum']}")
     # memory: each size in a fresh process, so that its peak is its own
     small, large = (to_file_in_a_fresh_process(n) for n in (count, big))
