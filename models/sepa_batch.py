@@ -83,8 +83,9 @@ class SaleRecurringSepaBatch(models.Model):
         created = datetime.now(pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")).replace(
             tzinfo=None)
         groups = self._transaction_groups(invoices, company)
-        txs = [self._transaction(message_id, index, group, collection_date)
-               for index, group in enumerate(groups, start=1)]
+        sequence_types = self._sequence_types(groups)
+        txs = [self._transaction(message_id, index, group, collection_date, sequence_type)
+               for index, (group, sequence_type) in enumerate(zip(groups, sequence_types, strict=True), start=1)]
         batch = sepa.Batch(message_id, created, self._creditor(company), txs, scheme=scheme, version=version,
                            batch_booking=company.sepa_batch_booking)
         buffer = io.BytesIO()
@@ -136,8 +137,33 @@ class SaleRecurringSepaBatch(models.Model):
                 batch=line.batch_id.name))
         for invoice in invoices:
             problems += self._invoice_problems(invoice, company)
+        problems += self._one_off_problems(invoices, company)
         if problems:
             raise UserError("\n".join(problems))
+
+    def _one_off_problems(self, invoices, company):
+        """A one-off mandate collects once: one transaction in one run, never in two open batches."""
+        one_off = invoices.filtered(lambda move: move.sepa_mandate_id.mandate_type == "oneoff")
+        if not one_off:
+            return []
+        problems = []
+        pending = self.env["sale.recurring.sepa.line"].search(
+            [("mandate_id", "in", one_off.sepa_mandate_id.ids), ("batch_id.state", "=", "generated")])
+        for mandate in one_off.sepa_mandate_id:
+            mine = one_off.filtered(lambda move, mandate=mandate: move.sepa_mandate_id == mandate)
+            names = ", ".join(mine.mapped("name"))
+            partner = mine[0].partner_id.display_name
+            if mandate in pending.mandate_id:
+                problems.append(self.env._(
+                    "Invoices %(invoices)s (%(partner)s): the one-off mandate %(mandate)s is already in the batch "
+                    "%(batch)s.", invoices=names, partner=partner, mandate=mandate.name,
+                    batch=pending.filtered(lambda line, mandate=mandate: line.mandate_id == mandate)[0].batch_id.name))
+            elif len(mine) > 1 and company.sepa_grouping != "mandate":
+                problems.append(self.env._(
+                    "Invoices %(invoices)s (%(partner)s): the one-off mandate %(mandate)s collects only once; "
+                    "select one invoice, or collect one transaction per mandate (Settings).",
+                    invoices=names, partner=partner, mandate=mandate.name))
+        return problems
 
     def _invoice_problems(self, invoice, company):
         who = {"invoice": invoice.name, "partner": invoice.partner_id.display_name}
@@ -165,7 +191,26 @@ class SaleRecurringSepaBatch(models.Model):
             groups[invoice.sepa_mandate_id] |= invoice
         return list(groups.values())
 
-    def _transaction(self, message_id, index, invoices, collection_date):
+    def _sequence_types(self, groups):
+        """FRST, RCUR or OOFF per transaction.  A mandate collected for the first time is FRST once
+        (the company's policy allowing): its other transactions in this run, or while its FRST waits
+        in a batch not yet sent to the bank, are RCUR."""
+        mandates = self.env["account.move"].concat(*groups).sepa_mandate_id
+        first_pending = set(self.env["sale.recurring.sepa.line"].search(
+            [("mandate_id", "in", mandates.ids), ("sequence_type", "=", "FRST"),
+             ("batch_id.state", "=", "generated")]).mandate_id.ids)
+        sequence_types = []
+        for group in groups:
+            mandate = group[0].sepa_mandate_id
+            sequence_type = mandate._sequence_type()
+            if sequence_type == "FRST":
+                if mandate.id in first_pending:
+                    sequence_type = "RCUR"
+                first_pending.add(mandate.id)
+            sequence_types.append(sequence_type)
+        return sequence_types
+
+    def _transaction(self, message_id, index, invoices, collection_date, sequence_type):
         mandate = invoices[0].sepa_mandate_id
         sudo_mandate = mandate.sudo()
         partner = invoices[0].partner_id.commercial_partner_id
@@ -182,7 +227,7 @@ class SaleRecurringSepaBatch(models.Model):
                               zip=partner.zip or None, street=partner.street or None),
             remittance=names,
             collection_date=collection_date,
-            sequence_type=mandate._sequence_type(),
+            sequence_type=sequence_type,
         )
 
     def _creditor(self, company):

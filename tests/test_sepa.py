@@ -160,6 +160,50 @@ class TestSepa(SubscriptionCase):
         self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
         self.assertEqual(self.mandate.state, "active", "AM04 does not revoke")
 
+    def test_a_first_collection_is_frst_once_per_mandate(self):
+        """Two invoices of a new mandate in one run: one FRST, one RCUR (the form says so before the
+        file is made); a second run while the FRST waits to be sent is RCUR only."""
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
+                                              pricelist_id=self.pricelist.id)
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        first, second = order.recurring_invoice_ids.sorted("name")
+        with freeze_time("2026-12-07 09:00"):
+            run = self._run("2026-12-21")
+            self.assertEqual(sorted(run.line_ids.mapped("sequence_type")), ["FRST", "RCUR"])
+            self.assertIn("<td>FRST</td><td class='text-end'>1</td>", str(run.summary_html))
+            self.assertIn("<td>RCUR</td><td class='text-end'>1</td>", str(run.summary_html))
+            run.line_ids.filtered(lambda line: line.invoice_id == second).selected = False
+            batch = self.env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])
+            self.assertEqual(batch.line_ids.mapped("sequence_type"), ["FRST"])
+            # the FRST is not sent yet: the mandate's next transaction is RCUR, not a second FRST
+            later = self.env["sale.recurring.sepa.batch"]._create_run(second, self.journal, D(2026, 12, 21), "CORE")
+        self.assertEqual(later.line_ids.mapped("sequence_type"), ["RCUR"])
+        self.assertEqual(self._xml(batch).count(b"<SeqTp>FRST</SeqTp>"), 1)
+        self.assertNotIn(b"FRST", self._xml(later))
+        self.assertEqual(first.sepa_line_ids.batch_id, batch)
+
+    def test_a_one_off_mandate_collects_once(self):
+        one_off = self._mandate("NL91 ABNA 0417 1643 00", mandate_type="oneoff")
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=one_off.id,
+                                              pricelist_id=self.pricelist.id)
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        invoices = order.recurring_invoice_ids.sorted("name")
+        Batch = self.env["sale.recurring.sepa.batch"]
+        with freeze_time("2026-12-07 09:00"):
+            with self.assertRaisesRegex(UserError, f"one-off mandate {one_off.name} collects only once"):
+                Batch._create_run(invoices, self.journal, D(2026, 12, 21), "CORE")
+            self.assertFalse(Batch.search([]))
+            batch = Batch._create_run(invoices[0], self.journal, D(2026, 12, 21), "CORE")
+            self.assertEqual(batch.line_ids.sequence_type, "OOFF")
+            with self.assertRaisesRegex(UserError, f"already in the batch {batch.name}"):
+                Batch._create_run(invoices[1], self.journal, D(2026, 12, 21), "CORE")
+        batch.action_sent()
+        self.assertEqual(one_off.state, "closed")
+
     def test_amendment_is_told_once(self):
         self.mandate.write({"last_collection_date": "2026-11-02"})
         self.mandate.iban = "BE71096123456769"  # another bank

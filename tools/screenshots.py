@@ -61,12 +61,21 @@ class Browser:
             if message.get("id") == self.counter:
                 return message.get("result", {})
 
-    def shoot(self, url, path, cookie, base, wait=4.0):
+    def shoot(self, url, path, cookie, base, wait=4.0, click=None):
+        """Open ``url`` and capture it; with ``click`` (a CSS selector), click that first (a button
+        opening a dialog) and capture the dialog."""
         self.call("Network.enable")
         self.call("Network.setCookie", name="session_id", value=cookie, url=base)
         self.call("Emulation.setDeviceMetricsOverride", width=1440, height=900, deviceScaleFactor=1, mobile=False)
         self.call("Page.navigate", url=url)
         time.sleep(wait)
+        if click:
+            found = self.call("Runtime.evaluate", expression=f"""
+                (() => {{ const el = document.querySelector({json.dumps(click)}); if (el) el.click(); return !!el; }})()
+            """, returnByValue=True)
+            if not found.get("result", {}).get("value"):
+                sys.exit(f"make screenshots: nothing matches {click} on {url}")
+            time.sleep(wait)
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.write_bytes(base64.b64decode(data))
         print(f"  {path.relative_to(ROOT)}")
@@ -89,6 +98,8 @@ def main():
             (f"{base}/odoo/weekly-subscriptions/{ids['subscription']}", "subscription_form.png", admin),
             (f"{base}/odoo/weekly-subscriptions", "subscription_list.png", admin),
             (f"{base}/odoo/subscription-pauses/{ids['pause']}", "pause_form.png", admin),
+            (f"{base}/odoo/weekly-subscriptions/{ids['running_subscription']}", "pause_wizard.png", admin,
+             "button[name=action_recurring_pause]"),
             (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_sepa_batch_action/{ids['batch']}",
              "direct_debit_batch.png", admin),
             (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_mrr_month_action", "dashboard.png", admin),
@@ -96,8 +107,8 @@ def main():
         ]
         # the first page builds the web client's assets: let it finish before the first picture
         browser.shoot(shots[0][0], OUT / shots[0][1], admin, base, wait=15.0)
-        for url, name, cookie in shots:
-            browser.shoot(url, OUT / name, cookie, base)
+        for url, name, cookie, *click in shots:
+            browser.shoot(url, OUT / name, cookie, base, click=click[0] if click else None)
     finally:
         browser.close()
     return 0

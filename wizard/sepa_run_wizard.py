@@ -58,10 +58,10 @@ class SaleRecurringSepaRun(models.TransientModel):
     def _compute_summary_html(self):
         for run in self:
             totals = {}
-            for line in run.line_ids.filtered("selected"):
-                key = (run.scheme, line.sequence_type)
+            for group, sequence_type in run._transactions():
+                key = (run.scheme, sequence_type)
                 count, amount = totals.get(key, (0, 0.0))
-                totals[key] = (count + 1, amount + line.amount)
+                totals[key] = (count + 1, amount + sum(group.mapped("amount_residual")))
             currency = run.company_id.currency_id
             rows = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td></tr>") % (
@@ -71,6 +71,16 @@ class SaleRecurringSepaRun(models.TransientModel):
                 self.env._("Scheme"), self.env._("Sequence Type"), self.env._("Transactions"), self.env._("Amount"))
             run.summary_html = Markup("<table class='table table-sm'><thead>%s</thead><tbody>%s</tbody></table>") % (
                 head, rows)
+
+    def _transactions(self):
+        """(invoices, sequence type) of each transaction the file would hold, as the batch makes them."""
+        self.ensure_one()
+        invoices = self.line_ids.filtered("selected").invoice_id
+        if not invoices:
+            return []
+        batches = self.env["sale.recurring.sepa.batch"]
+        groups = batches._transaction_groups(invoices, self.company_id)
+        return list(zip(groups, batches._sequence_types(groups), strict=True))
 
     def action_create(self):
         self.ensure_one()
@@ -98,10 +108,16 @@ class SaleRecurringSepaRunLine(models.TransientModel):
     amount = fields.Monetary(related="invoice_id.amount_residual", string="Amount Due")
     sequence_type = fields.Char(compute="_compute_sequence_type")
 
-    @api.depends("mandate_id")
+    @api.depends("mandate_id", "selected", "run_id.line_ids.selected")
     def _compute_sequence_type(self):
+        """As the file would say: a mandate's first collection is FRST once, its other invoices RCUR."""
+        planned = {}
+        for run in self.run_id:
+            for group, sequence_type in run._transactions():
+                planned.update(dict.fromkeys(group.ids, sequence_type))
         for line in self:
-            line.sequence_type = line.mandate_id._sequence_type() if line.mandate_id else False
+            line.sequence_type = planned.get(line.invoice_id.id) or (
+                line.mandate_id._sequence_type() if line.mandate_id else False)
 
 
 class SaleRecurringSepaReturn(models.TransientModel):
