@@ -19,7 +19,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from contextlib import nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -319,6 +319,8 @@ def check_transaction(tx, batch, problems):
                                 "Mandate Signature Date", str(mandate.signed_on or "")))
     if mandate.scheme != batch.scheme:
         problems.append(Problem("scheme", record, "Mandate Scheme", f"{mandate.scheme} / {batch.scheme}"))
+    if not isinstance(tx.collection_date, date):
+        problems.append(Problem("empty", record, "Collection Date", str(tx.collection_date or "")))
     if tx.sequence_type not in SEQUENCE_TYPES:
         problems.append(Problem("sequence", record, "Sequence Type", tx.sequence_type))
     debtor = tx.debtor
@@ -494,10 +496,21 @@ class Block:
         self.total += tx.amount
 
 
+@contextmanager
 def _output(target):
-    if isinstance(target, (str, os.PathLike)):
-        return open(target, "wb")  # closed by the caller's with
-    return nullcontext(target)
+    """A binary file to write into.  For a path, a ``.part`` file beside it, renamed to the path
+    only once complete: a half-written file never carries the final name."""
+    if not isinstance(target, (str, os.PathLike)):
+        yield target
+        return
+    partial = f"{os.fspath(target)}.part"
+    try:
+        with open(partial, "wb") as out:
+            yield out
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def write(batch, target):
@@ -512,8 +525,10 @@ def write(batch, target):
     problems = []
     header = check_header(batch, problems)
     blocks = {}
+    read = 0
     try:
         for tx in checked_transactions(batch, problems):
+            read += 1
             if problems:
                 continue  # still checked, for the full list of problems; no more XML
             key = group_key(tx)
@@ -521,7 +536,7 @@ def write(batch, target):
             if block is None:
                 block = blocks[key] = Block()
             block.add(tx, header.version)
-        if not blocks and not problems:
+        if not read:
             problems.append(Problem("empty", "Batch", "Transactions"))
         if problems:
             raise SepaError(problems)

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import LockError, UserError
 from odoo.tools import format_date
 
 from ..engine import sepa, target2
@@ -77,6 +77,12 @@ class SaleRecurringSepaBatch(models.Model):
         Nothing is written when anything is wrong: the UserError lists every problem.
         """
         company = journal.company_id
+        # two runs at once must not both send a mandate's FRST, or collect a one-off mandate twice
+        try:
+            invoices.sepa_mandate_id.lock_for_update(allow_referencing=True)
+        except LockError:
+            raise UserError(self.env._("Another direct-debit run is using the mandates of these invoices right "
+                                       "now; try again in a moment.")) from None
         self._check_run_invoices(invoices, company)
         version = journal.sepa_pain_version or sepa.V08
         message_id = self.env["ir.sequence"].with_company(company).next_by_code("sale.recurring.sepa.batch")
@@ -148,16 +154,16 @@ class SaleRecurringSepaBatch(models.Model):
             return []
         problems = []
         pending = self.env["sale.recurring.sepa.line"].search(
-            [("mandate_id", "in", one_off.sepa_mandate_id.ids), ("batch_id.state", "=", "generated")])
-        for mandate in one_off.sepa_mandate_id:
-            mine = one_off.filtered(lambda move, mandate=mandate: move.sepa_mandate_id == mandate)
+            [("mandate_id", "in", one_off.sepa_mandate_id.ids), ("batch_id.state", "=", "generated")]
+        ).grouped("mandate_id")
+        for mandate, mine in one_off.grouped("sepa_mandate_id").items():
             names = ", ".join(mine.mapped("name"))
             partner = mine[0].partner_id.display_name
-            if mandate in pending.mandate_id:
+            if mandate in pending:
                 problems.append(self.env._(
                     "Invoices %(invoices)s (%(partner)s): the one-off mandate %(mandate)s is already in the batch "
                     "%(batch)s.", invoices=names, partner=partner, mandate=mandate.name,
-                    batch=pending.filtered(lambda line, mandate=mandate: line.mandate_id == mandate)[0].batch_id.name))
+                    batch=pending[mandate][0].batch_id.name))
             elif len(mine) > 1 and company.sepa_grouping != "mandate":
                 problems.append(self.env._(
                     "Invoices %(invoices)s (%(partner)s): the one-off mandate %(mandate)s collects only once; "
@@ -196,17 +202,18 @@ class SaleRecurringSepaBatch(models.Model):
         (the company's policy allowing): its other transactions in this run, or while its FRST waits
         in a batch not yet sent to the bank, are RCUR."""
         mandates = self.env["account.move"].concat(*groups).sepa_mandate_id
+        own_type = {mandate.id: mandate._sequence_type() for mandate in mandates}
         first_pending = set(self.env["sale.recurring.sepa.line"].search(
             [("mandate_id", "in", mandates.ids), ("sequence_type", "=", "FRST"),
              ("batch_id.state", "=", "generated")]).mandate_id.ids)
         sequence_types = []
         for group in groups:
-            mandate = group[0].sepa_mandate_id
-            sequence_type = mandate._sequence_type()
+            mandate_id = group[0].sepa_mandate_id.id
+            sequence_type = own_type[mandate_id]
             if sequence_type == "FRST":
-                if mandate.id in first_pending:
+                if mandate_id in first_pending:
                     sequence_type = "RCUR"
-                first_pending.add(mandate.id)
+                first_pending.add(mandate_id)
             sequence_types.append(sequence_type)
         return sequence_types
 

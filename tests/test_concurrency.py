@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api, fields
+from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
@@ -127,3 +128,50 @@ class TestConcurrentBilling(TransactionCase):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
             self._retire(order_ids)
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentDirectDebitRuns(TransactionCase):
+    """Two direct-debit runs at once: the second cannot take the mandates the first is using."""
+
+    def test_a_mandate_in_use_by_another_run_is_refused(self):
+        with self.registry.cursor() as cr:  # committed, so that another connection can lock it
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True, "mail_create_nolog": True})
+            partner = env["res.partner"].create({"name": "Concurrent debtor"})
+            mandate = env["sale.recurring.mandate"].create({
+                "partner_id": partner.id, "iban": "BE68539007547034", "signed_on": "2026-01-05"})
+            mandate.action_validate()
+            partner_id, mandate_id = partner.id, mandate.id
+        try:
+            self._run_while_another_holds(partner_id, mandate_id)
+        finally:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["sale.recurring.mandate"].browse(mandate_id).unlink()
+                env["res.partner"].browse(partner_id).unlink()
+
+    def _run_while_another_holds(self, partner_id, mandate_id):
+        # this test's own rows go in a savepoint rolled back before the clean-up: the invoice's
+        # reference to the mandate holds a key-share lock the clean-up would wait for
+        savepoint = self.env.cr.savepoint()
+        try:
+            company = self.env.ref("base.main_company")
+            journal = self.env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", company.id)],
+                                                         limit=1)
+            invoice = self.env["account.move"].with_company(company).create({
+                "move_type": "out_invoice", "partner_id": partner_id, "sepa_mandate_id": mandate_id,
+                "invoice_line_ids": [Command.create({"name": "Box", "quantity": 1, "price_unit": 10.0})]})
+            self.env.flush_all()
+            with self.registry.cursor() as other_run:
+                # what a run in progress holds (lock_for_update with allow_referencing)
+                other_run.execute("SELECT id FROM sale_recurring_mandate WHERE id = %s FOR NO KEY UPDATE",
+                                  [mandate_id])
+                with self.assertRaisesRegex(UserError, "Another direct-debit run is using the mandates"):
+                    self.env["sale.recurring.sepa.batch"]._create_run(invoice, journal, fields.Date.today(), "CORE")
+                other_run.rollback()
+            self.assertFalse(self.env["sale.recurring.sepa.line"].search([("mandate_id", "=", mandate_id)]))
+            # once the other run is over, the mandate can be taken
+            self.env["sale.recurring.mandate"].browse(mandate_id).lock_for_update(allow_referencing=True)
+        finally:
+            savepoint.close(rollback=True)
+            self.env.invalidate_all()

@@ -45,9 +45,10 @@ SHOWN_KEYS = {"title", "message", "body", "summary", "note"}
 
 def _is_text(node):
     """A literal with words in it (an f-string counts): something a user would read."""
-    if isinstance(node, ast.JoinedStr):
-        return True
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"[A-Za-z]{2}", node.value)
+    if isinstance(node, ast.JoinedStr):  # its literal parts: f"{error}" shows no text of ours
+        return any(_is_text(part) for part in node.values if isinstance(part, ast.Constant))
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) \
+        and bool(re.search(r"[A-Za-z]{2}", node.value))
 
 
 def untranslated(source, filename="<source>"):
@@ -87,6 +88,7 @@ class TestNothingUntranslated(TransactionCase):
             "action = {'type': 'ir.actions.act_window', 'name': 'Pauses', 'res_model': 'x'}\n"
             "params = {'title': _('Done'), 'message': 'Billed'}\n"
             "values = {'name': 'SWS-DD-0001'}\n"
+            "raise UserError(f'{error}')\n"
         )
         self.assertEqual([line for line, _what in untranslated(sample)], [1, 3, 4, 5])
 

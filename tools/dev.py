@@ -264,6 +264,12 @@ BROWSER_DID_NOT_START = "Chrome headless failed to start"
 TOUR_TEST = "TestPortal.test_portal_pause_tour"
 
 
+def tour_succeeded(path):
+    """Whether the log shows the portal tour run to its end in the browser."""
+    text = Path(path).read_text(errors="replace")
+    return re.search(r"test_portal_pause_tour\.browser: tour succeeded", text) is not None
+
+
 def cmd_test(args):
     try:
         python = odoo_python()
@@ -294,10 +300,14 @@ def cmd_test(args):
                   "--stop-after-init", "--workers=0", "--max-cron-threads=0", log=retry_log)
         retry = test_summary(retry_log)
         problems = log_problems(retry_log, during_tests=True)
-        if rc or not retry or retry[0] or retry[1] or retry[2] != 1:
+        if rc or problems or not retry or retry[0] or retry[1] or not tour_succeeded(retry_log):
             problems.append(f"the browser tour {TOUR_TEST} did not pass when run again: see {retry_log}")
         else:
             say(f"the browser tour {TOUR_TEST} passed when run again alone")
+            log = retry_log
+    if not args.tags and not tour_succeeded(log):
+        # Odoo skips a tour silently in some cases (no browser, no websocket-client): never a pass
+        problems.append(f"the browser tour {TOUR_TEST} did not run to its end: see {log}")
     failed = rc != 0 or summary is None or summary[0] or summary[1] or not summary[2] or problems
     say("upgrading the add-on (-u) and checking its log stays clean")
     upgrade_log = DEVENV / "upgrade.log"
@@ -414,7 +424,9 @@ def ensure_browser():
 def warm_up_browser():
     """Start Chromium once before the tests: its first start on a fresh machine (font and profile
     caches) can take longer than the 10 s Odoo's test browser waits for it."""
-    binary = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    # the same order as Odoo's test browser (odoo.tests.common._find_executable)
+    names = ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")
+    binary = next((shutil.which(name) for name in names if shutil.which(name)), None)
     if not binary:
         return
     with tempfile.TemporaryDirectory() as profile:

@@ -26,6 +26,9 @@ class SaleRecurringSepaRun(models.TransientModel):
     line_ids = fields.One2many("sale.recurring.sepa.run.line", "run_id", string="Invoices",
                                compute="_compute_line_ids", store=True, readonly=False)
     summary_html = fields.Html(string="Totals", compute="_compute_summary_html", sanitize=False)
+    sequence_plan = fields.Json(
+        compute="_compute_sequence_plan",
+        help="The sequence type each selected invoice's transaction will have, worked out once per change.")
 
     @api.depends("requested_date", "company_id")
     def _compute_collection_date(self):
@@ -54,7 +57,13 @@ class SaleRecurringSepaRun(models.TransientModel):
                 fields.Command.create({"invoice_id": invoice.id, "selected": True})
                 for invoice in run._proposed_invoices()]
 
-    @api.depends("line_ids.selected", "line_ids.invoice_id")
+    @api.depends("line_ids.selected", "line_ids.invoice_id", "company_id")
+    def _compute_sequence_plan(self):
+        for run in self:
+            run.sequence_plan = {str(invoice_id): sequence_type for group, sequence_type in run._transactions()
+                                 for invoice_id in group.ids}
+
+    @api.depends("line_ids.selected", "line_ids.invoice_id", "company_id")
     def _compute_summary_html(self):
         for run in self:
             totals = {}
@@ -108,15 +117,11 @@ class SaleRecurringSepaRunLine(models.TransientModel):
     amount = fields.Monetary(related="invoice_id.amount_residual", string="Amount Due")
     sequence_type = fields.Char(compute="_compute_sequence_type")
 
-    @api.depends("mandate_id", "selected", "run_id.line_ids.selected")
+    @api.depends("mandate_id", "run_id.sequence_plan")
     def _compute_sequence_type(self):
         """As the file would say: a mandate's first collection is FRST once, its other invoices RCUR."""
-        planned = {}
-        for run in self.run_id:
-            for group, sequence_type in run._transactions():
-                planned.update(dict.fromkeys(group.ids, sequence_type))
         for line in self:
-            line.sequence_type = planned.get(line.invoice_id.id) or (
+            line.sequence_type = (line.run_id.sequence_plan or {}).get(str(line.invoice_id.id)) or (
                 line.mandate_id._sequence_type() if line.mandate_id else False)
 
 

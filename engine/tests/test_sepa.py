@@ -164,6 +164,22 @@ def test_the_same_invoice_twice_is_refused_and_nothing_is_written(tmp_path):
     assert not target.exists()
 
 
+def test_an_empty_batch_and_a_missing_collection_date_are_refused():
+    wrong = replace(CREDITOR, identifier="BE69ZZZ0123456789")
+    assert codes(problems([], creditor=wrong)) == [("creditor_id", "Creditor Identifier"), ("empty", "Transactions")]
+    assert codes(problems([tx(1, collection_date=None)])) == [("empty", "Collection Date")]
+
+
+def test_a_file_is_written_whole_from_a_generator_or_not_at_all(tmp_path):
+    target = tmp_path / "run.xml"
+    summary = s.write(batch(tx(n) for n in range(1, 4)), target)
+    assert summary["count"] == 3 and s.validate(str(target))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run.xml"]
+    with pytest.raises(s.SepaError):
+        s.write(batch(tx(n, amount=Decimal(-n)) for n in range(1, 4)), tmp_path / "refused.xml")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run.xml"]
+
+
 def test_the_schema_catches_what_the_checks_do_not_cover():
     data, _summary = s.build(batch([tx(1)]))
     broken = data.replace(b"<PmtMtd>DD</PmtMtd>", b"<PmtMtd>XX</PmtMtd>")
