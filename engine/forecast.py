@@ -54,8 +54,10 @@ def expected_invoices(schedule, first_day, last_day):
                Decimal(0))
     found = []
     quiet_from = max([pause.end for pause in schedule.pauses], default=None)
-    horizon_end = end is None or end > last_day
     fast_step = timedelta(weeks=schedule.rhythm.interval) if schedule.rhythm.unit == periods.WEEK else None
+    # the shortcut needs every period invoiced by last_day to be whole: an advance invoice on
+    # last_day covers a period ending up to one period and a week later, which must end before the end
+    horizon_end = end is None or (fast_step is not None and end > last_day + fast_step + timedelta(days=7))
     for period in periods.periods_after(schedule.rhythm, schedule.segment_start, schedule.invoiced_until, end,
                                         schedule.subscription_start, pauses=schedule.pauses):
         if period.invoice_date > last_day:

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine import forecast as f
@@ -80,6 +80,8 @@ def test_mrr_normalisation():
                  anchoring=st.sampled_from(p.ANCHORINGS)),
        st.dates(min_value=D(2024, 1, 1), max_value=D(2027, 12, 31)), st.integers(0, 400),
        st.one_of(st.none(), st.integers(1, 500)), st.integers(0, 200))
+# found by hypothesis in CI: the end falls in the period invoiced (in advance) on the last day
+@example(p.Rhythm(p.WEEK, 1, "advance", 0, "start"), D(2024, 1, 1), 0, 366, 0)
 def test_the_shortcut_gives_the_invoices_of_the_schedule(rhythm, start, first_offset, end_offset, pause_offset):
     end = start + timedelta(days=end_offset) if end_offset else None
     pause_start = start + timedelta(days=pause_offset)
