@@ -468,8 +468,7 @@ class SaleOrder(models.Model):
             taxes = line.tax_ids.compute_all(price, self.currency_id, vals["quantity"], line.product_id,
                                              self.partner_invoice_id)
             total += taxes["total_included"]
-        for pause in self.recurring_pause_ids.filtered(
-                lambda p: p.carry_over_lines and not p.carry_over_move_id and p.end_date < period.start):
+        for pause in self._recurring_deducting_pauses(period):
             for vals in pause.carry_over_lines:
                 taxes = self.env["account.tax"].browse(vals["tax_ids"][0][2]).compute_all(
                     vals["price_unit"], self.currency_id, 1.0, partner=self.partner_invoice_id)
@@ -806,6 +805,24 @@ class SaleOrder(models.Model):
             cache[company.id] = journal.id
         return journal
 
+    def _recurring_deducting_pauses(self, period, carried=()):
+        """The pauses whose carried-over paid days the invoice of ``period`` deducts, oldest first,
+        as long as the invoice stays at or above zero (what does not fit waits for the next one);
+        ``carried``: ids of pauses already deducted in the same billing batch."""
+        self.ensure_one()
+        pending = self.recurring_pause_ids.filtered(
+            lambda pause: pause.carry_over_lines and not pause.carry_over_move_id and pause.state != "cancel"
+            and pause.end_date < period.start and pause.id not in carried).sorted("start_date")
+        deducting = self.recurring_pause_ids.browse()
+        if not pending:
+            return deducting
+        room = self._recurring_period_amount(period)
+        for pause in pending:
+            if pause.carry_over_amount <= room:
+                deducting |= pause
+                room -= pause.carry_over_amount
+        return deducting
+
     def _prepare_recurring_invoice_vals(self, period, today, carried=None):
         """Values of the customer invoice of one period.
 
@@ -814,15 +831,7 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         carried = set() if carried is None else carried
-        deducting = self.recurring_pause_ids.browse()
-        room = self._recurring_period_amount(period)
-        for pause in self.recurring_pause_ids.sorted("start_date"):
-            # never below zero: what does not fit waits for the next invoice
-            if pause.carry_over_lines and not pause.carry_over_move_id and pause.state != "cancel" \
-                    and pause.end_date < period.start and pause.id not in carried \
-                    and pause.carry_over_amount <= room:
-                deducting |= pause
-                room -= pause.carry_over_amount
+        deducting = self._recurring_deducting_pauses(period, carried)
         carried.update(deducting.ids)
         label = self._recurring_period_label(period.start, period.end)
         policy = self.company_id.recurring_invoice_date_policy
@@ -852,12 +861,11 @@ class SaleOrder(models.Model):
                 for pause in deducting for vals in pause.carry_over_lines
             ],
             "recurring_carry_over_pause_ids": [Command.link(pause.id) for pause in deducting],
-            "sepa_mandate_id": self.recurring_mandate_id.id
-            if self.recurring_mandate_id.state == "active" else False,
         } | self._recurring_sepa_vals()
 
     def _recurring_sepa_vals(self):
-        """An invoice collected by direct debit has the SEPA payment method as preferred one."""
+        """An invoice collected by direct debit carries the active mandate, and has the SEPA payment
+        method as preferred one."""
         if self.recurring_mandate_id.state != "active":
             return {}
         cache = self.env.context.get("recurring_journals")
@@ -870,7 +878,8 @@ class SaleOrder(models.Model):
                 ("journal_id.company_id", "=", self.company_id.id)], limit=1).id
             if cache is not None:
                 cache[key] = line_id
-        return {"preferred_payment_method_line_id": line_id} if line_id else {}
+        return {"sepa_mandate_id": self.recurring_mandate_id.id} | (
+            {"preferred_payment_method_line_id": line_id} if line_id else {})
 
     def _recurring_set_invoiced_until(self, owners):
         """Move "Invoiced Until" to the end of the last period billed, in one write per date."""

@@ -47,7 +47,8 @@ class SaleRecurringMrr(models.Model):
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     month = fields.Date(readonly=True, index=True, help="First day of the month; the figures are at its end.")
     status = fields.Selection(
-        [("active", "Active"), ("paused", "Paused"), ("closed", "Closed")], readonly=True)
+        [("active", "Active"), ("paused", "Paused"), ("closed", "Closed")], readonly=True,
+        help="The subscription at the month end: running, in a pause (out of MRR, not churn), or closed.")
     mrr = fields.Monetary(string="MRR", readonly=True, help="Monthly recurring revenue at the month end, untaxed.")
     movement = fields.Selection(
         MOVEMENTS, readonly=True,
@@ -196,18 +197,24 @@ class SaleRecurringMrrMonth(models.Model):
     month = fields.Date(readonly=True)
     mrr = fields.Monetary(string="MRR", readonly=True)
     arr = fields.Monetary(string="ARR", readonly=True, help="12 times the MRR.")
-    new_mrr = fields.Monetary(string="New", readonly=True)
-    expansion_mrr = fields.Monetary(string="Expansion", readonly=True)
-    contraction_mrr = fields.Monetary(string="Contraction", readonly=True)
+    new_mrr = fields.Monetary(string="New", readonly=True, help="MRR of subscriptions that started this month.")
+    expansion_mrr = fields.Monetary(string="Expansion", readonly=True,
+                                    help="MRR gained by running subscriptions whose price went up.")
+    contraction_mrr = fields.Monetary(string="Contraction", readonly=True,
+                                      help="MRR lost by running subscriptions whose price went down (negative).")
     churn_mrr = fields.Monetary(string="Churn", readonly=True, help="MRR lost to subscriptions closed this month.")
-    reactivation_mrr = fields.Monetary(string="Reactivation", readonly=True)
+    reactivation_mrr = fields.Monetary(
+        string="Reactivation", readonly=True,
+        help="MRR of subscriptions that had none at the previous month end (closed or between terms, "
+             "not paused) but had some before: reopened or renewed late.")
     paused_mrr = fields.Monetary(string="Paused MRR", readonly=True,
                                  help="MRR of subscriptions that paused this month: out of MRR, not churn.")
-    resumed_mrr = fields.Monetary(string="Resumed MRR", readonly=True)
+    resumed_mrr = fields.Monetary(string="Resumed MRR", readonly=True,
+                                  help="MRR back from subscriptions that were paused at the previous month end.")
     active_count = fields.Integer(string="Active", readonly=True)
     paused_count = fields.Integer(string="Paused", readonly=True)
-    new_count = fields.Integer(string="New Subscriptions", readonly=True)
-    closed_count = fields.Integer(string="Closed", readonly=True)
+    new_count = fields.Integer(string="New Subscriptions", readonly=True, help="Subscriptions that started this month.")
+    closed_count = fields.Integer(string="Closed", readonly=True, help="Subscriptions closed this month (churn).")
     churn_rate = fields.Float(
         string="Churn Rate (%)", readonly=True, aggregator="avg",
         help="Subscriptions closed this month divided by those active at the end of the previous month.")

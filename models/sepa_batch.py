@@ -1,9 +1,6 @@
 import base64
 import io
 from collections import defaultdict
-from datetime import datetime
-
-import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
@@ -86,8 +83,7 @@ class SaleRecurringSepaBatch(models.Model):
         self._check_run_invoices(invoices, company)
         version = journal.sepa_pain_version or sepa.V08
         message_id = self.env["ir.sequence"].with_company(company).next_by_code("sale.recurring.sepa.batch")
-        created = datetime.now(pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")).replace(
-            tzinfo=None)
+        created = self.env["sale.order"].with_company(company)._recurring_now().replace(tzinfo=None)
         groups = self._transaction_groups(invoices, company)
         sequence_types = self._sequence_types(groups)
         txs = [self._transaction(message_id, index, group, collection_date, sequence_type)
@@ -185,6 +181,10 @@ class SaleRecurringSepaBatch(models.Model):
             state = dict(mandate._fields["state"]._description_selection(self.env))[mandate.state]
             return [self.env._("Invoice %(invoice)s (%(partner)s): the mandate %(mandate)s is %(state)s.",
                                mandate=mandate.name, state=state, **who)]
+        if mandate.partner_id.commercial_partner_id != invoice.commercial_partner_id:
+            return [self.env._("Invoice %(invoice)s (%(partner)s): the mandate %(mandate)s is %(debtor)s's: a "
+                               "customer is only debited with their own mandate.",
+                               mandate=mandate.name, debtor=mandate.partner_id.display_name, **who)]
         return []
 
     def _transaction_groups(self, invoices, company):
@@ -372,7 +372,7 @@ class SaleRecurringSepaBatch(models.Model):
         return {
             "type": "ir.actions.act_window", "name": self.env._("Record a Return"),
             "res_model": "sale.recurring.sepa.return", "view_mode": "form", "target": "new",
-            "context": {"default_line_ids": self.line_ids.filtered(lambda line: line.state == "collected").ids[:0]},
+            "context": {"active_id": self.id, "active_model": self._name},
         }
 
     def action_download(self):

@@ -44,10 +44,15 @@ class SaleRecurringMandate(models.Model):
              "the debtor registers the mandate with their bank.")
     mandate_type = fields.Selection(
         [("recurrent", "Recurrent"), ("oneoff", "One-off")], string="Type", required=True,
-        default="recurrent", tracking=True)
+        default="recurrent", tracking=True,
+        help="Recurrent: collects invoice after invoice (FRST/RCUR). One-off: a single collection (OOFF); "
+             "the mandate is closed once it is sent to the bank.")
     state = fields.Selection(
         [("draft", "Draft"), ("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired"),
-         ("closed", "Closed")], required=True, default="draft", tracking=True, copy=False, index=True)
+         ("closed", "Closed")], required=True, default="draft", tracking=True, copy=False, index=True,
+        help="Only active mandates are collected. Revoked: the debtor or the bank withdrew it (MD01 and "
+             "AC04 returns revoke it). Expired: no collection for 36 months. Closed: ended by you, or a "
+             "one-off mandate used.")
     last_collection_date = fields.Date(
         readonly=True, copy=False, tracking=True,
         help="Collection date of the last run sent to the bank with this mandate.")
@@ -76,7 +81,7 @@ class SaleRecurringMandate(models.Model):
             iban = mandate.sudo().iban or ""
             mandate.iban_masked = f"{iban[:2]}** **** **** {iban[-4:]}" if iban else False
 
-    @api.depends("last_collection_date", "company_id.sepa_sequence_policy")
+    @api.depends("last_collection_date")
     def _compute_is_first(self):
         for mandate in self:
             mandate.is_first = not mandate.last_collection_date
@@ -101,7 +106,7 @@ class SaleRecurringMandate(models.Model):
                     "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is not a valid IBAN: %(error)s",
                     mandate=vals.get("name") or self.display_name or "", iban=vals["iban"], error=str(error))) from None
             if not vals.get("bic"):
-                vals["bic"] = sepa.bic_of_iban(vals["iban"]) or vals.get("bic") or False
+                vals["bic"] = sepa.bic_of_iban(vals["iban"]) or False
         if vals.get("bic"):
             vals["bic"] = vals["bic"].replace(" ", "").upper()
         return vals
@@ -196,8 +201,8 @@ class SaleRecurringMandate(models.Model):
         stale = self.search([("state", "=", "active"), "|",
                              ("last_collection_date", "<", limit),
                              "&", ("last_collection_date", "=", False), ("signed_on", "<", limit)])
+        stale.state = "expired"
         for mandate in stale:
-            mandate.state = "expired"
             mandate.message_post(body=self.env._(
                 "Expired: no collection for %(months)s months.", months=EXPIRY_MONTHS))
         return len(stale)

@@ -2,6 +2,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .common import SubscriptionCase
@@ -76,3 +77,13 @@ class TestMrr(SubscriptionCase):
             self.env["sale.recurring.mrr"].with_user(self.user).action_open_dashboard()
         rows = self.env["sale.recurring.mrr"].with_user(self.user).search([])
         self.assertEqual(rows.order_id, mine)
+
+    def test_reporting_menus_open_for_their_groups(self):
+        forecast = self.env.ref("sale_weekly_subscription.sale_recurring_forecast_server_action")
+        dashboard = self.env.ref("sale_weekly_subscription.sale_recurring_mrr_dashboard_server_action")
+        with freeze_time("2026-11-02 09:00"):
+            self.assertEqual(forecast.with_user(self.user).run()["res_model"], "sale.recurring.forecast")
+            self.assertEqual(dashboard.with_user(self.manager).run()["res_model"], "sale.recurring.mrr.month")
+            # the company's key figures are for managers and accountants
+            with self.assertRaises(AccessError):
+                dashboard.with_user(self.user).run()

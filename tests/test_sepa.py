@@ -45,6 +45,11 @@ class TestSepa(SubscriptionCase):
         mandate.action_validate()
         return mandate
 
+    def _debit_subscription(self, mandate=None):
+        """A weekly subscription from Monday 30 Nov 2026, in euros, paid with ``mandate`` (the customer's)."""
+        return self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=(mandate or self.mandate).id,
+                                          pricelist_id=self.pricelist.id)
+
     def _run(self, requested, **values):
         wizard = Form(self.env["sale.recurring.sepa.run"])
         wizard.journal_id = self.journal
@@ -68,8 +73,7 @@ class TestSepa(SubscriptionCase):
 
     def test_full_flow_with_a_return_and_a_second_run(self):
         with freeze_time("2026-11-30 08:00"):
-            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
-                                              pricelist_id=self.pricelist.id)
+            order = self._debit_subscription()
             self._run_billing()
         invoice = order.recurring_invoice_ids
         self.assertEqual((invoice.sepa_mandate_id, invoice.state, invoice.amount_total),
@@ -136,8 +140,7 @@ class TestSepa(SubscriptionCase):
     def test_one_transaction_per_mandate_lists_the_invoices(self):
         self.company_data["company"].sepa_grouping = "mandate"
         with freeze_time("2026-11-30 08:00"):
-            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
-                                              pricelist_id=self.pricelist.id)
+            order = self._debit_subscription()
         with freeze_time("2026-12-07 08:00"):
             self._run_billing()
         invoices = order.recurring_invoice_ids
@@ -164,8 +167,7 @@ class TestSepa(SubscriptionCase):
         """Two invoices of a new mandate in one run: one FRST, one RCUR (the form says so before the
         file is made); a second run while the FRST waits to be sent is RCUR only."""
         with freeze_time("2026-11-30 08:00"):
-            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
-                                              pricelist_id=self.pricelist.id)
+            order = self._debit_subscription()
         with freeze_time("2026-12-07 08:00"):
             self._run_billing()
         first, second = order.recurring_invoice_ids.sorted("name")
@@ -187,8 +189,7 @@ class TestSepa(SubscriptionCase):
     def test_a_one_off_mandate_collects_once(self):
         one_off = self._mandate("NL91 ABNA 0417 1643 00", mandate_type="oneoff")
         with freeze_time("2026-11-30 08:00"):
-            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=one_off.id,
-                                              pricelist_id=self.pricelist.id)
+            order = self._debit_subscription(one_off)
         with freeze_time("2026-12-07 08:00"):
             self._run_billing()
         invoices = order.recurring_invoice_ids.sorted("name")
@@ -204,14 +205,30 @@ class TestSepa(SubscriptionCase):
         batch.action_sent()
         self.assertEqual(one_off.state, "closed")
 
+    def test_a_customer_is_only_debited_with_their_own_mandate(self):
+        other = self.env["res.partner"].create({"name": "Bakkerij Jansen", "city": "Gent",
+                                                "country_id": self.env.ref("base.be").id})
+        foreign = self.env["sale.recurring.mandate"].create({
+            "partner_id": other.id, "iban": "NL91ABNA0417164300", "signed_on": "2026-01-05"})
+        foreign.action_validate()
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        invoice.sepa_mandate_id = foreign
+        Batch = self.env["sale.recurring.sepa.batch"]
+        with freeze_time("2026-12-01 09:00"), \
+                self.assertRaisesRegex(UserError, f"{invoice.name}.*{foreign.name} is Bakkerij Jansen's"):
+            Batch._create_run(invoice, self.journal, D(2026, 12, 2), "CORE")
+        self.assertFalse(Batch.search([]))
+
     def test_amendment_is_told_once(self):
         self.mandate.write({"last_collection_date": "2026-11-02"})
         self.mandate.iban = "BE71096123456769"  # another bank
         self.assertEqual(self.mandate.original_iban, "BE68539007547034")
         self.assertTrue(self.mandate.original_bank_changed)
         with freeze_time("2026-11-30 08:00"):
-            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
-                                              pricelist_id=self.pricelist.id)
+            order = self._debit_subscription()
             self._run_billing()
             batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
         xml = self._xml(batch)
@@ -224,8 +241,7 @@ class TestSepa(SubscriptionCase):
 
     def test_bad_input_refuses_the_whole_run_and_marks_nothing(self):
         with freeze_time("2026-11-30 08:00"):
-            order = self._create_subscription(self.plan, "2026-11-30", recurring_mandate_id=self.mandate.id,
-                                              pricelist_id=self.pricelist.id)
+            order = self._debit_subscription()
             self._run_billing()
         invoice = order.recurring_invoice_ids
         self.customer.name = "北京烤鸭"

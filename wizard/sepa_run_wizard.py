@@ -28,7 +28,7 @@ class SaleRecurringSepaRun(models.TransientModel):
     summary_html = fields.Html(string="Totals", compute="_compute_summary_html", sanitize=False)
     sequence_plan = fields.Json(
         compute="_compute_sequence_plan",
-        help="The sequence type each selected invoice's transaction will have, worked out once per change.")
+        help="The transactions the file would hold (invoices and sequence type), worked out once per change.")
 
     @api.depends("requested_date", "company_id")
     def _compute_collection_date(self):
@@ -59,18 +59,23 @@ class SaleRecurringSepaRun(models.TransientModel):
 
     @api.depends("line_ids.selected", "line_ids.invoice_id", "company_id")
     def _compute_sequence_plan(self):
+        """The transactions the file would hold, as the batch makes them: [[invoice ids], sequence type]."""
+        batches = self.env["sale.recurring.sepa.batch"]
         for run in self:
-            run.sequence_plan = {str(invoice_id): sequence_type for group, sequence_type in run._transactions()
-                                 for invoice_id in group.ids}
+            invoices = run.line_ids.filtered("selected").invoice_id
+            groups = batches._transaction_groups(invoices, run.company_id) if invoices else []
+            run.sequence_plan = [[group.ids, sequence_type]
+                                 for group, sequence_type in zip(groups, batches._sequence_types(groups), strict=True)]
 
-    @api.depends("line_ids.selected", "line_ids.invoice_id", "company_id")
+    @api.depends("sequence_plan")
     def _compute_summary_html(self):
         for run in self:
+            due = {line.invoice_id.id: line.amount for line in run.line_ids}
             totals = {}
-            for group, sequence_type in run._transactions():
+            for invoice_ids, sequence_type in run.sequence_plan or []:
                 key = (run.scheme, sequence_type)
                 count, amount = totals.get(key, (0, 0.0))
-                totals[key] = (count + 1, amount + sum(group.mapped("amount_residual")))
+                totals[key] = (count + 1, amount + sum(due[invoice_id] for invoice_id in invoice_ids))
             currency = run.company_id.currency_id
             rows = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td></tr>") % (
@@ -80,16 +85,6 @@ class SaleRecurringSepaRun(models.TransientModel):
                 self.env._("Scheme"), self.env._("Sequence Type"), self.env._("Transactions"), self.env._("Amount"))
             run.summary_html = Markup("<table class='table table-sm'><thead>%s</thead><tbody>%s</tbody></table>") % (
                 head, rows)
-
-    def _transactions(self):
-        """(invoices, sequence type) of each transaction the file would hold, as the batch makes them."""
-        self.ensure_one()
-        invoices = self.line_ids.filtered("selected").invoice_id
-        if not invoices:
-            return []
-        batches = self.env["sale.recurring.sepa.batch"]
-        groups = batches._transaction_groups(invoices, self.company_id)
-        return list(zip(groups, batches._sequence_types(groups), strict=True))
 
     def action_create(self):
         self.ensure_one()
@@ -115,13 +110,18 @@ class SaleRecurringSepaRunLine(models.TransientModel):
     invoice_date_due = fields.Date(related="invoice_id.invoice_date_due")
     currency_id = fields.Many2one(related="invoice_id.currency_id")
     amount = fields.Monetary(related="invoice_id.amount_residual", string="Amount Due")
-    sequence_type = fields.Char(compute="_compute_sequence_type")
+    sequence_type = fields.Char(
+        compute="_compute_sequence_type",
+        help="As the file will say: FRST for a new mandate's first collection (once), RCUR for the next ones, "
+             "OOFF for a one-off mandate.")
 
     @api.depends("mandate_id", "run_id.sequence_plan")
     def _compute_sequence_type(self):
         """As the file would say: a mandate's first collection is FRST once, its other invoices RCUR."""
+        planned = {invoice_id: sequence_type for run in self.run_id
+                   for invoice_ids, sequence_type in run.sequence_plan or [] for invoice_id in invoice_ids}
         for line in self:
-            line.sequence_type = (line.run_id.sequence_plan or {}).get(str(line.invoice_id.id)) or (
+            line.sequence_type = planned.get(line.invoice_id.id) or (
                 line.mandate_id._sequence_type() if line.mandate_id else False)
 
 
