@@ -73,12 +73,11 @@ class SaleRecurringForecast(models.Model):
             "recurring_schedule_start", "recurring_start_date", "recurring_invoiced_until", "recurring_last_date",
             "recurring_close_date"], load=None)
         lines = defaultdict(list)
-        taxes_included = set(self.env["account.tax"].search([("price_include", "=", True)]).ids)
         for line in self.env["sale.order.line"].search_read(
-                [("order_id", "in", orders.ids), ("display_type", "=", False)],
-                ["order_id", "price_subtotal", "price_total", "tax_ids"], load=None):
-            included = taxes_included.intersection(line["tax_ids"])
-            lines[line["order_id"]].append(line["price_total"] if included else line["price_subtotal"])
+                [("order_id", "in", orders.ids), ("display_type", "=", False)], ["order_id", "price_subtotal"],
+                load=None):
+            # untaxed, as the report says (a price with an included tax counts without it)
+            lines[line["order_id"]].append(line["price_subtotal"])
         pauses = defaultdict(list)
         for pause in self.env["sale.recurring.pause"].search_read(
                 [("order_id", "in", orders.ids), ("state", "!=", "cancel")], ["order_id", "start_date", "end_date"],

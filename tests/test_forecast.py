@@ -71,6 +71,28 @@ class TestForecast(SubscriptionCase):
         self.assertEqual({month: round(value, 2) for month, value in expected.items()},
                          {month: round(value, 2) for month, value in invoiced.items()})
 
+    def test_a_price_with_an_included_tax_is_forecast_untaxed(self):
+        included = self.env["account.tax"].create({
+            "name": "21% included", "amount": 21, "price_include_override": "tax_included",
+            "company_id": self.company_data["company"].id})
+        with freeze_time("2026-11-30 12:00"):
+            order = self._create_subscription(self.weekly, "2026-11-30", confirm=False)
+            order.order_line.tax_ids = included
+            order.action_confirm()
+        with freeze_time("2026-12-01 06:00"):
+            expected = self._forecast()[D(2026, 12, 1)]
+        day = D(2026, 12, 1)
+        while day <= D(2026, 12, 31):
+            with freeze_time(f"{day} 12:00"):
+                self._run_billing()
+            day += timedelta(days=1)
+        december = self.env["account.move"].search([
+            ("recurring_order_id", "=", order.id), ("invoice_date", ">=", "2026-12-01"),
+            ("invoice_date", "<=", "2026-12-31")])
+        self.assertEqual(len(december), 4)
+        self.assertAlmostEqual(expected, sum(december.mapped("amount_untaxed")), places=2)
+        self.assertAlmostEqual(expected, 4 * 32.98, places=2)
+
     def test_user_sees_what_the_sale_rules_allow(self):
         with freeze_time("2026-11-30 12:00"):
             mine = self._create_subscription(self.weekly, "2026-11-30", user=self.user)
