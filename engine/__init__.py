@@ -1,2 +1,3 @@
-"""Pure-Python core of the add-on: date rules, and later the TARGET2 calendar,
-the SEPA builder and the forecast maths.  Never imports ``odoo``."""
+"""Pure-Python core of the add-on: the period and date rules, a subscription's schedule, the
+TARGET2 calendar, the pain.008 builder and its checks, and the forecast maths.  Never imports
+``odoo``."""

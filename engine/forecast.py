@@ -6,13 +6,13 @@ proration as the billing run) and adds each invoice to the calendar month of
 its invoice date, so a month with 5 send days shows 5 invoices.
 """
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
-from . import periods
+from . import periods, schedule
 
 
 def month_start(day):
@@ -25,53 +25,35 @@ def months_from(first, count):
     return [start + relativedelta(months=n) for n in range(count)]
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """What the forecast needs of one subscription (see ``periods`` for the terms)."""
-
-    rhythm: periods.Rhythm
-    segment_start: date
-    subscription_start: date
-    invoiced_until: date = None
-    end: date = None
-    pauses: tuple = ()
-    line_amounts: tuple = ()  # full-period untaxed amount of each line
-    rounding: str = "0.01"
-    renewal_periods: int = 0  # automatic renewal: periods added each time the term ends
+# the schedule of one subscription: the same value the billing run bills from
+Schedule = schedule.Schedule
 
 
-def expected_invoices(schedule, first_day, last_day):
+def expected_invoices(sched, first_day, last_day):
     """(invoice date, untaxed amount) of every invoice the billing run will make with an invoice
-    date in [first_day, last_day], automatic renewals included."""
-    end = schedule.end
-    if end is not None and schedule.renewal_periods:
+    date in [first_day, last_day], automatic renewals and carried-over pause deductions included."""
+    end = sched.end
+    if end is not None and sched.renewal_periods:
         while end < last_day + relativedelta(years=1):
-            end = periods.extend_term(schedule.rhythm, schedule.segment_start, end, schedule.renewal_periods,
-                                      pauses=schedule.pauses)
-    step = Decimal(str(schedule.rounding))
-    # a full period bills every line's amount rounded: computed once, prorated periods apart
-    full = sum((Decimal(str(amount)).quantize(step, rounding=ROUND_HALF_UP) for amount in schedule.line_amounts),
-               Decimal(0))
+            end = periods.extend_term(sched.rhythm, sched.segment_start, end, sched.renewal_periods,
+                                      pauses=sched.pauses)
+        sched = replace(sched, end=end)
+    full = schedule.full_amount(sched)
     found = []
-    quiet_from = max([pause.end for pause in schedule.pauses], default=None)
-    fast_step = timedelta(weeks=schedule.rhythm.interval) if schedule.rhythm.unit == periods.WEEK else None
+    quiet_from = max([pause.end for pause in sched.pauses], default=None)
+    fast_step = timedelta(weeks=sched.rhythm.interval) if sched.rhythm.unit == periods.WEEK else None
     # the shortcut needs every period invoiced by last_day to be whole: an advance invoice on
     # last_day covers a period ending up to one period and a week later, which must end before the end
     horizon_end = end is None or (fast_step is not None and end > last_day + fast_step + timedelta(days=7))
-    for period in periods.periods_after(schedule.rhythm, schedule.segment_start, schedule.invoiced_until, end,
-                                        schedule.subscription_start, pauses=schedule.pauses):
+    for invoice in schedule.invoices(sched):
+        period = invoice.period
         if period.invoice_date > last_day:
             break
-        if period.is_prorated:
-            amount = sum((periods.period_amount(amount, period, schedule.rounding)
-                          for amount in schedule.line_amounts), Decimal(0))
-        else:
-            amount = full
         if period.invoice_date >= first_day:
-            found.append((period.invoice_date, amount))
-        unclamped = periods.invoice_date(schedule.rhythm, period.start, period.end, date.min)
+            found.append((period.invoice_date, invoice.untaxed))
+        unclamped = periods.invoice_date(sched.rhythm, period.start, period.end, date.min)
         if fast_step and horizon_end and not period.is_prorated and period.invoice_date == unclamped \
-                and (quiet_from is None or period.start > quiet_from):
+                and not invoice.pending and (quiet_from is None or period.start > quiet_from):
             # from here on every period is full and N weeks after the previous one: so is its invoice date
             day = period.invoice_date + fast_step
             while day <= last_day:

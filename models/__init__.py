@@ -5,6 +5,8 @@ from . import sale_recurring_close_reason
 from . import sale_recurring_plan
 from . import sale_recurring_pause
 from . import sale_order
+from . import sale_order_lifecycle
+from . import sale_order_billing
 from . import sale_order_line
 from . import account_journal
 from . import sepa_mandate

@@ -57,6 +57,12 @@ class AccountMove(models.Model):
         self.ensure_one()
         return self.recurring_order_id._recurring_form_action()
 
+    def _recurring_post(self):
+        """Post the subscription invoices the billing run made (plans with "Post automatically"),
+        in one call.  Override to post differently, or to check something first."""
+        if self:
+            self._post(soft=False)
+
     def _recurring_send(self):
         """Queue posted subscription invoices for Odoo's standard sending (e-mail with the PDF,
         in batches, by the "Send invoices" scheduled action).  Plans decide; a customer with

@@ -1,7 +1,8 @@
-from odoo import api, models
-from odoo.fields import Command
+from decimal import Decimal
 
-from ..engine import periods
+from odoo import api, models
+
+from ..engine import schedule
 
 
 class SaleOrderLine(models.Model):
@@ -15,29 +16,54 @@ class SaleOrderLine(models.Model):
         recurring.qty_to_invoice = 0.0
         return super(SaleOrderLine, self - recurring)._compute_qty_to_invoice()
 
+    # -- the base amount of a line: decided here, once --------------------------
+
+    @api.model
+    def _recurring_base_line(self, untaxed, total, taxes, order, product=None):
+        """The engine's view of an invoice or order line: its untaxed amount and the amount a
+        prorated period prorates, which is the taxed total when the price includes a tax (the
+        prorated price unit then still includes it), else the untaxed amount."""
+        if not taxes.filtered("price_include"):
+            return schedule.Line(untaxed=Decimal(str(untaxed)))
+        currency, partner = order.currency_id, order.partner_invoice_id
+
+        def to_untaxed(amount):
+            return Decimal(str(taxes.compute_all(float(amount), currency, 1.0, product, partner)["total_excluded"]))
+        return schedule.Line(untaxed=Decimal(str(untaxed)), base=Decimal(str(total)), to_untaxed=to_untaxed)
+
+    def _recurring_engine_line(self):
+        """This subscription line as the engine bills it (see ``_recurring_base_line``)."""
+        self.ensure_one()
+        return self._recurring_base_line(self.price_subtotal, self.price_total, self.tax_ids, self.order_id,
+                                         self.product_id)
+
+    @api.model
+    def _recurring_untaxed(self, price_unit, tax_commands, order):
+        """Untaxed amount of a one-unit line at ``price_unit`` with the taxes of ``tax_commands``
+        (a stored ``Command.set``): the price itself, unless a tax is included in it."""
+        taxes = self.env["account.tax"].browse(tax_commands[0][2] if tax_commands else [])
+        line = self._recurring_base_line(price_unit, price_unit, taxes, order)
+        if line.to_untaxed is None:
+            return Decimal(str(price_unit))
+        return line.to_untaxed(Decimal(str(price_unit)))
+
+    # -- the invoice line of one period -----------------------------------------
+
     def _prepare_recurring_invoice_line_vals(self, period, label):
         """Invoice line of this subscription line for one period.
 
-        A full period copies the line.  A prorated period bills one unit at the
-        prorated amount (rounded to the currency), so the invoice matches the
-        schedule to the cent; the label says how many days of the period it covers.
+        Built by Odoo's own ``_prepare_invoice_line`` (so the link to the order line and every
+        add-on's extension of it come along), with the period on top.  A full period bills the
+        line's quantity at its price.  A prorated period bills one unit at the prorated amount
+        (rounded to the currency), so the invoice matches the schedule to the cent; the label
+        says how many days of the period it covers.
         """
         self.ensure_one()
-        vals = {
-            "display_type": "product",
-            "sequence": self.sequence,
-            "product_id": self.product_id.id,
-            "product_uom_id": self.product_uom_id.id,
-            "quantity": self.product_uom_qty,
-            "price_unit": self.price_unit,
-            "discount": self.discount,
-            "tax_ids": [Command.set(self.tax_ids.ids)],
-            "analytic_distribution": self.analytic_distribution,
-            "name": f"{self.name}\n{label}",
-        }
+        vals = self._prepare_invoice_line(quantity=self.product_uom_qty, name=f"{self.name}\n{label}")
+        if self.analytic_distribution:
+            vals["analytic_distribution"] = self.analytic_distribution
         if period.is_prorated:
-            base = self.price_total if self.tax_ids.filtered("price_include") else self.price_subtotal
-            amount = periods.period_amount(base, period, self.order_id.currency_id.rounding)
+            amount = schedule.line_base(self._recurring_engine_line(), period, self.order_id.currency_id.rounding)
             partner_env = self.with_context(lang=self.order_id.partner_id.lang or self.env.lang).env
             vals.update(
                 quantity=1.0, price_unit=float(amount), discount=0.0,

@@ -4,8 +4,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from odoo import api, fields, models
 from odoo.tools import format_date
 
-from ..engine import forecast, periods
-from . import bulk
+from ..engine import forecast
+from ..utils import bulk
 from .sale_recurring_plan import WEEKDAYS
 
 FORECAST_STATES = ("progress", "to_renew", "paused", "closed")
@@ -62,63 +62,30 @@ class SaleRecurringForecast(models.Model):
 
     @api.model
     def _compute_rows(self, first_month, count, companies=None):
-        """The forecast rows (one per subscription and month with an invoice), computed in memory
-        from batched reads: plain values, no record loop."""
+        """The forecast rows (one per subscription and month with an invoice): each subscription's
+        own schedule (``sale.order._recurring_schedule``, the one the billing run bills from)
+        walked by the engine, converted to the company currency."""
         companies = companies or self.env.companies
         orders = self._subscriptions(companies)
         if not orders:
             return []
-        data = orders.read([
-            "company_id", "currency_id", "recurring_plan_id", "partner_id", "user_id", "recurring_send_weekday",
-            "recurring_schedule_start", "recurring_start_date", "recurring_invoiced_until", "recurring_last_date",
-            "recurring_close_date"], load=None)
-        lines = defaultdict(list)
-        for line in self.env["sale.order.line"].search_read(
-                [("order_id", "in", orders.ids), ("display_type", "=", False)], ["order_id", "price_subtotal"],
-                load=None):
-            # untaxed, as the report says (a price with an included tax counts without it)
-            lines[line["order_id"]].append(line["price_subtotal"])
-        pauses = defaultdict(list)
-        for pause in self.env["sale.recurring.pause"].search_read(
-                [("order_id", "in", orders.ids), ("state", "!=", "cancel")], ["order_id", "start_date", "end_date"],
-                load=None):
-            pauses[pause["order_id"]].append(periods.Pause(pause["start_date"], pause["end_date"]))
-        plans = {plan.id: plan for plan in orders.recurring_plan_id}
-        currencies = {currency.id: currency for currency in orders.currency_id | orders.company_id.currency_id}
-        company_currency = {company.id: company.currency_id.id for company in orders.company_id}
         months = forecast.months_from(first_month, count)
         today = fields.Date.context_today(self)
-        rates, rhythms, steps = {}, {}, {}
+        rates = {}
         rows = []
-        for order in data:
-            plan = plans[order["recurring_plan_id"]]
-            weekday = order["recurring_send_weekday"]
-            if (plan.id, weekday) not in rhythms:
-                rhythms[(plan.id, weekday)] = plan._rhythm(weekday)
-            currency, target = order["currency_id"], company_currency[order["company_id"]]
-            if currency not in steps:
-                steps[currency] = str(currencies[currency].rounding)
-            if (currency, order["company_id"]) not in rates:
-                rates[(currency, order["company_id"])] = Decimal(str(currencies[currency]._get_conversion_rate(
-                    currencies[currency], currencies[target], self.env["res.company"].browse(order["company_id"]),
-                    today)))
-            rate = rates[(currency, order["company_id"])]
-            step = Decimal(str(currencies[target].rounding))
-            schedule = forecast.Schedule(
-                rhythm=rhythms[(plan.id, weekday)],
-                segment_start=order["recurring_schedule_start"] or order["recurring_start_date"],
-                subscription_start=order["recurring_start_date"],
-                invoiced_until=order["recurring_invoiced_until"] or None,
-                end=order["recurring_last_date"] or None,
-                pauses=tuple(pauses[order["id"]]),
-                line_amounts=tuple(lines[order["id"]]),
-                rounding=steps[currency],
-                renewal_periods=plan.renewal_periods
-                if plan.renewal_type == "auto" and not order["recurring_close_date"] else 0)
-            for month, (number, amount) in forecast.invoices_by_month(schedule, first_month, count, months).items():
+        for order in orders:
+            company, currency = order.company_id, order.currency_id
+            target = company.currency_id
+            if (currency.id, company.id) not in rates:
+                rates[(currency.id, company.id)] = Decimal(str(currency._get_conversion_rate(
+                    currency, target, company, today)))
+            rate = rates[(currency.id, company.id)]
+            step = Decimal(str(target.rounding))
+            by_month = forecast.invoices_by_month(order._recurring_schedule(), first_month, count, months)
+            for month, (number, amount) in by_month.items():
                 if number:
-                    rows.append((order["company_id"], target, order["id"], plan.id, order["partner_id"],
-                                 order["user_id"] or None, weekday or None, month,
+                    rows.append((company.id, target.id, order.id, order.recurring_plan_id.id, order.partner_id.id,
+                                 order.user_id.id or None, order.recurring_send_weekday or None, month,
                                  (amount * rate).quantize(step, rounding=ROUND_HALF_UP), number))
         return rows
 

@@ -5,8 +5,8 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models, tools
 
-from ..engine import forecast
-from . import bulk
+from ..engine import forecast, schedule
+from ..utils import bulk
 
 MOVEMENTS = [
     ("new", "New"), ("expansion", "Expansion"), ("contraction", "Contraction"), ("churn", "Churn"),
@@ -88,21 +88,19 @@ class SaleRecurringMrr(models.Model):
         month_list = forecast.months_from(first, months)
         orders = self.env["sale.order"].search([
             ("company_id", "in", companies.ids), ("state", "=", "sale"), ("recurring_plan_id", "!=", False)])
-        data = orders.read(["company_id", "currency_id", "recurring_plan_id", "partner_id", "user_id",
-                            "recurring_start_date", "recurring_last_date", "recurring_state"], load=None)
-        amounts = defaultdict(list)
-        for line in self.env["sale.order.line"].search_read(
-                [("order_id", "in", orders.ids), ("display_type", "=", False)], ["order_id", "price_subtotal"],
-                load=None):
-            amounts[line["order_id"]].append(line["price_subtotal"])
-        paused_days = defaultdict(set)
         ends = [min(month + relativedelta(months=1, days=-1), today) for month in month_list]
-        for pause in self.env["sale.recurring.pause"].search_read(
-                [("order_id", "in", orders.ids), ("state", "!=", "cancel")], ["order_id", "start_date", "end_date"],
-                load=None):
-            for end in ends:
-                if pause["start_date"] <= end <= pause["end_date"]:
-                    paused_days[pause["order_id"]].add(end)
+        # each subscription's own schedule (the billing run's): its dates, pauses and full-period amount
+        data, amounts, paused_days = [], {}, defaultdict(set)
+        for order in orders:
+            sched = order._recurring_schedule()
+            data.append({
+                "id": order.id, "company_id": order.company_id.id, "currency_id": order.currency_id.id,
+                "recurring_plan_id": order.recurring_plan_id.id, "partner_id": order.partner_id.id,
+                "user_id": order.user_id.id, "recurring_start_date": sched.subscription_start,
+                "recurring_last_date": sched.end, "recurring_state": order.recurring_state})
+            amounts[order.id] = [schedule.full_amount(sched)]
+            for pause in sched.pauses:
+                paused_days[order.id].update(end for end in ends if pause.start <= end <= pause.end)
         frozen = {(row["order_id"][0], row["month"]): (row["status"], row["mrr"]) for row in self.search_read(
             [("company_id", "in", companies.ids), ("frozen", "=", True), ("month", ">=", first)],
             ["order_id", "month", "status", "mrr"])}

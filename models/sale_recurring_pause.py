@@ -288,7 +288,8 @@ class SaleRecurringPause(models.Model):
     def _first_amount_after(self):
         """Untaxed amount of the first invoice after this pause (already in the schedule)."""
         order = self.order_id
-        first = periods.next_period(invoiced_until=self.start_date - ONE_DAY, **order._recurring_schedule_args())
+        first = periods.next_period(invoiced_until=self.start_date - ONE_DAY,
+                                    **order._recurring_schedule().period_args())
         return (first and order._recurring_period_amount(first)) or 0.0
 
     def _unused_line_vals(self, invoice, until):
@@ -300,12 +301,14 @@ class SaleRecurringPause(models.Model):
         label = self.order_id._recurring_period_label(first, min(until, invoice.recurring_period_end))
         result = []
         for line in invoice.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
-            base = line.price_total if line.tax_ids.filtered("price_include") else line.price_subtotal
+            base = self.env["sale.order.line"]._recurring_base_line(
+                line.price_subtotal, line.price_total, line.tax_ids, self.order_id, line.product_id).prorated_base
             amount = periods.unused_amount(base, invoice.recurring_period_start, invoice.recurring_period_end,
                                            self.start_date, rounding, paid_until=until)
             if not amount:
                 continue
             result.append({
+                "sale_line_ids": [Command.set(line.sale_line_ids.ids)],
                 "product_id": line.product_id.id,
                 "product_uom_id": line.product_uom_id.id,
                 "quantity": 1.0,
@@ -326,7 +329,9 @@ class SaleRecurringPause(models.Model):
         if not lines:
             return self.env["account.move"]
         order = self.order_id
-        refund = self.env["account.move"].sudo().with_company(invoice.company_id).create({
+        vals = order.sudo().with_company(invoice.company_id)._prepare_invoice()
+        vals.pop("transaction_ids", None)  # a payment belongs to the invoice, not to its credit note
+        vals.update({
             "move_type": "out_refund",
             "company_id": invoice.company_id.id,
             "journal_id": invoice.journal_id.id,
@@ -344,6 +349,7 @@ class SaleRecurringPause(models.Model):
             "recurring_period_end": invoice.recurring_period_end,
             "invoice_line_ids": [Command.create(vals) for vals in lines],
         })
+        refund = self.env["account.move"].sudo().with_company(invoice.company_id).create(vals)
         if invoice.state == "posted":
             refund._post(soft=False)
             open_lines = (invoice.sudo() + refund).line_ids.filtered(

@@ -239,7 +239,7 @@ class TestPause(SubscriptionCase):
         self.assertAlmostEqual(invoice.amount_residual, 90.0)  # 9 days of January
         # the schedule resumes after each pause: 17-19 Jan, then from 27 Jan
         upcoming = periods.periods_after(invoiced_until=order.recurring_invoiced_until, limit=2,
-                                         **order._recurring_schedule_args())
+                                         **order._recurring_schedule().period_args())
         self.assertEqual([(period.start, period.end) for period in upcoming],
             [(D(2027, 1, 17), D(2027, 1, 19)), (D(2027, 1, 27), D(2027, 2, 26))])
 

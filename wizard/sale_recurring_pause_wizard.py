@@ -54,7 +54,7 @@ class SaleRecurringPauseWizard(models.TransientModel):
     def _schedules(self):
         """(now, with the pause) lists of upcoming periods, and the untaxed amount given back."""
         order = self.order_id
-        args = order._recurring_schedule_args()
+        args = order._recurring_schedule().period_args()
         until = order.recurring_invoiced_until or None
         now = periods.periods_after(invoiced_until=until, limit=ROWS, **args)
         pause = periods.Pause(self.start_date, self.end_date)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from engine import forecast as f
 from engine import periods as p
+from engine import schedule as s
 
 D = date
 MONDAYS = p.Rhythm(p.WEEK, 1, p.ADVANCE, send_weekday=0)
@@ -16,7 +17,7 @@ NOV_2 = D(2026, 11, 2)
 
 def schedule(rhythm=MONDAYS, start=NOV_2, **values):
     return f.Schedule(rhythm=rhythm, segment_start=start, subscription_start=start,
-                      line_amounts=(Decimal("29.90"),), **values)
+                      lines=(s.Line(Decimal("29.90")),), **values)
 
 
 def test_months_with_four_and_five_send_days():

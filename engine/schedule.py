@@ -1,0 +1,130 @@
+"""One subscription's schedule as the billing run bills it: the engine's inputs in one value.
+
+Pure Python: this module never imports ``odoo``.  ``sale.order._recurring_schedule()``
+builds a :class:`Schedule` from a subscription, and everything that needs the
+invoices to come reads it: the billing run, the "Upcoming Invoices" preview,
+the portal, the expected revenue and the MRR.  Whatever one of them bills, the
+others see, because :func:`invoices` is the only walk over the periods with
+their amounts and deductions.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from . import periods
+
+
+@dataclass(frozen=True)
+class Line:
+    """One subscription line, as its invoice line bills it.
+
+    ``untaxed`` is the full-period untaxed amount (the invoice line's subtotal).
+    ``base`` is the amount a prorated period prorates: the taxed total when the
+    price includes a tax, else the untaxed amount.  ``to_untaxed`` turns a
+    prorated ``base`` into the untaxed amount the invoice will show (needed only
+    when ``base`` includes a tax).
+    """
+
+    untaxed: Decimal
+    base: Decimal | None = None
+    to_untaxed: Callable | None = None
+
+    @property
+    def prorated_base(self):
+        return self.untaxed if self.base is None else self.base
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """Paid days of a pause carried over: deducted from the first invoice of a period that starts
+    after ``after`` (the pause's last day) and is at least ``amount`` (untaxed, positive)."""
+
+    key: int
+    after: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Everything the engine needs of one subscription (see ``periods`` for the terms)."""
+
+    rhythm: periods.Rhythm
+    segment_start: date
+    subscription_start: date
+    invoiced_until: date | None = None
+    end: date | None = None
+    pauses: tuple = ()
+    lines: tuple = ()
+    deductions: tuple = ()
+    rounding: str = "0.01"
+    renewal_periods: int = 0  # automatic renewal: periods added each time the term ends
+
+    def period_args(self):
+        """The keyword arguments of the ``periods`` functions."""
+        return {"rhythm": self.rhythm, "segment_start": self.segment_start, "end": self.end,
+                "subscription_start": self.subscription_start, "pauses": self.pauses}
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One invoice to come: its period, its untaxed amount after deductions, the deductions it
+    carries, and how many deductions still wait after it."""
+
+    period: periods.Period
+    untaxed: Decimal
+    deductions: tuple = ()
+    pending: int = 0
+
+
+def line_base(line, period, rounding="0.01"):
+    """The amount a prorated period bills for ``line`` (its price unit on the invoice)."""
+    return periods.period_amount(line.prorated_base, period, rounding)
+
+
+def line_untaxed(line, period, rounding="0.01"):
+    """The untaxed amount the invoice of ``period`` shows for ``line``."""
+    step = Decimal(str(rounding))
+    if not period.is_prorated:
+        return Decimal(str(line.untaxed)).quantize(step, rounding=ROUND_HALF_UP)
+    amount = line_base(line, period, rounding)
+    if line.to_untaxed is not None and line.base is not None:
+        return Decimal(str(line.to_untaxed(amount))).quantize(step, rounding=ROUND_HALF_UP)
+    return amount
+
+
+def period_untaxed(schedule, period):
+    """Untaxed amount of the lines for ``period``, rounded per line, before deductions."""
+    return sum((line_untaxed(line, period, schedule.rounding) for line in schedule.lines), Decimal(0))
+
+
+def take_deductions(pending, period, room):
+    """The deductions of ``pending`` (oldest first) the invoice of ``period`` carries: those of a
+    pause over before the period starts, as long as the invoice stays at or above zero."""
+    taken = []
+    for deduction in pending:
+        if deduction.after < period.start and deduction.amount <= room:
+            taken.append(deduction)
+            room -= deduction.amount
+    return tuple(taken)
+
+
+def invoices(schedule, taken=()):
+    """The invoices to come, in order, as the billing run makes them (an endless generator for an
+    open-ended subscription).  ``taken``: keys of deductions already carried by an invoice."""
+    pending = sorted((d for d in schedule.deductions if d.key not in taken), key=lambda d: (d.after, d.key))
+    for period in periods.periods_after(invoiced_until=schedule.invoiced_until, **schedule.period_args()):
+        amount = period_untaxed(schedule, period)
+        carried = take_deductions(pending, period, amount) if pending else ()
+        if carried:
+            pending = [d for d in pending if d not in carried]
+            amount -= sum((d.amount for d in carried), Decimal(0))
+        yield Invoice(period, amount, carried, len(pending))
+
+
+def full_amount(schedule):
+    """Untaxed amount of a full period: what MRR and the forecast's shortcut count."""
+    step = Decimal(str(schedule.rounding))
+    return sum((Decimal(str(line.untaxed)).quantize(step, rounding=ROUND_HALF_UP) for line in schedule.lines),
+               Decimal(0))

@@ -1,0 +1,361 @@
+"""The billing run: what is due, the row locks, the invoices, posting, sending and errors."""
+
+import logging
+import random
+import time
+from collections import defaultdict
+
+from psycopg2.extensions import TransactionRollbackError
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.fields import Command
+from odoo.tools import SQL
+
+from .sale_order import BILLABLE_STATES
+
+_logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+MAX_CONFLICTS = 50
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    @api.model
+    def _recurring_lock_due(self, limit=BATCH_SIZE, order_ids=None, skip_ids=(), todays=None):
+        """Lock up to ``limit`` due subscriptions that no other worker holds, and return them.
+
+        ``FOR UPDATE SKIP LOCKED`` lets parallel workers share the work: each one
+        takes rows the others have not locked, and the lock lasts until its batch
+        is committed with the invoices and the new "Invoiced Until".
+        """
+        todays = todays or self._recurring_company_todays()
+        query = SQL(
+            """
+            SELECT so.id
+              FROM sale_order so
+              JOIN unnest(%(companies)s::int[], %(days)s::date[]) AS t(company_id, today)
+                ON t.company_id = so.company_id
+             WHERE so.state = 'sale'
+               AND so.recurring_plan_id IS NOT NULL
+               AND so.recurring_state IN %(states)s
+               AND so.recurring_next_invoice_date <= t.today
+               %(only)s
+               AND NOT (so.id = ANY(%(skip)s::int[]))
+          ORDER BY so.recurring_next_invoice_date, so.id
+             LIMIT %(limit)s
+               FOR UPDATE OF so SKIP LOCKED
+            """,
+            companies=list(todays), days=list(todays.values()), states=BILLABLE_STATES,
+            only=SQL("AND so.id IN %s", tuple(order_ids)) if order_ids else SQL(), skip=list(skip_ids),
+            limit=limit)
+        self.env.cr.execute(query)
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        orders = self.browse(ids)
+        # another worker may have billed them since this transaction read them
+        orders.invalidate_recordset()
+        return orders
+
+    @api.model
+    def _cron_recurring_billing(self, batch_size=BATCH_SIZE):
+        """Scheduled billing run: invoice every due period exactly once, batch by batch."""
+        cron = self.env["ir.cron"]
+        done = 0
+        todays = self._recurring_company_todays()
+        skipped = set()  # failed or not billed: still due, so taken once per run only
+        conflicts = 0
+        cron._commit_progress(remaining=self.search_count(self._recurring_due_domain()))
+        while conflicts <= MAX_CONFLICTS:
+            orders = self.browse()
+            try:
+                orders = self._recurring_lock_due(batch_size, skip_ids=skipped, todays=todays)
+                if not orders:
+                    break
+                billed = orders._recurring_bill_due(todays).recurring_order_id
+                self.env.flush_all()
+            except TransactionRollbackError:
+                # Another worker committed a row this transaction also changes (the
+                # customer's rank, a sequence): roll back and take the batch again.
+                self.env.cr.rollback()
+                conflicts += 1
+                time.sleep(random.uniform(0.01, 0.1) * min(conflicts, 10))
+                continue
+            except Exception:  # isolated below, one subscription at a time
+                self.env.cr.rollback()
+                if not orders:
+                    raise
+                _logger.info("Billing batch of %s subscriptions failed; retrying one by one", len(orders))
+                billed = orders._recurring_bill_one_by_one(todays)
+            skipped.update((orders - billed).ids)
+            done += len(orders)
+            conflicts = 0  # only conflicts in a row end the run
+            if not cron._commit_progress(len(orders)):
+                break
+        return done
+
+    def _recurring_bill_one_by_one(self, todays):
+        """After a failed batch: each subscription in its own transaction, failures recorded.
+
+        A conflict with another worker is no failure: that subscription is left for
+        the next run.  Returns the subscriptions billed.
+        """
+        cron = self.env["ir.cron"]
+        billed = []
+        for order_id in self.ids:
+            try:
+                order = self._recurring_lock_due(1, order_ids=[order_id], todays=todays)
+                if order and order._recurring_bill_due(todays):
+                    billed.append(order_id)
+                self.env.flush_all()
+            except TransactionRollbackError:
+                self.env.cr.rollback()
+            except Exception as error:  # stored on the subscription, retried next run
+                self.env.cr.rollback()
+                message = self._recurring_error_text(error)
+                try:
+                    # still due and not taken by another worker in the meantime
+                    order = self._recurring_lock_due(1, order_ids=[order_id], todays=todays)
+                    order._recurring_set_billing_errors({order: message} if order else {})
+                    self.env.flush_all()
+                except TransactionRollbackError:
+                    self.env.cr.rollback()
+            cron._commit_progress(0)
+        return self.browse(billed)
+
+    @api.model
+    def _recurring_due_domain(self):
+        return [("state", "=", "sale"), ("recurring_plan_id", "!=", False),
+                ("recurring_state", "in", BILLABLE_STATES),
+                ("recurring_next_invoice_date", "<=", fields.Date.context_today(self))]
+
+    def _recurring_due_invoices(self, today):
+        """The invoices of this subscription whose invoice date has come (engine
+        ``schedule.Invoice``: the period, its untaxed amount and the deductions it carries)."""
+        self.ensure_one()
+        due = []
+        for invoice in self._recurring_invoices():
+            if invoice.period.invoice_date > today:
+                break
+            due.append(invoice)
+        return due
+
+    def _recurring_bill_due(self, todays):
+        """Invoice every due period of these (locked) subscriptions; post and send per plan.
+
+        ``todays`` maps each company id to its today (``_recurring_company_todays``).
+        """
+        orders = self.with_context(recurring_journals={})  # one journal look-up per company
+        work = {}
+        for order in orders:
+            due = order._recurring_due_invoices(todays[order.company_id.id])
+            if due:
+                work[order] = due
+        return orders._recurring_make_invoices(work, todays)
+
+    def _recurring_make_invoices(self, work, todays, invoice_date=None):
+        """Create, post and send the invoices of ``work`` ({order: [schedule.Invoice]}) in batched
+        calls.  ``invoice_date`` forces the date of every invoice (the "Invoice Now" button)."""
+        errors = {}
+        vals_list, owners = [], []
+        for order, due in work.items():
+            problem = order._recurring_check_invoiceable()
+            if problem:
+                errors[order] = problem
+                continue
+            for invoice in due:
+                vals = order._prepare_recurring_invoice_vals(invoice, todays[order.company_id.id])
+                if invoice_date:
+                    vals["invoice_date"] = invoice_date
+                vals_list.append(vals)
+                owners.append((order, invoice.period))
+        moves = self._recurring_create_invoices(vals_list)
+        billed = self.browse(list(dict.fromkeys(order.id for order, _period in owners)))
+        to_post = moves.filtered(lambda move: move.recurring_order_id.recurring_plan_id.auto_post)
+        to_post._recurring_post()
+        self._recurring_set_invoiced_until(owners)
+        self._recurring_set_billing_errors(errors)
+        billed._recurring_clear_billing_errors()
+        to_post._recurring_send()
+        billed._recurring_close_ended()
+        return moves
+
+    @api.model
+    def _recurring_create_invoices(self, vals_list):
+        """Create the invoices of one batch in one call, without tracking messages."""
+        Move = self.env["account.move"].with_context(
+            tracking_disable=True, mail_create_nolog=True, mail_notrack=True, mail_auto_subscribe_no_notify=True)
+        return Move.create(vals_list) if vals_list else Move
+
+    def _recurring_check_invoiceable(self):
+        """Why an invoice of this subscription cannot be made (a translated message), or None."""
+        self.ensure_one()
+        company = self.company_id
+        partner = self.partner_invoice_id
+        if not partner:
+            return self.env._("Subscription %(order)s: the field 'Invoice Address' is empty.",
+                              order=self.name)
+        journal = self._recurring_journal()
+        if not journal:
+            return self.env._("Subscription %(order)s: no sales journal in company %(company)s.",
+                              order=self.name, company=company.name)
+        allowed_companies = company.parent_ids
+        for line in self.order_line.filtered(lambda line: not line.display_type):
+            product = line.product_id
+            if not product.active:
+                return self.env._(
+                    "Subscription %(order)s: the product '%(product)s' is archived; replace it on "
+                    "the line or restore it.", order=self.name, product=product.display_name)
+            accounts = product.product_tmpl_id.with_company(company)._get_product_accounts()
+            if not (accounts.get("income") or journal.default_account_id):
+                return self.env._(
+                    "Subscription %(order)s: the product '%(product)s' has no income account "
+                    "(field 'Income Account' of the product or its category).",
+                    order=self.name, product=product.display_name)
+            foreign = line.tax_ids.filtered(lambda tax: tax.company_id not in allowed_companies)
+            if foreign:
+                return self.env._(
+                    "Subscription %(order)s: the tax '%(tax)s' on '%(product)s' belongs to "
+                    "another company (field 'Taxes' of the line).",
+                    order=self.name, tax=foreign[0].display_name, product=product.display_name)
+        return None
+
+    def _recurring_journal(self):
+        """The order's own journal; else the plan's sales journal when it belongs to the
+        subscription's company; else the company's first sales journal (looked up once per
+        company in a run)."""
+        self.ensure_one()
+        company = self.company_id
+        if self.journal_id:
+            return self.journal_id
+        journal = self.recurring_plan_id.journal_id
+        if journal and journal.company_id in company.parent_ids:
+            return journal
+        cache = self.env.context.get("recurring_journals")
+        if cache is not None and company.id in cache:
+            return self.env["account.journal"].browse(cache[company.id])
+        journal = self.env["account.journal"].search([
+            *self.env["account.journal"]._check_company_domain(company), ("type", "=", "sale")], limit=1)
+        if cache is not None:
+            cache[company.id] = journal.id
+        return journal
+
+    def _prepare_recurring_invoice_vals(self, invoice, today):
+        """Values of the customer invoice of one period (``invoice``: an engine ``schedule.Invoice``).
+
+        The header comes from Odoo's own ``_prepare_invoice`` and each line from
+        ``_prepare_invoice_line``, so the order's journal, payment method and reference, the
+        UTM fields, the link to the order lines and every add-on's extension of them come
+        along; the period, the invoice date and the deducted paid days of a pause go on top.
+        """
+        self.ensure_one()
+        period = invoice.period
+        deducting = self.recurring_pause_ids.browse([deduction.key for deduction in invoice.deductions])
+        label = self._recurring_period_label(period.start, period.end)
+        policy = self.company_id.recurring_invoice_date_policy
+        vals = self._prepare_invoice()
+        vals.update({
+            "journal_id": self._recurring_journal().id,
+            "invoice_date": today if policy == "run" else period.invoice_date,
+            "recurring_order_id": self.id,
+            "recurring_period_start": period.start,
+            "recurring_period_end": period.end,
+            "invoice_line_ids": [
+                Command.create(line._prepare_recurring_invoice_line_vals(period, label))
+                for line in self.order_line if not line.display_type
+            ] + [
+                Command.create({**vals, "sequence": 1000})
+                for pause in deducting for vals in pause.carry_over_lines
+            ],
+            "recurring_carry_over_pause_ids": [Command.link(pause.id) for pause in deducting],
+        })
+        vals.update(self._recurring_sepa_vals())
+        return vals
+
+    def _recurring_sepa_vals(self):
+        """An invoice collected by direct debit carries the active mandate, and has the SEPA payment
+        method as preferred one."""
+        if self.recurring_mandate_id.state != "active":
+            return {}
+        cache = self.env.context.get("recurring_journals")
+        key = ("sepa", self.company_id.id)
+        if cache is not None and key in cache:
+            line_id = cache[key]
+        else:
+            line_id = self.env["account.payment.method.line"].search([
+                ("code", "=", "sepa_direct_debit"), ("journal_id.type", "=", "bank"),
+                ("journal_id.company_id", "=", self.company_id.id)], limit=1).id
+            if cache is not None:
+                cache[key] = line_id
+        return {"sepa_mandate_id": self.recurring_mandate_id.id} | (
+            {"preferred_payment_method_line_id": line_id} if line_id else {})
+
+    def _recurring_set_invoiced_until(self, owners):
+        """Move "Invoiced Until" to the end of the last period billed, in one write per date."""
+        last = {}
+        for order, period in owners:
+            if order not in last or period.end > last[order]:
+                last[order] = period.end
+        by_day = defaultdict(list)
+        for order, day in last.items():
+            by_day[day].append(order.id)
+        for day, ids in by_day.items():
+            self.browse(ids).write({"recurring_invoiced_until": day})
+
+    @api.model
+    def _recurring_error_text(self, error):
+        if isinstance(error, UserError):
+            return str(error.args[0]) if error.args else str(error)
+        return self.env._("Unexpected error: %(error)s", error=str(error) or repr(error))
+
+    def _recurring_set_billing_errors(self, errors):
+        """Store each error on its subscription; the first time, an activity tells the salesperson."""
+        activity_type = self.env.ref("sale_weekly_subscription.mail_activity_type_billing_error")
+        if errors:
+            # still due: "to invoice", whatever the status said before the due date came
+            self.browse([order.id for order in errors])._compute_invoice_status()
+        for order, message in errors.items():
+            is_new = not order.recurring_billing_error
+            order.recurring_billing_error = message
+            if is_new:
+                order.activity_schedule(
+                    activity_type_id=activity_type.id, summary=self.env._("Subscription not billed"),
+                    note=message, user_id=order.user_id.id or self.env.uid)
+
+    def _recurring_clear_billing_errors(self):
+        failed = self.filtered("recurring_billing_error")
+        if failed:
+            failed.recurring_billing_error = False
+            failed.activity_unlink(["sale_weekly_subscription.mail_activity_type_billing_error"])
+
+    def action_recurring_invoice_now(self):
+        """Invoice the next period not yet invoiced, today, whatever its scheduled date."""
+        self.ensure_one()
+        self._recurring_check_running()
+        if self.recurring_state not in BILLABLE_STATES:
+            state = dict(self._fields["recurring_state"]._description_selection(self.env))[self.recurring_state]
+            raise UserError(self.env._("Subscription %(order)s is %(state)s: it cannot be invoiced now.",
+                                       order=self.name, state=state))
+        upcoming = self._recurring_invoices(1)
+        if not upcoming:
+            raise UserError(self.env._("Subscription %(order)s has no period left to invoice.",
+                                       order=self.name))
+        locked = self._recurring_lock_rows()
+        upcoming = self._recurring_invoices(1)  # read again under the lock
+        if locked != self or not upcoming or self.recurring_next_period_start != upcoming[0].period.start:
+            raise UserError(self.env._(
+                "Subscription %(order)s is being billed right now; try again in a moment.", order=self.name))
+        problem = self._recurring_check_invoiceable()
+        if problem:
+            raise UserError(problem)
+        today = self._recurring_today()
+        self._recurring_make_invoices({self: upcoming}, {self.company_id.id: today}, invoice_date=today)
+        return self.action_view_recurring_invoices()
+
+    def _recurring_lock_rows(self):
+        self.env.cr.execute(SQL("SELECT id FROM sale_order WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                                tuple(self.ids)))
+        locked = self.browse([row[0] for row in self.env.cr.fetchall()])
+        locked.invalidate_recordset()
+        return locked

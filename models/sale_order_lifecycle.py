@@ -1,0 +1,237 @@
+"""A subscription's life cycle: start, close, reopen, renew, and the daily terms action."""
+
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_date
+
+from ..engine import periods
+
+_logger = logging.getLogger(__name__)
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    # -- life cycle ----------------------------------------------------------
+
+    def _action_confirm(self):
+        result = super()._action_confirm()
+        self.filtered("recurring_plan_id")._recurring_start()
+        return result
+
+    def _recurring_start(self):
+        """Set the terms of subscriptions being confirmed."""
+        for order in self:
+            if not order.order_line.filtered(lambda line: not line.display_type):
+                raise UserError(self.env._(
+                    "Subscription %(order)s has no product lines: add what it bills every "
+                    "period.", order=order.display_name))
+            plan = order.recurring_plan_id
+            rhythm = plan._rhythm(order.recurring_send_weekday)
+            vals = {"recurring_schedule_start": order.recurring_start_date}
+            if plan.duration_type == "fixed":
+                vals["recurring_end_date"] = periods.term_end(
+                    rhythm, order.recurring_start_date, plan.duration_periods)
+            elif plan.duration_type == "commitment":
+                vals["recurring_commitment_end_date"] = periods.term_end(
+                    rhythm, order.recurring_start_date, plan.duration_periods)
+            order.write(vals)
+
+    def _recurring_check_running(self):
+        for order in self:
+            if order.state != "sale" or not order.recurring_plan_id:
+                raise UserError(self.env._(
+                    "%(order)s is not a confirmed subscription.", order=order.display_name))
+
+    def _recurring_earliest_close_date(self):
+        """First day the customer may end the service: notice, commitment and start allowing."""
+        self.ensure_one()
+        plan = self.recurring_plan_id
+        today = fields.Date.context_today(self)
+        earliest = periods.add_notice(today, plan.notice_quantity, plan.notice_unit)
+        for day in (self.recurring_commitment_end_date, self.recurring_start_date):
+            if day and day > earliest:
+                earliest = day
+        return earliest
+
+    def _recurring_close(self, close_date, reason, comment=False):
+        """Close on ``close_date`` (last day of service); now when that day has come."""
+        self._recurring_check_running()
+        today = fields.Date.context_today(self)
+        vals = {
+            "recurring_close_date": close_date,
+            "recurring_close_reason_id": reason.id,
+            "recurring_close_comment": comment,
+        }
+        if close_date <= today:
+            vals["recurring_state"] = "closed"
+        later = self.recurring_pause_ids.filtered(lambda p: p.state == "scheduled" and p.start_date > close_date)
+        later.action_cancel()
+        self.write(vals)
+        self.activity_unlink(["mail.mail_activity_data_todo"])
+
+    def action_recurring_close(self):
+        self.ensure_one()
+        self._recurring_check_running()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Close Subscription"),
+            "res_model": "sale.order.recurring.close",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
+
+    def action_recurring_reopen(self):
+        for order in self:
+            if order.recurring_state != "closed" and not order.recurring_close_date:
+                raise UserError(self.env._(
+                    "Subscription %(order)s is not closed.", order=order.display_name))
+        self._recurring_check_running()
+        for order in self:
+            order._recurring_reopen()
+        self._recurring_update_renewals()
+        return True
+
+    def _recurring_reopen(self):
+        """Reopen.  When the last day of service has passed and every period up to it is
+        invoiced, billing resumes today: the days it was closed are not billed."""
+        self.ensure_one()
+        today = self._recurring_today()
+        last = self.recurring_last_date
+        vals = {
+            "recurring_state": "progress",
+            "recurring_close_date": False,
+            "recurring_close_reason_id": False,
+            "recurring_close_comment": False,
+        }
+        resumes = last and last < today and not self.recurring_next_invoice_date
+        if resumes:
+            vals.update(recurring_schedule_start=today, recurring_invoiced_until=today - timedelta(days=1))
+        self.write(vals)
+        if resumes:
+            self.message_post(body=self.env._(
+                "Subscription reopened: billing resumes on %(day)s; the days since %(last)s are not billed.",
+                day=format_date(self.env, today), last=format_date(self.env, last)))
+        else:
+            self.message_post(body=self.env._("Subscription reopened."))
+
+    def action_recurring_renew(self):
+        """Extend a fixed term by the plan's renewal length (manual renewal)."""
+        self._recurring_check_running()
+        for order in self:
+            if not order.recurring_end_date:
+                raise UserError(self.env._(
+                    "Subscription %(order)s has no term end to renew.", order=order.display_name))
+            if order.recurring_close_date:
+                raise UserError(self.env._(
+                    "Subscription %(order)s is being closed: reopen it before renewing.",
+                    order=order.display_name))
+        self._recurring_renew()
+        return True
+
+    def _recurring_renew(self):
+        for order in self:
+            plan = order.recurring_plan_id
+            old_end = order.recurring_end_date
+            sched = order._recurring_schedule()
+            new_end = periods.extend_term(sched.rhythm, sched.segment_start, old_end, plan.renewal_periods,
+                                          pauses=sched.pauses)
+            vals = {"recurring_end_date": new_end}
+            if order.recurring_state == "to_renew":
+                vals["recurring_state"] = "progress"
+            order.write(vals)
+            order.activity_feedback(["mail.mail_activity_data_todo"])
+            order.message_post(body=self.env._(
+                "Renewed: the term now ends on %(new)s instead of %(old)s.",
+                new=format_date(self.env, new_end), old=format_date(self.env, old_end)))
+
+    def action_recurring_preview(self):
+        self.ensure_one()
+        if not self.recurring_plan_id:
+            raise UserError(self.env._("%(order)s has no subscription plan.", order=self.display_name))
+        preview = self.env["sale.order.recurring.preview"].create({"order_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Upcoming Invoices"),
+            "res_model": "sale.order.recurring.preview",
+            "res_id": preview.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    # -- scheduled work ------------------------------------------------------
+
+    def _recurring_update_renewals(self):
+        """Renewals that are due: automatic ones extend, manual ones wait for the salesperson."""
+        for order in self:
+            today = order._recurring_today()
+            plan = order.recurring_plan_id
+            if order.recurring_state not in ("progress", "to_renew", "paused") or order.recurring_close_date \
+                    or not order.recurring_end_date or plan.renewal_type == "none":
+                continue
+            due = order.recurring_end_date - timedelta(weeks=plan.renewal_notice_weeks)
+            if due > today:
+                continue
+            if plan.renewal_type == "auto":
+                order._recurring_renew()
+            elif order.recurring_state == "progress":
+                # a paused one is asked for once it resumes
+                order.recurring_state = "to_renew"
+                order.activity_schedule(
+                    "mail.mail_activity_data_todo",
+                    date_deadline=min(due + timedelta(days=7), order.recurring_end_date),
+                    summary=self.env._("Renew the subscription"),
+                    note=self.env._("The term of %(order)s ends on %(end)s.",
+                                    order=order.display_name,
+                                    end=format_date(self.env, order.recurring_end_date)),
+                    user_id=order.user_id.id or self.env.uid)
+
+    def _recurring_close_ended(self):
+        """Close the subscriptions whose last day of service has passed.
+
+        A closed subscription still bills the periods it was in service for (its
+        last period in arrears, say): the billing run includes closed ones.
+        """
+        ended = self.filtered(lambda o: o.recurring_state in ("progress", "to_renew", "paused")
+                              and o.recurring_last_date and o.recurring_last_date < o._recurring_today())
+        end_of_term = self.env.ref("sale_weekly_subscription.close_reason_end_of_term", raise_if_not_found=False)
+        (ended - ended.filtered("recurring_close_reason_id")).recurring_close_reason_id = end_of_term
+        ended.write({"recurring_state": "closed"})
+        ended.activity_unlink(["mail.mail_activity_data_todo"])
+        # deductions waiting for an invoice that will never come are credited
+        ended.filtered(lambda o: not o.recurring_next_invoice_date).recurring_pause_ids._credit_carry_over()
+        for order in ended:
+            order.message_post(body=self.env._(
+                "Subscription closed: its last day of service was %(day)s.",
+                day=format_date(self.env, order.recurring_last_date)))
+
+    @api.model
+    def _cron_recurring_terms(self):
+        """Daily: renew what is due, then close what has ended."""
+        base = [("state", "=", "sale"), ("recurring_plan_id", "!=", False),
+                ("recurring_state", "in", ("progress", "to_renew", "paused"))]
+        renewing = self.search([
+            *base, ("recurring_end_date", "!=", False), ("recurring_close_date", "=", False),
+            ("recurring_plan_id.renewal_type", "!=", "none")])
+        renewing._recurring_update_renewals()
+        ended = self.search([*base, ("recurring_last_date", "<", fields.Date.context_today(self))])
+        ended._recurring_close_ended()
+        # the stored invoice status does not see the days go by: refresh the ones now due
+        self.search([*self._recurring_due_domain(), ("invoice_status", "!=", "to invoice")]
+                    )._compute_invoice_status()
+
+    def action_recurring_pause(self):
+        self.ensure_one()
+        self.env["sale.recurring.pause"]._check_order_pausable(self)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Pause Subscription"),
+            "res_model": "sale.recurring.pause.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }

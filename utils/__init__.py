@@ -1,0 +1,1 @@
+"""Helpers of the add-on that are neither models nor pure engine code."""
