@@ -9,3 +9,4 @@ from . import test_portal
 from . import test_sepa
 from . import test_forecast
 from . import test_mrr
+from . import test_hooks

@@ -1,11 +1,14 @@
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.fields import Command
 from odoo.tests import tagged
 
+from ..engine import periods
 from .common import SubscriptionCase
 
 D = date
@@ -106,3 +109,86 @@ class TestForecast(SubscriptionCase):
             "sale_weekly_subscription.action_report_expected_revenue", rows.ids)[0]
         self.assertIn(b"Expected revenue", pdf_html)
         self.assertIn(b"Weekly", pdf_html)
+
+    # -- one schedule, read by the billing run and the forecast alike -----------
+
+    def _bill_daily(self, first, last):
+        day = first
+        while day <= last:
+            with freeze_time(f"{day} 12:00"):
+                self._run_billing()
+                with self.enter_registry_test_mode():
+                    self.env.ref("sale_weekly_subscription.ir_cron_recurring_pauses").method_direct_trigger()
+            day += timedelta(days=1)
+        self.env.invalidate_all()
+
+    def _invoiced_by_month(self, orders, first, last):
+        invoiced = defaultdict(float)
+        for move in self.env["account.move"].search([
+                ("recurring_order_id", "in", orders.ids), ("move_type", "=", "out_invoice"),
+                ("invoice_date", ">=", first), ("invoice_date", "<=", last)]):
+            invoiced[move.invoice_date.replace(day=1)] += move.amount_untaxed
+        return {month: round(amount, 2) for month, amount in invoiced.items()}
+
+    def test_a_pause_deducted_from_the_next_invoice_is_forecast_as_billed(self):
+        # weekly 45.45 on Mondays, invoiced for 30 Nov - 6 Dec, then paused 2 weeks from Thu 3 Dec:
+        # the 4 paid days (25.97) are deducted from the first invoice after the pause
+        plan = self._create_plan(name="Weekly, deducted", auto_send=False, pause_unused_days="carry_over",
+                                 line_ids=[Command.create({"product_id": self.product_box.id, "price_unit": 45.45})])
+        with freeze_time("2026-11-30 12:00"):
+            order = self._create_subscription(plan, "2026-11-30")
+            self._run_billing()
+            pause = self.env["sale.recurring.pause"].create(
+                {"order_id": order.id, "start_date": "2026-12-03", "weeks": 2})
+        self.assertEqual(pause.carry_over_amount, 25.97)
+        with freeze_time("2026-12-01 06:00"):
+            expected = self._forecast()
+        self._bill_daily(D(2026, 12, 1), D(2027, 2, 28))
+        self.assertTrue(pause.carry_over_move_id, "the deduction was billed")
+        invoiced = self._invoiced_by_month(order, D(2026, 12, 1), D(2027, 2, 28))
+        self.assertEqual({month: round(amount, 2) for month, amount in expected.items()}, invoiced)
+
+    def test_a_prorated_price_with_an_included_tax_is_forecast_to_the_cent(self):
+        included = self.env["account.tax"].create({
+            "name": "21% included", "amount": 21, "price_include_override": "tax_included",
+            "company_id": self.company_data["company"].id})
+        aligned = self._create_plan(name="Weekly, aligned", auto_send=False, anchoring="aligned", line_ids=[
+            Command.create({"product_id": self.product_box.id, "price_unit": 39.95})])
+        orders = self.env["sale.order"]
+        with freeze_time("2026-11-30 12:00"):
+            # lead-ins of 1 to 6 days, each with its own rounding of the untaxed part
+            for offset in range(1, 7):
+                order = self._create_subscription(aligned, f"2026-12-{offset:02d}", confirm=False)
+                order.order_line.tax_ids = included
+                order.action_confirm()
+                orders |= order
+        with freeze_time("2026-12-01 00:30"):
+            expected = self._forecast()
+        self._bill_daily(D(2026, 12, 1), D(2027, 1, 31))
+        invoiced = self._invoiced_by_month(orders, D(2026, 12, 1), D(2027, 1, 31))
+        self.assertEqual({month: round(amount, 2) for month, amount in expected.items() if month < D(2027, 2, 1)},
+                         invoiced)
+
+    def test_an_override_of_the_schedule_seam_changes_billing_and_forecast_alike(self):
+        # an integrator closes for the holidays: two weeks without service for every subscription
+        SaleOrder = type(self.env["sale.order"])
+        original = SaleOrder._recurring_schedule
+        holidays = periods.Pause(D(2026, 12, 21), D(2027, 1, 3))
+
+        def _recurring_schedule(order):
+            sched = original(order)
+            return replace(sched, pauses=tuple(sorted((*sched.pauses, holidays))))
+
+        with patch.object(SaleOrder, "_recurring_schedule", _recurring_schedule):
+            with freeze_time("2026-11-30 12:00"):
+                order = self._create_subscription(self.weekly, "2026-11-30")
+            with freeze_time("2026-12-01 06:00"):
+                expected = self._forecast()
+            self._bill_daily(D(2026, 12, 1), D(2027, 1, 31))
+        invoiced = self._invoiced_by_month(order, D(2026, 12, 1), D(2027, 1, 31))
+        self.assertEqual({month: round(amount, 2) for month, amount in expected.items() if month < D(2027, 2, 1)},
+                         invoiced)
+        dates = order.recurring_invoice_ids.mapped("invoice_date")
+        self.assertNotIn(D(2026, 12, 21), dates)
+        self.assertNotIn(D(2026, 12, 28), dates)
+        self.assertEqual(invoiced[D(2026, 12, 1)], round(2 * 39.90, 2))  # 7 and 14 Dec; 30 Nov is before

@@ -1,0 +1,97 @@
+"""Invoices built through Odoo's own invoicing hooks, and the add-on's documented extension points."""
+
+from datetime import date
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+
+from .common import SubscriptionCase
+
+D = date
+
+
+@tagged("post_install", "-at_install")
+class TestInvoicingHooks(SubscriptionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.weekly = cls._create_plan(name="Weekly box", auto_send=False)
+
+    def _bill_on(self, day):
+        with freeze_time(f"{day} 12:00"):
+            self._run_billing()
+        self.env.invalidate_all()
+
+    def test_invoice_values_come_from_prepare_invoice(self):
+        journal = self.company_data["default_journal_sale"].copy({"name": "Subscriptions", "code": "SUBS"})
+        campaign = self.env["utm.campaign"].create({"name": "Winter boxes"})
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30", confirm=False)
+            order.write({"journal_id": journal.id, "campaign_id": campaign.id, "reference": "+++090/9337/55493+++",
+                         "client_order_ref": "PO-77"})
+            order.action_confirm()
+        self._bill_on(D(2026, 11, 30))
+        invoice = order.recurring_invoice_ids
+        self.assertEqual(len(invoice), 1)
+        self.assertEqual(invoice.journal_id, journal, "the order's own journal")
+        self.assertEqual(invoice.campaign_id, campaign)
+        self.assertEqual(invoice.payment_reference, "+++090/9337/55493+++")
+        self.assertEqual(invoice.ref, "PO-77")
+        # the invoice line is linked to its order line, as Odoo's own invoicing links it
+        self.assertEqual(invoice.invoice_line_ids.sale_line_ids, order.order_line)
+        self.assertIn(invoice, order.invoice_ids)
+
+    def test_an_override_of_prepare_invoice_reaches_the_run(self):
+        SaleOrder = type(self.env["sale.order"])
+        original = SaleOrder._prepare_invoice
+
+        def _prepare_invoice(order):
+            vals = original(order)
+            vals["narration"] = "Added by another add-on"
+            return vals
+
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30")
+        with patch.object(SaleOrder, "_prepare_invoice", _prepare_invoice):
+            self._bill_on(D(2026, 11, 30))
+        self.assertIn("Added by another add-on", str(order.recurring_invoice_ids.narration))
+
+    def test_an_override_of_prepare_invoice_line_reaches_the_run(self):
+        SaleOrderLine = type(self.env["sale.order.line"])
+        original = SaleOrderLine._prepare_invoice_line
+
+        def _prepare_invoice_line(line, **optional_values):
+            vals = original(line, **optional_values)
+            vals["name"] += "\nDelivered by bike"
+            return vals
+
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30")
+        with patch.object(SaleOrderLine, "_prepare_invoice_line", _prepare_invoice_line):
+            self._bill_on(D(2026, 11, 30))
+        self.assertIn("Delivered by bike", order.recurring_invoice_ids.invoice_line_ids.name)
+
+    def test_the_pause_credit_note_is_built_by_prepare_invoice(self):
+        SaleOrder = type(self.env["sale.order"])
+        original = SaleOrder._prepare_invoice
+
+        def _prepare_invoice(order):
+            vals = original(order)
+            vals["narration"] = "Added by another add-on"
+            return vals
+
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30")
+        self._bill_on(D(2026, 11, 30))
+        with freeze_time("2026-12-01 12:00"), patch.object(SaleOrder, "_prepare_invoice", _prepare_invoice):
+            pause = self.env["sale.recurring.pause"].create(
+                {"order_id": order.id, "start_date": "2026-12-03", "weeks": 1})
+        refund = pause.refund_ids
+        self.assertEqual(len(refund), 1)
+        self.assertEqual(refund.move_type, "out_refund")
+        self.assertIn("Added by another add-on", str(refund.narration))
+        self.assertFalse(refund.transaction_ids)
+        self.assertEqual(refund.invoice_line_ids.sale_line_ids, order.order_line)
