@@ -1,3 +1,7 @@
+from datetime import datetime, timedelta
+
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -94,3 +98,26 @@ class ResCompany(models.Model):
                 "Company %(company)s: the field 'SEPA Creditor Identifier' (%(value)s) is not a creditor "
                 "identifier: a country code, 2 check digits, a business code and the national identifier.",
                 company=company.name, value=value))
+
+    # -- the add-on's one clock ------------------------------------------------
+
+    def _recurring_now(self):
+        """Now in this company's time zone (its address's, else the user's, else UTC).
+
+        Every rule of the add-on that needs "today" reads it from here: what is due, the
+        billing run's lock, the terms action, pauses, SEPA dates and mandate expiry.
+        """
+        company = self[:1] or self.env.company
+        tz = company.partner_id.tz or self.env.user.tz or "UTC"
+        return datetime.now(pytz.timezone(tz))
+
+    def _recurring_today(self):
+        """Today in this company's time zone."""
+        return self._recurring_now().date()
+
+    def _recurring_billing_day(self):
+        """The day the billing run bills up to: today in the company's time zone, or yesterday
+        before the company's billing hour (invoices go out from that hour on)."""
+        company = self[:1] or self.env.company
+        now = company._recurring_now()
+        return now.date() - timedelta(days=1) if now.hour < company.recurring_billing_hour else now.date()

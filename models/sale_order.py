@@ -1,13 +1,13 @@
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from itertools import islice
 
-import pytz
 from babel.dates import get_month_names
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
 from odoo.tools import format_date
 from odoo.tools.misc import babel_locale_parse
 
@@ -41,7 +41,7 @@ class SaleOrder(models.Model):
         string="Subscription Status", compute="_compute_recurring_state", store=True,
         readonly=False, index=True, tracking=True, copy=False)
     recurring_start_date = fields.Date(
-        string="Start Date", default=fields.Date.context_today, tracking=True, copy=False,
+        string="Start Date", default=lambda self: self.env.company._recurring_today(), tracking=True, copy=False,
         help="First day of service. The first period starts here; no invoice is dated "
              "before it.")
     recurring_send_weekday = fields.Selection(
@@ -175,10 +175,10 @@ class SaleOrder(models.Model):
         """A subscription is 'to invoice' while a period is due, 'invoiced' otherwise."""
         recurring = self.filtered(lambda o: o.recurring_plan_id and o.state == "sale")
         result = super(SaleOrder, self - recurring)._compute_invoice_status()
+        due = recurring.filtered_domain(self._recurring_due_domain(
+            {company.id: company._recurring_billing_day() for company in recurring.company_id}))
         for order in recurring:
-            today = order._recurring_today()
-            if order.recurring_next_invoice_date and order.recurring_next_invoice_date <= today \
-                    and order.recurring_state in BILLABLE_STATES:
+            if order in due:
                 order.invoice_status = "to invoice"
             elif order.recurring_invoiced_until:
                 order.invoice_status = "invoiced"
@@ -252,11 +252,10 @@ class SaleOrder(models.Model):
             order.recurring_next_period_end = period and period.end
             order.recurring_next_invoice_date = period and period.invoice_date
 
-    @api.depends_context("tz")
     @api.depends("recurring_next_period_start")
     def _compute_recurring_current_period(self):
-        today = fields.Date.context_today(self)
         for order in self:
+            today = order._recurring_today()
             period = None
             if order.recurring_plan_id and order.recurring_start_date:
                 period = periods.period_on(day=today, **order._recurring_schedule().period_args())
@@ -376,27 +375,36 @@ class SaleOrder(models.Model):
     # -- billing run ---------------------------------------------------------
 
     def _recurring_now(self):
-        """Now in the subscription company's time zone (the company address's), else the user's."""
-        company = self.company_id or self.env.company
-        tz = company.partner_id.tz or self.env.user.tz or "UTC"
-        return datetime.now(pytz.timezone(tz))
+        """Now in the subscription company's time zone (``res.company._recurring_now``)."""
+        return (self.company_id or self.env.company)._recurring_now()
 
     def _recurring_today(self):
-        return self._recurring_now().date()
+        """Today in the subscription company's time zone: the add-on's one "today"."""
+        return (self.company_id or self.env.company)._recurring_today()
 
     @api.model
     def _recurring_company_todays(self):
+        """{company id: the day the billing run bills up to} for every company with subscriptions."""
         companies = self.env["res.company"].browse(
             company.id for [company] in self.sudo()._read_group(
                 [("state", "=", "sale"), ("recurring_plan_id", "!=", False)], ["company_id"]))
-        return {company.id: self.with_company(company).browse()._recurring_billing_day() for company in companies}
+        return {company.id: company._recurring_billing_day() for company in companies}
 
-    def _recurring_billing_day(self):
-        """The day the billing run bills up to: today in the company's time zone, or yesterday
-        before the company's billing hour (invoices go out from that hour on)."""
-        now = self._recurring_now()
-        early = now.hour < (self.company_id or self.env.company).recurring_billing_hour
-        return now.date() - timedelta(days=1) if early else now.date()
+    @api.model
+    def _recurring_per_company(self, field, operator, days):
+        """A domain comparing ``field`` with each company's own day (``days``: {company id: date})."""
+        return Domain.OR(Domain("company_id", "=", company_id) & Domain(field, operator, day)
+                         for company_id, day in days.items()) if days else Domain.FALSE
+
+    @api.model
+    def _recurring_due_domain(self, todays=None):
+        """What is due: the one definition, read by the billing run's lock, its progress count and
+        the invoice status.  A period is due once its invoice date has come in its company's
+        time zone and billing hour."""
+        todays = self._recurring_company_todays() if todays is None else todays
+        return Domain([("state", "=", "sale"), ("recurring_plan_id", "!=", False),
+                       ("recurring_state", "in", BILLABLE_STATES)]) & \
+            self._recurring_per_company("recurring_next_invoice_date", "<=", todays)
 
     @api.model
     def default_get(self, fields_list):

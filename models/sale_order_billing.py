@@ -7,10 +7,9 @@ from collections import defaultdict
 
 from psycopg2.extensions import TransactionRollbackError
 
-from odoo import api, fields, models
+from odoo import api, models
 from odoo.exceptions import UserError
-from odoo.fields import Command
-from odoo.tools import SQL
+from odoo.fields import Command, Domain
 
 from .sale_order import BILLABLE_STATES
 
@@ -27,33 +26,25 @@ class SaleOrder(models.Model):
     def _recurring_lock_due(self, limit=BATCH_SIZE, order_ids=None, skip_ids=(), todays=None):
         """Lock up to ``limit`` due subscriptions that no other worker holds, and return them.
 
-        ``FOR UPDATE SKIP LOCKED`` lets parallel workers share the work: each one
-        takes rows the others have not locked, and the lock lasts until its batch
-        is committed with the invoices and the new "Invoiced Until".
+        What is due is ``_recurring_due_domain``; the rows are taken with
+        ``try_lock_for_update`` (``FOR UPDATE SKIP LOCKED``), so that parallel workers
+        share the work: each one takes rows the others have not locked, and the lock
+        lasts until its batch is committed with the invoices and the new "Invoiced Until".
         """
-        todays = todays or self._recurring_company_todays()
-        query = SQL(
-            """
-            SELECT so.id
-              FROM sale_order so
-              JOIN unnest(%(companies)s::int[], %(days)s::date[]) AS t(company_id, today)
-                ON t.company_id = so.company_id
-             WHERE so.state = 'sale'
-               AND so.recurring_plan_id IS NOT NULL
-               AND so.recurring_state IN %(states)s
-               AND so.recurring_next_invoice_date <= t.today
-               %(only)s
-               AND NOT (so.id = ANY(%(skip)s::int[]))
-          ORDER BY so.recurring_next_invoice_date, so.id
-             LIMIT %(limit)s
-               FOR UPDATE OF so SKIP LOCKED
-            """,
-            companies=list(todays), days=list(todays.values()), states=BILLABLE_STATES,
-            only=SQL("AND so.id IN %s", tuple(order_ids)) if order_ids else SQL(), skip=list(skip_ids),
-            limit=limit)
-        self.env.cr.execute(query)
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        orders = self.browse(ids)
+        domain = self._recurring_due_domain(todays)
+        if order_ids:
+            domain &= Domain("id", "in", list(order_ids))
+        if skip_ids:
+            domain &= Domain("id", "not in", list(skip_ids))
+        # all companies' subscriptions, whatever the scheduler user's companies
+        Orders = self.sudo().with_context(active_test=False)
+        window, offset = limit * 10, 0
+        while True:
+            due = Orders.search(domain, order="recurring_next_invoice_date, id", limit=window, offset=offset)
+            orders = self.browse(due.ids).try_lock_for_update(limit=limit)
+            if orders or len(due) < window:
+                break
+            offset += window  # every row of this window is held by another worker
         # another worker may have billed them since this transaction read them
         orders.invalidate_recordset()
         return orders
@@ -66,7 +57,7 @@ class SaleOrder(models.Model):
         todays = self._recurring_company_todays()
         skipped = set()  # failed or not billed: still due, so taken once per run only
         conflicts = 0
-        cron._commit_progress(remaining=self.search_count(self._recurring_due_domain()))
+        cron._commit_progress(remaining=self.sudo().search_count(self._recurring_due_domain(todays)))
         while conflicts <= MAX_CONFLICTS:
             orders = self.browse()
             try:
@@ -123,12 +114,6 @@ class SaleOrder(models.Model):
                     self.env.cr.rollback()
             cron._commit_progress(0)
         return self.browse(billed)
-
-    @api.model
-    def _recurring_due_domain(self):
-        return [("state", "=", "sale"), ("recurring_plan_id", "!=", False),
-                ("recurring_state", "in", BILLABLE_STATES),
-                ("recurring_next_invoice_date", "<=", fields.Date.context_today(self))]
 
     def _recurring_due_invoices(self, today):
         """The invoices of this subscription whose invoice date has come (engine
@@ -354,8 +339,7 @@ class SaleOrder(models.Model):
         return self.action_view_recurring_invoices()
 
     def _recurring_lock_rows(self):
-        self.env.cr.execute(SQL("SELECT id FROM sale_order WHERE id IN %s FOR UPDATE SKIP LOCKED",
-                                tuple(self.ids)))
-        locked = self.browse([row[0] for row in self.env.cr.fetchall()])
+        """Lock these subscriptions' rows unless another transaction holds them; return the locked ones."""
+        locked = self.try_lock_for_update()
         locked.invalidate_recordset()
         return locked

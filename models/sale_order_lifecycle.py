@@ -3,8 +3,9 @@
 import logging
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import api, models
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 from odoo.tools import format_date
 
 from ..engine import periods
@@ -50,7 +51,7 @@ class SaleOrder(models.Model):
         """First day the customer may end the service: notice, commitment and start allowing."""
         self.ensure_one()
         plan = self.recurring_plan_id
-        today = fields.Date.context_today(self)
+        today = self._recurring_today()
         earliest = periods.add_notice(today, plan.notice_quantity, plan.notice_unit)
         for day in (self.recurring_commitment_end_date, self.recurring_start_date):
             if day and day > earliest:
@@ -60,7 +61,7 @@ class SaleOrder(models.Model):
     def _recurring_close(self, close_date, reason, comment=False):
         """Close on ``close_date`` (last day of service); now when that day has come."""
         self._recurring_check_running()
-        today = fields.Date.context_today(self)
+        today = self._recurring_today()
         vals = {
             "recurring_close_date": close_date,
             "recurring_close_reason_id": reason.id,
@@ -218,10 +219,11 @@ class SaleOrder(models.Model):
             *base, ("recurring_end_date", "!=", False), ("recurring_close_date", "=", False),
             ("recurring_plan_id.renewal_type", "!=", "none")])
         renewing._recurring_update_renewals()
-        ended = self.search([*base, ("recurring_last_date", "<", fields.Date.context_today(self))])
+        todays = {company.id: company._recurring_today() for company in self.env["res.company"].search([])}
+        ended = self.search(Domain(base) & self._recurring_per_company("recurring_last_date", "<", todays))
         ended._recurring_close_ended()
         # the stored invoice status does not see the days go by: refresh the ones now due
-        self.search([*self._recurring_due_domain(), ("invoice_status", "!=", "to invoice")]
+        self.search(self._recurring_due_domain() & Domain("invoice_status", "!=", "to invoice")
                     )._compute_invoice_status()
 
     def action_recurring_pause(self):

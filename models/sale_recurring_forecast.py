@@ -70,7 +70,7 @@ class SaleRecurringForecast(models.Model):
         if not orders:
             return []
         months = forecast.months_from(first_month, count)
-        today = fields.Date.context_today(self)
+        today = self.env.company._recurring_today()
         rates = {}
         rows = []
         for order in orders:
@@ -94,7 +94,7 @@ class SaleRecurringForecast(models.Model):
         """Rebuild the forecast of the allowed companies from the first day of this month."""
         companies = self.env.companies
         months = months or max(companies.mapped("recurring_forecast_months") or [12])
-        first = forecast.month_start(fields.Date.context_today(self))
+        first = forecast.month_start(self.env.company._recurring_today())
         rows = self._compute_rows(first, months, companies)
         self.flush_model()
         self.env.cr.execute("DELETE FROM sale_recurring_forecast WHERE company_id = ANY(%s)", [companies.ids])
@@ -137,5 +137,5 @@ class SaleRecurringForecast(models.Model):
             "months_label": (
                 f"{format_date(self.env, months[0], date_format='MMM y')} \u2013 "
                 f"{format_date(self.env, months[-1], date_format='MMM y')} ({len(months)})") if months else "-",
-            "made_on": fields.Date.context_today(self),
+            "made_on": self.env.company._recurring_today(),
         }

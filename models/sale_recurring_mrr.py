@@ -83,7 +83,7 @@ class SaleRecurringMrr(models.Model):
     def _rebuild(self, months=24):
         """Every month end of the last ``months`` months, up to this month (as of today)."""
         companies = self.env.companies
-        today = fields.Date.context_today(self)
+        today = self.env.company._recurring_today()
         first = forecast.month_start(today) - relativedelta(months=months - 1)
         month_list = forecast.months_from(first, months)
         orders = self.env["sale.order"].search([
@@ -166,9 +166,9 @@ class SaleRecurringMrr(models.Model):
     @api.model
     def _cron_rebuild(self):
         """Daily: rebuild, then keep for good the figures of the months that are over."""
-        current = forecast.month_start(fields.Date.context_today(self))
+        current = forecast.month_start(self.env.company._recurring_today())
         for company in self.env["res.company"].search([("active", "=", True)]):
-            self.with_context(allowed_company_ids=company.ids)._rebuild()
+            self.with_company(company).with_context(allowed_company_ids=company.ids)._rebuild()
         self.flush_model()
         self.env.cr.execute("UPDATE sale_recurring_mrr SET frozen = TRUE WHERE month < %s AND frozen IS NOT TRUE",
                             [current])

@@ -295,7 +295,7 @@ class SaleRecurringSepaBatch(models.Model):
         for batch in self:
             if batch.state != "sent":
                 raise UserError(self.env._("Batch %(batch)s must be sent to the bank first.", batch=batch.name))
-            today = fields.Date.context_today(batch)
+            today = batch.company_id._recurring_today()
             if today < batch.collection_date:
                 raise UserError(self.env._(
                     "Batch %(batch)s is collected on %(day)s: mark it collected on that day or later.",
@@ -385,7 +385,7 @@ class SaleRecurringSepaBatch(models.Model):
 
     @api.model
     def _collection_date(self, requested, company):
-        today = fields.Date.context_today(self.with_company(company))
+        today = company._recurring_today()
         return target2.collection_date(requested, today, company.sepa_lead_days)
 
 

@@ -37,7 +37,8 @@ class SaleRecurringMandate(models.Model):
     bic = fields.Char(
         string="BIC", tracking=True,
         help="The debtor bank's BIC; filled in from the IBAN when it is known.")
-    signed_on = fields.Date(string="Signature Date", required=True, tracking=True, default=fields.Date.context_today)
+    signed_on = fields.Date(string="Signature Date", required=True, tracking=True,
+                            default=lambda self: self.env.company._recurring_today())
     scheme = fields.Selection(
         [("CORE", "CORE (consumers)"), ("B2B", "B2B (businesses)")], required=True, default="CORE", tracking=True,
         help="CORE: any debtor, who may ask a refund for 8 weeks. B2B: businesses only, no refund; "
@@ -129,7 +130,7 @@ class SaleRecurringMandate(models.Model):
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'Mandate Reference' must have 1 to 35 characters among "
                     "letters, digits and / - ? : ( ) . , ' + and spaces.", mandate=mandate.name))
-            if mandate.signed_on and mandate.signed_on > fields.Date.context_today(mandate):
+            if mandate.signed_on and mandate.signed_on > mandate.company_id._recurring_today():
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'Signature Date' (%(day)s) cannot be in the future.",
                     mandate=mandate.name, day=format_date(self.env, mandate.signed_on)))
@@ -197,10 +198,12 @@ class SaleRecurringMandate(models.Model):
     @api.model
     def _cron_expire(self):
         """Mandates with no collection for 36 months expire (SEPA rulebook)."""
-        limit = fields.Date.context_today(self) - relativedelta(months=EXPIRY_MONTHS)
-        stale = self.search([("state", "=", "active"), "|",
-                             ("last_collection_date", "<", limit),
-                             "&", ("last_collection_date", "=", False), ("signed_on", "<", limit)])
+        stale = self.browse()
+        for company in self.env["res.company"].search([]):
+            limit = company._recurring_today() - relativedelta(months=EXPIRY_MONTHS)
+            stale |= self.search([("company_id", "=", company.id), ("state", "=", "active"), "|",
+                                  ("last_collection_date", "<", limit),
+                                  "&", ("last_collection_date", "=", False), ("signed_on", "<", limit)])
         stale.state = "expired"
         for mandate in stale:
             mandate.message_post(body=self.env._(

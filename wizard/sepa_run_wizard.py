@@ -19,7 +19,8 @@ class SaleRecurringSepaRun(models.TransientModel):
         help="The bank journal the collections are paid into; its message version is used.")
     scheme = fields.Selection([("CORE", "CORE"), ("B2B", "B2B")], required=True,
                               default=lambda self: self.env.company.sepa_scheme)
-    requested_date = fields.Date(string="Collect On", required=True, default=fields.Date.context_today)
+    requested_date = fields.Date(string="Collect On", required=True,
+                                 default=lambda self: self.env.company._recurring_today())
     collection_date = fields.Date(
         compute="_compute_collection_date",
         help="The requested date moved to the first TARGET2 business day at least the lead time after today.")
@@ -135,7 +136,7 @@ class SaleRecurringSepaReturn(models.TransientModel):
     reason = fields.Selection(
         lambda self: self.env["sale.recurring.sepa.line"]._fields["return_reason"].selection, required=True,
         help="The ISO reason code the bank gave. MD01 (no mandate) and AC04 (account closed) revoke the mandate.")
-    return_date = fields.Date(required=True, default=fields.Date.context_today)
+    return_date = fields.Date(required=True, default=lambda self: self.env.company._recurring_today())
 
     def action_return(self):
         self.ensure_one()
