@@ -68,11 +68,10 @@ class SubscriptionPortal(CustomerPortal):
             "next_total": order._recurring_next_invoice_total(),
             "pauses": order.recurring_pause_ids.filtered(lambda p: p.state != "cancel").sorted("start_date"),
             "invoices": invoices,
-            "can_pause": plan.pause_portal and order.recurring_state in ("progress", "to_renew", "paused")
-            and not order.recurring_close_date,
+            "can_pause": plan.pause_portal and order.recurring_can_pause,
             "earliest_start": earliest,
             "today": today,
-            "max_weeks": plan.pause_max_weeks or 12,
+            "max_weeks": plan._portal_max_pause_weeks(),
             "reasons": request.env["sale.recurring.pause.reason"].sudo().search([("portal", "=", True)]),
             "error": error,
             "form": form or {},
@@ -103,7 +102,7 @@ class SubscriptionPortal(CustomerPortal):
             except (TypeError, ValueError, OverflowError):
                 start = None
             today = order._recurring_today()
-            limit = order.recurring_plan_id.pause_max_weeks or 52
+            limit = order.recurring_plan_id._portal_max_pause_weeks()
             if not start or not 1 <= weeks <= limit or not today <= start <= today + timedelta(days=730):
                 raise UserError(env._(
                     "Enter a number of weeks from 1 to %(limit)s and a first day within two years.", limit=limit))

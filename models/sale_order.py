@@ -23,6 +23,7 @@ RUNNING_STATES = ("progress", "to_renew", "paused")
 # it, the one after it in advance; the schedule itself never bills a paused day.
 BILLABLE_STATES = ("progress", "to_renew", "paused", "closed")
 MANAGER_GROUP = "sale_weekly_subscription.group_subscription_manager"
+ALLOWED_ACTIONS = ("pause", "close", "reopen", "renew", "invoice_now")
 
 
 class SaleOrder(models.Model):
@@ -107,12 +108,68 @@ class SaleOrder(models.Model):
         domain="[('state', 'in', ('draft', 'active'))]",
         help="The SEPA mandate the invoices of this subscription are collected with: each invoice carries "
              "it and its payment method is SEPA direct debit.")
+    # what the subscription allows now: one decision table (_recurring_allowed_actions), read by
+    # the form's buttons, the portal and the methods themselves
+    recurring_can_pause = fields.Boolean(string="Can Be Paused", compute="_compute_recurring_allowed")
+    recurring_can_close = fields.Boolean(string="Can Be Closed", compute="_compute_recurring_allowed")
+    recurring_can_reopen = fields.Boolean(string="Can Be Reopened", compute="_compute_recurring_allowed")
+    recurring_can_renew = fields.Boolean(string="Can Be Renewed", compute="_compute_recurring_allowed")
+    recurring_can_invoice_now = fields.Boolean(string="Can Be Invoiced Now", compute="_compute_recurring_allowed")
     recurring_billing_error = fields.Text(
         string="Billing Error", copy=False, readonly=True,
         help="Why the billing run could not invoice this subscription last time. It is tried "
              "again on every run, and the error clears once an invoice is made.")
 
     # -- computes ------------------------------------------------------------
+
+    @api.depends("state", "recurring_plan_id", "recurring_state", "recurring_close_date", "recurring_end_date",
+                 "recurring_next_period_start")
+    def _compute_recurring_allowed(self):
+        for order in self:
+            allowed = order._recurring_allowed_actions()
+            for action in ALLOWED_ACTIONS:
+                order[f"recurring_can_{action}"] = allowed[action] is None
+
+    def _recurring_allowed_actions(self):
+        """The decision table of what this subscription allows now.
+
+        Returns {action: None when allowed, else the translated reason}, for the actions
+        ``pause``, ``close``, ``reopen``, ``renew`` and ``invoice_now``.  The form's buttons, the
+        portal and the methods all read it (``_recurring_check_allowed``).
+        """
+        self.ensure_one()
+        name = self.display_name
+        if self.state != "sale" or not self.recurring_plan_id:
+            reason = self.env._("%(order)s is not a confirmed subscription.", order=name)
+            return dict.fromkeys(ALLOWED_ACTIONS, reason)
+        state = self.recurring_state
+        closing = self.recurring_close_date
+        label = dict(self._fields["recurring_state"]._description_selection(self.env)).get(state, state)
+        being_closed = closing and self.env._(
+            "Subscription %(order)s is being closed on %(day)s.", order=name, day=format_date(self.env, closing))
+        not_running = self.env._("Subscription %(order)s is not running (%(state)s).", order=name, state=label)
+        running = state in RUNNING_STATES
+        return {
+            "pause": (not running and not_running) or being_closed or None,
+            "close": (not running and not_running) or being_closed or None,
+            "reopen": None if state == "closed" or closing else self.env._(
+                "Subscription %(order)s is not closed.", order=name),
+            "renew": (state not in ("progress", "to_renew") and not_running)
+            or (not self.recurring_end_date and self.env._(
+                "Subscription %(order)s has no term end to renew.", order=name))
+            or (being_closed and self.env._(
+                "Subscription %(order)s is being closed: reopen it before renewing.", order=name)) or None,
+            "invoice_now": (state not in ("progress", "to_renew", "closed") and not_running)
+            or (not self.recurring_next_period_start and self.env._(
+                "Subscription %(order)s has no period left to invoice.", order=name)) or None,
+        }
+
+    def _recurring_check_allowed(self, action):
+        """Raise the reason why ``action`` is not allowed now, for each subscription of ``self``."""
+        for order in self:
+            reason = order._recurring_allowed_actions()[action]
+            if reason:
+                raise UserError(reason)
 
     @api.depends("recurring_plan_id", "state")
     def _compute_recurring_state(self):

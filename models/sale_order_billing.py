@@ -11,8 +11,6 @@ from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.fields import Command, Domain
 
-from .sale_order import BILLABLE_STATES
-
 _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
@@ -317,11 +315,7 @@ class SaleOrder(models.Model):
     def action_recurring_invoice_now(self):
         """Invoice the next period not yet invoiced, today, whatever its scheduled date."""
         self.ensure_one()
-        self._recurring_check_running()
-        if self.recurring_state not in BILLABLE_STATES:
-            state = dict(self._fields["recurring_state"]._description_selection(self.env))[self.recurring_state]
-            raise UserError(self.env._("Subscription %(order)s is %(state)s: it cannot be invoiced now.",
-                                       order=self.name, state=state))
+        self._recurring_check_allowed("invoice_now")
         upcoming = self._recurring_invoices(1)
         if not upcoming:
             raise UserError(self.env._("Subscription %(order)s has no period left to invoice.",

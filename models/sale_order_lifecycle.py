@@ -41,12 +41,6 @@ class SaleOrder(models.Model):
                     rhythm, order.recurring_start_date, plan.duration_periods)
             order.write(vals)
 
-    def _recurring_check_running(self):
-        for order in self:
-            if order.state != "sale" or not order.recurring_plan_id:
-                raise UserError(self.env._(
-                    "%(order)s is not a confirmed subscription.", order=order.display_name))
-
     def _recurring_earliest_close_date(self):
         """First day the customer may end the service: notice, commitment and start allowing."""
         self.ensure_one()
@@ -59,8 +53,10 @@ class SaleOrder(models.Model):
         return earliest
 
     def _recurring_close(self, close_date, reason, comment=False):
-        """Close on ``close_date`` (last day of service); now when that day has come."""
-        self._recurring_check_running()
+        """Close on ``close_date`` (last day of service); now when that day has come.  A close
+        already announced may be moved to another day."""
+        self.filtered(lambda order: not order.recurring_close_date)._recurring_check_allowed("close")
+        self.filtered("recurring_close_date")._recurring_check_allowed("reopen")
         today = self._recurring_today()
         vals = {
             "recurring_close_date": close_date,
@@ -76,7 +72,7 @@ class SaleOrder(models.Model):
 
     def action_recurring_close(self):
         self.ensure_one()
-        self._recurring_check_running()
+        self._recurring_check_allowed("close")
         return {
             "type": "ir.actions.act_window",
             "name": self.env._("Close Subscription"),
@@ -87,11 +83,7 @@ class SaleOrder(models.Model):
         }
 
     def action_recurring_reopen(self):
-        for order in self:
-            if order.recurring_state != "closed" and not order.recurring_close_date:
-                raise UserError(self.env._(
-                    "Subscription %(order)s is not closed.", order=order.display_name))
-        self._recurring_check_running()
+        self._recurring_check_allowed("reopen")
         for order in self:
             order._recurring_reopen()
         self._recurring_update_renewals()
@@ -122,15 +114,7 @@ class SaleOrder(models.Model):
 
     def action_recurring_renew(self):
         """Extend a fixed term by the plan's renewal length (manual renewal)."""
-        self._recurring_check_running()
-        for order in self:
-            if not order.recurring_end_date:
-                raise UserError(self.env._(
-                    "Subscription %(order)s has no term end to renew.", order=order.display_name))
-            if order.recurring_close_date:
-                raise UserError(self.env._(
-                    "Subscription %(order)s is being closed: reopen it before renewing.",
-                    order=order.display_name))
+        self._recurring_check_allowed("renew")
         self._recurring_renew()
         return True
 

@@ -176,7 +176,7 @@ class SaleRecurringPause(models.Model):
                         "%(days)s days within 12 months; the plan allows %(limit)s weeks.",
                         pause=pause._describe(), weeks=pause.weeks, days=worst, limit=plan.pause_max_weeks_year))
 
-    @api.constrains("start_date", "requested_by")
+    @api.constrains("start_date", "requested_by", "weeks")
     def _check_start(self):
         """Checked when a pause is asked for, not when it later runs or ends."""
         for pause in self.filtered(lambda p: p.state == "scheduled"):
@@ -191,6 +191,10 @@ class SaleRecurringPause(models.Model):
                     raise ValidationError(self.env._(
                         "%(pause)s: the plan '%(plan)s' cannot be paused from the portal.",
                         pause=pause._describe(), plan=plan.display_name))
+                if pause.weeks > plan._portal_max_pause_weeks():
+                    raise ValidationError(self.env._(
+                        "%(pause)s: a pause asked for on the portal lasts at most %(limit)s weeks.",
+                        pause=pause._describe(), limit=plan._portal_max_pause_weeks()))
                 earliest = today + timedelta(days=plan.pause_notice_days)
                 if pause.start_date < earliest:
                     raise ValidationError(self.env._(
@@ -199,15 +203,9 @@ class SaleRecurringPause(models.Model):
                         days=plan.pause_notice_days, earliest=format_date(self.env, earliest)))
 
     def _check_order_pausable(self, order):
-        if order.state != "sale" or not order.recurring_plan_id \
-                or order.recurring_state not in ("progress", "to_renew", "paused"):
-            raise ValidationError(self.env._(
-                "Subscription %(order)s is not running (closed, cancelled or not confirmed): it "
-                "cannot be paused.", order=order.display_name))
-        if order.recurring_close_date:
-            raise ValidationError(self.env._(
-                "Subscription %(order)s is being closed on %(day)s: it cannot be paused.",
-                order=order.display_name, day=format_date(self.env, order.recurring_close_date)))
+        reason = order._recurring_allowed_actions()["pause"]
+        if reason:
+            raise ValidationError(self.env._("%(reason)s It cannot be paused.", reason=reason))
 
     # -- life cycle ----------------------------------------------------------
 

@@ -18,6 +18,10 @@ WEEKDAYS = [
 RHYTHM_FIELDS = ("billing_unit", "billing_interval", "billing_timing", "anchoring")
 
 
+# a subscriber pausing longer than this on the portal, on a plan without its own limit, talks to us
+PORTAL_MAX_PAUSE_WEEKS = 12
+
+
 class SaleRecurringPlan(models.Model):
     _name = "sale.recurring.plan"
     _description = "Subscription Plan"
@@ -224,6 +228,12 @@ class SaleRecurringPlan(models.Model):
                     "their periods would move. Create a new plan and switch the subscriptions "
                     "to it; the change then applies from each one's next period not yet invoiced."))
         return super().write(vals)
+
+    def _portal_max_pause_weeks(self):
+        """Longest pause a subscriber may ask for on the portal: the plan's limit, else
+        ``PORTAL_MAX_PAUSE_WEEKS``.  The portal's form and its server both read it."""
+        self.ensure_one()
+        return self.pause_max_weeks or PORTAL_MAX_PAUSE_WEEKS
 
     def _rhythm(self, send_weekday=None):
         """The engine's view of this plan, with a subscription's own send day."""

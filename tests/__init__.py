@@ -10,3 +10,4 @@ from . import test_sepa
 from . import test_forecast
 from . import test_mrr
 from . import test_hooks
+from . import test_rules
