@@ -33,6 +33,9 @@ from stdnum.eu import at_02
 
 V08, V02 = "pain.008.001.08", "pain.008.001.02"
 VERSIONS = (V08, V02)
+# the selections of the add-on's fields, defined once (the field labels are translated by Odoo)
+VERSION_SELECTION = [(V08, "pain.008.001.08"), (V02, "pain.008.001.02")]
+SCHEME_SELECTION = [("CORE", "CORE (consumers)"), ("B2B", "B2B (businesses)")]
 XSD_DIR = Path(__file__).resolve().parent.parent / "data" / "xsd"
 CORE, B2B = "CORE", "B2B"
 SEQUENCE_TYPES = ("FRST", "RCUR", "OOFF", "FNAL")
@@ -83,25 +86,10 @@ class Problem:
     value: str = ""
     detail: str = ""
 
-    MESSAGES = {
-        "empty": "is empty",
-        "not_latin": "has no character of the SEPA Latin set",
-        "too_long": "is longer than 35 characters",
-        "bad_chars": "has characters outside the SEPA set",
-        "iban": "is not a valid IBAN",
-        "bic": "is not a valid BIC",
-        "creditor_id": "is not a valid SEPA creditor identifier",
-        "currency": "is not EUR",
-        "amount": "must be above 0, at most 999,999,999.99, with at most 2 decimals",
-        "mandate_future": "is in the future",
-        "scheme": "does not match the batch",
-        "sequence": "is not FRST, RCUR, OOFF or FNAL",
-        "duplicate": "appears twice",
-        "address": "needs a town and a country",
-    }
-
     def __str__(self):
-        text = f"{self.record}: '{self.field}' {self.MESSAGES.get(self.code, self.code)}"
+        # a developer's view: the words users read, translated, live in the add-on
+        # (sale.recurring.sepa.batch._problem_text), one text per code
+        text = f"{self.record}: '{self.field}' [{self.code}]"
         if self.value:
             text += f" ({self.value})"
         return f"{text}; {self.detail}" if self.detail else text

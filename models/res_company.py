@@ -37,7 +37,7 @@ class ResCompany(models.Model):
         domain="[('partner_id', '=', partner_id)]",
         help="The company's account the collections are credited to (an IBAN with its BIC).")
     sepa_scheme = fields.Selection(
-        [("CORE", "CORE"), ("B2B", "B2B")], string="Default Scheme", default="CORE", required=True,
+        sepa.SCHEME_SELECTION, string="Default Scheme", default="CORE", required=True,
         help="Scheme of new mandates: CORE for consumers, B2B for businesses.")
     sepa_lead_days = fields.Integer(
         string="Lead Time (Business Days)", default=1,

@@ -257,10 +257,14 @@ class SaleOrder(models.Model):
         return vals
 
     def _recurring_sepa_vals(self):
-        """An invoice collected by direct debit carries the active mandate, and has the SEPA payment
-        method as preferred one."""
-        if self.recurring_mandate_id.state != "active":
-            return {}
+        """An invoice collected by direct debit carries the active mandate.  Its preferred payment
+        method is SEPA direct debit when it has a mandate, or when its plan's default payment method
+        is SEPA direct debit (the mandate may still be on its way)."""
+        vals = {}
+        if self.recurring_mandate_id.state == "active":
+            vals["sepa_mandate_id"] = self.recurring_mandate_id.id
+        elif self.recurring_plan_id.payment_method != "sepa":
+            return vals
         cache = self.env.context.get("recurring_journals")
         key = ("sepa", self.company_id.id)
         if cache is not None and key in cache:
@@ -271,8 +275,9 @@ class SaleOrder(models.Model):
                 ("journal_id.company_id", "=", self.company_id.id)], limit=1).id
             if cache is not None:
                 cache[key] = line_id
-        return {"sepa_mandate_id": self.recurring_mandate_id.id} | (
-            {"preferred_payment_method_line_id": line_id} if line_id else {})
+        if line_id:
+            vals["preferred_payment_method_line_id"] = line_id
+        return vals
 
     def _recurring_set_invoiced_until(self, owners):
         """Move "Invoiced Until" to the end of the last period billed, in one write per date."""

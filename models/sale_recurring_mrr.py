@@ -10,6 +10,7 @@ from ..utils import bulk
 
 MOVEMENTS = [
     ("new", "New"), ("expansion", "Expansion"), ("contraction", "Contraction"), ("churn", "Churn"),
+    ("closed", "Closed, No Churn"),
     ("reactivation", "Reactivation"), ("paused", "Paused"), ("resumed", "Resumed"), ("stable", "Stable"),
 ]
 
@@ -53,7 +54,8 @@ class SaleRecurringMrr(models.Model):
     movement = fields.Selection(
         MOVEMENTS, readonly=True,
         help="How the MRR moved since the previous month end: new, expansion or contraction (price), churn "
-             "(closed), reactivation, paused or resumed (a pause is no churn).")
+             "(closed), closed with a reason that is no churn (a move to another plan, say), reactivation, "
+             "paused or resumed (a pause is no churn).")
     movement_amount = fields.Monetary(readonly=True, help="MRR change since the previous month end.")
     frozen = fields.Boolean(
         readonly=True,
@@ -97,7 +99,9 @@ class SaleRecurringMrr(models.Model):
                 "id": order.id, "company_id": order.company_id.id, "currency_id": order.currency_id.id,
                 "recurring_plan_id": order.recurring_plan_id.id, "partner_id": order.partner_id.id,
                 "user_id": order.user_id.id, "recurring_start_date": sched.subscription_start,
-                "recurring_last_date": sched.end, "recurring_state": order.recurring_state})
+                "recurring_last_date": sched.end, "recurring_state": order.recurring_state,
+                # a close whose reason is no churn (moved to another plan) is told apart
+                "is_churn": not order.recurring_close_reason_id or order.recurring_close_reason_id.is_churn})
             amounts[order.id] = [schedule.full_amount(sched)]
             for pause in sched.pauses:
                 paused_days[order.id].update(end for end in ends if pause.start <= end <= pause.end)
@@ -157,6 +161,8 @@ class SaleRecurringMrr(models.Model):
             if status == "closed" and not previous:
                 break  # closed before this month: no more rows
             movement = self._movement(previous, current, status, had_before, previous_status)
+            if movement == "churn" and not order["is_churn"]:
+                movement = "closed"
             # none of these is ever NULL: formatted inline, this runs months x subscriptions times
             rows.append(f"{key}\t{month}\t{status}\t{current}\t{movement}\t{round(current - previous, 6)}\n")
             had_before = had_before or bool(current)
@@ -201,6 +207,9 @@ class SaleRecurringMrrMonth(models.Model):
     contraction_mrr = fields.Monetary(string="Contraction", readonly=True,
                                       help="MRR lost by running subscriptions whose price went down (negative).")
     churn_mrr = fields.Monetary(string="Churn", readonly=True, help="MRR lost to subscriptions closed this month.")
+    closed_mrr = fields.Monetary(
+        string="Closed, No Churn", readonly=True,
+        help="MRR of subscriptions closed this month with a reason that is no churn (a move to another plan).")
     reactivation_mrr = fields.Monetary(
         string="Reactivation", readonly=True,
         help="MRR of subscriptions that had none at the previous month end (closed or between terms, "
@@ -230,6 +239,7 @@ class SaleRecurringMrrMonth(models.Model):
                            SUM(CASE WHEN movement = 'expansion' THEN movement_amount ELSE 0 END) AS expansion_mrr,
                            SUM(CASE WHEN movement = 'contraction' THEN movement_amount ELSE 0 END) AS contraction_mrr,
                            SUM(CASE WHEN movement = 'churn' THEN movement_amount ELSE 0 END) AS churn_mrr,
+                           SUM(CASE WHEN movement = 'closed' THEN movement_amount ELSE 0 END) AS closed_mrr,
                            SUM(CASE WHEN movement = 'reactivation' THEN movement_amount ELSE 0 END)
                                AS reactivation_mrr,
                            SUM(CASE WHEN movement = 'paused' THEN movement_amount ELSE 0 END) AS paused_mrr,

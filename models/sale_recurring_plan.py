@@ -137,7 +137,8 @@ class SaleRecurringPlan(models.Model):
     payment_method = fields.Selection(
         [("manual", "Bank transfer or manual payment"), ("sepa", "SEPA direct debit")],
         string="Default Payment Method", required=True, default="manual",
-        help="How subscribers of this plan usually pay.")
+        help="How subscribers of this plan usually pay. SEPA direct debit: the plan's invoices have it as "
+             "preferred payment method, with or without a mandate yet.")
     journal_id = fields.Many2one(
         "account.journal", string="Invoice Journal", check_company=True,
         domain="[('type', '=', 'sale')]",

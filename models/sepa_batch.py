@@ -8,21 +8,6 @@ from odoo.tools import format_date
 
 from ..engine import sepa, target2
 
-RETURN_REASONS = [
-    ("AC04", "AC04 - Account closed"),
-    ("AC06", "AC06 - Account blocked"),
-    ("AM04", "AM04 - Insufficient funds"),
-    ("MD01", "MD01 - No mandate"),
-    ("MD06", "MD06 - Refund requested by the debtor"),
-    ("MS02", "MS02 - Refused by the debtor"),
-    ("MS03", "MS03 - Reason not given"),
-    ("SL01", "SL01 - Specific service of the debtor's bank"),
-    ("AC01", "AC01 - Account number incorrect"),
-    ("BE05", "BE05 - Creditor not recognised"),
-    ("FF01", "FF01 - Invalid file format"),
-]
-REVOKING_REASONS = ("MD01", "AC04")
-
 
 class SaleRecurringSepaBatch(models.Model):
     """One direct-debit run: the pain.008 file sent to the bank and what became of it."""
@@ -38,9 +23,9 @@ class SaleRecurringSepaBatch(models.Model):
     journal_id = fields.Many2one("account.journal", required=True, readonly=True, check_company=True,
                                  help="The bank journal the collections are paid into.")
     currency_id = fields.Many2one("res.currency", readonly=True)
-    scheme = fields.Selection([("CORE", "CORE"), ("B2B", "B2B")], required=True, readonly=True)
+    scheme = fields.Selection(sepa.SCHEME_SELECTION, required=True, readonly=True)
     version = fields.Selection(
-        [(sepa.V08, "pain.008.001.08"), (sepa.V02, "pain.008.001.02")], string="Message Version",
+        sepa.VERSION_SELECTION, string="Message Version",
         required=True, readonly=True)
     collection_date = fields.Date(required=True, readonly=True, tracking=True,
                                   help="The day the bank collects: a TARGET2 business day.")
@@ -218,6 +203,8 @@ class SaleRecurringSepaBatch(models.Model):
         return sequence_types
 
     def _transaction(self, message_id, index, invoices, collection_date, sequence_type):
+        """The engine's ``sepa.Transaction`` of ``invoices`` (one mandate), the ``index``-th of the
+        file: amount, mandate, debtor, remittance text.  Override to change what the file carries."""
         mandate = invoices[0].sepa_mandate_id
         sudo_mandate = mandate.sudo()
         partner = invoices[0].partner_id.commercial_partner_id
@@ -350,13 +337,8 @@ class SaleRecurringSepaBatch(models.Model):
             "currency_id": self.company_id.currency_id.id,
             "amount_currency": total,
         }))
-        move = self.env["account.move"].with_context(tracking_disable=True, mail_create_nolog=True).create({
-            "move_type": "entry",
-            "journal_id": self.journal_id.id,
-            "date": self.collection_date,
-            "ref": self.env._("SEPA direct debit %(batch)s", batch=self.name),
-            "line_ids": commands,
-        })
+        move = self.env["account.move"].with_context(tracking_disable=True, mail_create_nolog=True).create(
+            self._prepare_collection_move_vals(commands))
         move.action_post()
         payment_lines = move.line_ids.filtered(lambda aml: aml.account_id != outstanding).sorted("id")
         plan = []
@@ -366,6 +348,19 @@ class SaleRecurringSepaBatch(models.Model):
         lines.state = "collected"
         self.env["account.move.line"]._reconcile_plan(plan)
         self.collection_move_id = move
+
+    def _prepare_collection_move_vals(self, line_commands):
+        """Values of the batch's collection entry: one payment line per invoice (``line_commands``)
+        and the total on the outstanding account, on the batch's journal and collection date.
+        Override to add an analytic account, a reference of your own, ..."""
+        self.ensure_one()
+        return {
+            "move_type": "entry",
+            "journal_id": self.journal_id.id,
+            "date": self.collection_date,
+            "ref": self.env._("SEPA direct debit %(batch)s", batch=self.name),
+            "line_ids": line_commands,
+        }
 
     def action_open_return(self):
         self.ensure_one()
@@ -412,7 +407,7 @@ class SaleRecurringSepaLine(models.Model):
     payment_line_id = fields.Many2one(
         "account.move.line", string="Payment", readonly=True,
         help="The line of the batch's collection entry that paid this invoice.")
-    return_reason = fields.Selection(RETURN_REASONS, readonly=True)
+    return_reason_id = fields.Many2one("sale.recurring.return.reason", string="Return Reason", readonly=True)
     return_date = fields.Date(readonly=True)
 
     # an invoice is in one open batch at most, whatever runs at the same time
@@ -420,8 +415,8 @@ class SaleRecurringSepaLine(models.Model):
         "(invoice_id) WHERE state = 'open'", "An invoice can be in one open direct-debit batch only.")
 
     def _return(self, reason, day):
-        """The bank returned this transaction: reverse its payments, reopen the invoices, log it."""
-        labels = dict(RETURN_REASONS)
+        """The bank returned this transaction with ``reason`` (sale.recurring.return.reason): reverse
+        its payments, reopen the invoices, log it, then do what the reason says."""
         # a transaction is returned whole: every invoice it collected
         lines = self | self.search([
             ("batch_id", "in", self.batch_id.ids), ("end_to_end_id", "in", self.mapped("end_to_end_id")),
@@ -432,17 +427,15 @@ class SaleRecurringSepaLine(models.Model):
                     "Invoice %(invoice)s was not collected in batch %(batch)s: it cannot be returned.",
                     invoice=line.invoice_id.name, batch=line.batch_id.name))
             if line.payment_line_id:
-                line._reverse_payment_line(reason, day)
-            line.write({"state": "returned", "return_reason": reason, "return_date": day})
+                line._reverse_payment_line(reason.code, day)
+            line.write({"state": "returned", "return_reason_id": reason.id, "return_date": day})
             text = self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
-                              invoice=line.invoice_id.name, reason=labels[reason])
+                              invoice=line.invoice_id.name, reason=reason.display_name)
             line.mandate_id.message_post(body=text)
             line.invoice_id.message_post(body=text)
             for order in line.invoice_id.recurring_order_id:
                 order.message_post(body=text)
-            if reason in REVOKING_REASONS:
-                line.mandate_id.action_revoke(self.env._("Revoked: the bank returned a collection with %(reason)s.",
-                                                         reason=labels[reason]))
+        reason._apply_to_lines(lines)
         for batch in lines.batch_id:
             batch.state = "returned"
 

@@ -40,7 +40,7 @@ class SaleRecurringMandate(models.Model):
     signed_on = fields.Date(string="Signature Date", required=True, tracking=True,
                             default=lambda self: self.env.company._recurring_today())
     scheme = fields.Selection(
-        [("CORE", "CORE (consumers)"), ("B2B", "B2B (businesses)")], required=True, default="CORE", tracking=True,
+        sepa.SCHEME_SELECTION, required=True, default="CORE", tracking=True,
         help="CORE: any debtor, who may ask a refund for 8 weeks. B2B: businesses only, no refund; "
              "the debtor registers the mandate with their bank.")
     mandate_type = fields.Selection(

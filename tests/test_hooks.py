@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
+from odoo.fields import Domain
 from odoo.tests import tagged
 
 from .common import SubscriptionCase
@@ -95,3 +96,53 @@ class TestInvoicingHooks(SubscriptionCase):
         self.assertIn("Added by another add-on", str(refund.narration))
         self.assertFalse(refund.transaction_ids)
         self.assertEqual(refund.invoice_line_ids.sale_line_ids, order.order_line)
+
+
+@tagged("post_install", "-at_install")
+class TestExtensionPoints(SubscriptionCase):
+    """Each hook the README's "Extending" section lists takes effect when overridden."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.weekly = cls._create_plan(name="Weekly box", auto_send=True)
+
+    def test_what_is_billed_is_a_domain_an_add_on_can_narrow(self):
+        SaleOrder = type(self.env["sale.order"])
+        original = SaleOrder._recurring_due_domain
+
+        def _recurring_due_domain(orders, todays=None):
+            return original(orders, todays) & Domain("client_order_ref", "!=", "ON HOLD")
+
+        with freeze_time("2026-11-30"):
+            held = self._create_subscription(self.weekly, "2026-11-30", client_order_ref="ON HOLD")
+            billed = self._create_subscription(self.weekly, "2026-11-30")
+        with patch.object(SaleOrder, "_recurring_due_domain", _recurring_due_domain), \
+                freeze_time("2026-11-30 12:00"):
+            self._run_billing()
+        self.env.invalidate_all()
+        self.assertFalse(held.recurring_invoice_ids)
+        self.assertEqual(len(billed.recurring_invoice_ids), 1)
+
+    def test_posting_and_sending_are_hooks(self):
+        Move = type(self.env["account.move"])
+        sent = []
+
+        def _recurring_post(moves):
+            moves.write({"narration": "checked before posting"})
+            moves._post(soft=False)
+
+        def _recurring_send(moves):
+            sent.extend(moves.ids)
+
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30")
+        with patch.object(Move, "_recurring_post", _recurring_post), \
+                patch.object(Move, "_recurring_send", _recurring_send), freeze_time("2026-11-30 12:00"):
+            self._run_billing()
+        self.env.invalidate_all()
+        invoice = order.recurring_invoice_ids
+        self.assertEqual(invoice.state, "posted")
+        self.assertIn("checked before posting", str(invoice.narration))
+        self.assertEqual(sent, invoice.ids)
+        self.assertFalse(invoice.sending_data, "the override replaced Odoo's queued sending")

@@ -87,3 +87,16 @@ class TestMrr(SubscriptionCase):
             # the company's key figures are for managers and accountants
             with self.assertRaises(AccessError):
                 dashboard.with_user(self.user).run()
+
+    def test_a_close_that_is_no_churn_is_its_own_movement(self):
+        moved = self.env["sale.recurring.close.reason"].create({"name": "Moved to another plan", "is_churn": False})
+        with freeze_time("2026-09-01 09:00"):
+            order = self._create_subscription(self.weekly, "2026-09-01")
+        with freeze_time("2026-10-15 09:00"):
+            order._recurring_close(D(2026, 10, 15), moved)
+        self._month_end_job("2026-11-01")
+        self.assertEqual([row[3] for row in self._rows(order)[:2]], ["new", "closed"])
+        october = self.env["sale.recurring.mrr.month"].search(
+            [("company_id", "=", self.company_data["company"].id), ("month", "=", "2026-10-01")])
+        self.assertEqual((october.churn_mrr, october.closed_count), (0.0, 0))
+        self.assertEqual(round(october.closed_mrr, 2), -round(39.90 * 52 / 12, 2))

@@ -1,5 +1,7 @@
 import base64
+from dataclasses import replace
 from datetime import date
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -118,7 +120,8 @@ class TestSepa(SubscriptionCase):
         # the bank returns it: no mandate (MD01)
         with freeze_time("2026-12-16 10:00"):
             wizard = self.env["sale.recurring.sepa.return"].create({
-                "line_ids": [Command.set(batch.line_ids.ids)], "reason": "MD01"})
+                "line_ids": [Command.set(batch.line_ids.ids)],
+                "reason_id": self.env.ref("sale_weekly_subscription.return_reason_md01").id})
             wizard.action_return()
         self.assertEqual(batch.line_ids.state, "returned")
         self.assertEqual(batch.state, "returned")
@@ -158,7 +161,8 @@ class TestSepa(SubscriptionCase):
         self.assertEqual(set(invoices.mapped("payment_state")) - {"paid", "in_payment"}, set())
         # returning the transaction returns both invoices
         self.env["sale.recurring.sepa.return"].create({
-            "line_ids": [Command.set(batch.line_ids[:1].ids)], "reason": "AM04"}).action_return()
+            "line_ids": [Command.set(batch.line_ids[:1].ids)],
+            "reason_id": self.env.ref("sale_weekly_subscription.return_reason_am04").id}).action_return()
         self.assertEqual(set(batch.line_ids.mapped("state")), {"returned"})
         self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
         self.assertEqual(self.mandate.state, "active", "AM04 does not revoke")
@@ -279,3 +283,57 @@ class TestSepa(SubscriptionCase):
             "invoice_line_ids": [Command.create({"name": "x", "price_unit": 10.0, "tax_ids": []})]})
         with self.assertRaisesRegex(UserError, "another company"):
             self.env["sale.recurring.sepa.batch"]._create_run(foreign, self.journal, D(2026, 12, 2), "CORE")
+
+    # -- extension points -----------------------------------------------------------
+
+    def test_overrides_of_the_transaction_the_collection_entry_and_a_return_reason(self):
+        Batch = type(self.env["sale.recurring.sepa.batch"])
+        Reason = type(self.env["sale.recurring.return.reason"])
+        transaction, collection_vals = Batch._transaction, Batch._prepare_collection_move_vals
+
+        def _transaction(batch, *args):
+            return replace(transaction(batch, *args), remittance="Weekly box, thank you")
+
+        def _prepare_collection_move_vals(batch, line_commands):
+            return {**collection_vals(batch, line_commands), "ref": f"Bank collection {batch.name}"}
+
+        def _apply_to_lines(reason, lines):
+            lines.mandate_id.message_post(body=f"Handled by an add-on: {reason.code}")
+
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        with freeze_time("2026-11-30 09:00"), patch.object(Batch, "_transaction", _transaction):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+        self.assertIn("<Ustrd>Weekly box, thank you</Ustrd>", self._xml(batch).decode())
+        batch.action_sent()
+        with freeze_time("2026-12-14 18:00"), patch.object(Batch, "_prepare_collection_move_vals",
+                                                           _prepare_collection_move_vals):
+            batch.action_collected()
+        self.assertEqual(batch.collection_move_id.ref, f"Bank collection {batch.name}")
+        with patch.object(Reason, "_apply_to_lines", _apply_to_lines):
+            self.env["sale.recurring.sepa.return"].create({
+                "line_ids": [Command.set(batch.line_ids.ids)],
+                "reason_id": self.env.ref("sale_weekly_subscription.return_reason_md01").id}).action_return()
+        self.assertEqual(self.mandate.state, "active", "the override replaced the revocation")
+        self.assertIn("Handled by an add-on: MD01", self.mandate.message_ids.mapped("body")[0])
+        self.assertEqual(order.recurring_invoice_ids.payment_state, "not_paid")
+
+    def test_a_return_reason_is_a_record_with_its_action(self):
+        reason = self.env.ref("sale_weekly_subscription.return_reason_ac04")
+        self.assertEqual((reason.code, reason.action, reason.display_name), ("AC04", "revoke", "AC04 - Account closed"))
+        self.assertEqual(self.env["sale.recurring.return.reason"].name_search("AM04")[0][1],
+                         "AM04 - Insufficient funds")
+
+    def test_a_plan_paid_by_direct_debit_sets_the_preferred_payment_method(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", pricelist_id=self.pricelist.id)
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self.assertFalse(invoice.sepa_mandate_id, "no mandate yet")
+        self.assertEqual(invoice.preferred_payment_method_line_id.code, "sepa_direct_debit")
+        self.plan.payment_method = "manual"
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        later = order.recurring_invoice_ids - invoice
+        self.assertNotEqual(later.preferred_payment_method_line_id.code, "sepa_direct_debit")

@@ -1,4 +1,5 @@
 from . import sale_order_recurring_close
 from . import sale_order_recurring_preview
 from . import sale_recurring_pause_wizard
-from . import sepa_run_wizard
+from . import sale_recurring_sepa_run
+from . import sale_recurring_sepa_return

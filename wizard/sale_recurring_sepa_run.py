@@ -4,6 +4,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
+from ..engine import sepa
+
 
 class SaleRecurringSepaRun(models.TransientModel):
     """The direct-debit run: pick the collection date and the journal, untick, then create the file."""
@@ -17,7 +19,7 @@ class SaleRecurringSepaRun(models.TransientModel):
         default=lambda self: self.env["account.journal"].search(
             [("type", "=", "bank"), ("company_id", "=", self.env.company.id)], limit=1),
         help="The bank journal the collections are paid into; its message version is used.")
-    scheme = fields.Selection([("CORE", "CORE"), ("B2B", "B2B")], required=True,
+    scheme = fields.Selection(sepa.SCHEME_SELECTION, required=True,
                               default=lambda self: self.env.company.sepa_scheme)
     requested_date = fields.Date(string="Collect On", required=True,
                                  default=lambda self: self.env.company._recurring_today())
@@ -124,21 +126,3 @@ class SaleRecurringSepaRunLine(models.TransientModel):
         for line in self:
             line.sequence_type = planned.get(line.invoice_id.id) or (
                 line.mandate_id._sequence_type() if line.mandate_id else False)
-
-
-class SaleRecurringSepaReturn(models.TransientModel):
-    """The bank returned some transactions (R-transactions)."""
-
-    _name = "sale.recurring.sepa.return"
-    _description = "SEPA Direct Debit Return"
-
-    line_ids = fields.Many2many("sale.recurring.sepa.line", string="Returned Invoices", required=True)
-    reason = fields.Selection(
-        lambda self: self.env["sale.recurring.sepa.line"]._fields["return_reason"].selection, required=True,
-        help="The ISO reason code the bank gave. MD01 (no mandate) and AC04 (account closed) revoke the mandate.")
-    return_date = fields.Date(required=True, default=lambda self: self.env.company._recurring_today())
-
-    def action_return(self):
-        self.ensure_one()
-        self.line_ids._return(self.reason, self.return_date)
-        return True
