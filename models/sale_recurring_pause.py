@@ -443,7 +443,7 @@ class SaleRecurringPause(models.Model):
 
     @api.model
     def _cron_recurring_pauses(self):
-        """Daily: start the pauses whose first day has come, end those whose last day has passed."""
+        """Hourly: start the pauses whose first day has come, end those whose last day has passed."""
         # started first: a pause whose days all went by since the last run starts and ends;
         # then one that follows another without a gap keeps the subscription paused
         due = self.search([("state", "=", "scheduled")])
