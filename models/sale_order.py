@@ -259,15 +259,25 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         plan = self.recurring_plan_id
+        weekday = self.recurring_send_weekday
+        # a bulk reader (forecast, MRR) passes a cache: one rhythm per plan and send day
+        rhythms = self.env.context.get("recurring_rhythms")
+        rhythm = rhythms.get((plan.id, weekday)) if rhythms is not None else None
+        if rhythm is None:
+            rhythm = plan._rhythm(weekday)
+            if rhythms is not None:
+                rhythms[(plan.id, weekday)] = rhythm
+        start = self.recurring_start_date
+        has_pauses = bool(self.recurring_pause_ids)
         return schedule.Schedule(
-            rhythm=plan._rhythm(self.recurring_send_weekday),
-            segment_start=self.recurring_schedule_start or self.recurring_start_date,
-            subscription_start=self.recurring_start_date,
+            rhythm=rhythm,
+            segment_start=self.recurring_schedule_start or start,
+            subscription_start=start,
             invoiced_until=self.recurring_invoiced_until or None,
             end=self.recurring_last_date or None,
-            pauses=self._recurring_pauses(),
+            pauses=self._recurring_pauses() if has_pauses else (),
             lines=tuple(line._recurring_engine_line() for line in self.order_line if not line.display_type),
-            deductions=self._recurring_deductions(),
+            deductions=self._recurring_deductions() if has_pauses else (),
             rounding=str(self.currency_id.rounding),
             renewal_periods=plan.renewal_periods
             if plan.renewal_type == "auto" and not self.recurring_close_date else 0,

@@ -148,7 +148,9 @@ class SaleOrder(models.Model):
                 errors[order] = problem
                 continue
             for invoice in due:
-                vals = order._prepare_recurring_invoice_vals(invoice, todays[order.company_id.id])
+                # in the subscription's company, as Odoo's own invoicing does (fiscal position, taxes)
+                vals = order.with_company(order.company_id)._prepare_recurring_invoice_vals(
+                    invoice, todays[order.company_id.id])
                 if invoice_date:
                     vals["invoice_date"] = invoice_date
                 vals_list.append(vals)
@@ -238,6 +240,8 @@ class SaleOrder(models.Model):
         label = self._recurring_period_label(period.start, period.end)
         policy = self.company_id.recurring_invoice_date_policy
         vals = self._prepare_invoice()
+        # a payment transaction belongs to the order's first sale, not to every period's invoice
+        vals.pop("transaction_ids", None)
         vals.update({
             "journal_id": self._recurring_journal().id,
             "invoice_date": today if policy == "run" else period.invoice_date,

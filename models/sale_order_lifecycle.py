@@ -55,8 +55,9 @@ class SaleOrder(models.Model):
     def _recurring_close(self, close_date, reason, comment=False):
         """Close on ``close_date`` (last day of service); now when that day has come.  A close
         already announced may be moved to another day."""
-        self.filtered(lambda order: not order.recurring_close_date)._recurring_check_allowed("close")
-        self.filtered("recurring_close_date")._recurring_check_allowed("reopen")
+        closed = self.filtered(lambda order: order.recurring_close_date or order.recurring_state == "closed")
+        (self - closed)._recurring_check_allowed("close")
+        closed._recurring_check_allowed("reopen")
         today = self._recurring_today()
         vals = {
             "recurring_close_date": close_date,
@@ -203,7 +204,8 @@ class SaleOrder(models.Model):
             *base, ("recurring_end_date", "!=", False), ("recurring_close_date", "=", False),
             ("recurring_plan_id.renewal_type", "!=", "none")])
         renewing._recurring_update_renewals()
-        todays = {company.id: company._recurring_today() for company in self.env["res.company"].search([])}
+        todays = {company.id: company._recurring_today()
+                  for company in self.env["res.company"].with_context(active_test=False).search([])}
         ended = self.search(Domain(base) & self._recurring_per_company("recurring_last_date", "<", todays))
         ended._recurring_close_ended()
         # the stored invoice status does not see the days go by: refresh the ones now due

@@ -34,7 +34,10 @@ class SaleOrderLine(models.Model):
     def _recurring_engine_line(self):
         """This subscription line as the engine bills it (see ``_recurring_base_line``)."""
         self.ensure_one()
-        return self._recurring_base_line(self.price_subtotal, self.price_total, self.tax_ids, self.order_id,
+        taxes = self.tax_ids
+        if not taxes or not any(tax.price_include for tax in taxes):
+            return schedule.Line(untaxed=Decimal(str(self.price_subtotal)))
+        return self._recurring_base_line(self.price_subtotal, self.price_total, taxes, self.order_id,
                                          self.product_id)
 
     @api.model

@@ -71,21 +71,29 @@ class SaleRecurringForecast(models.Model):
             return []
         months = forecast.months_from(first_month, count)
         today = self.env.company._recurring_today()
+        # the row's key columns as plain values, read once; the schedule from the seam
+        keys = {row["id"]: row for row in orders.read(
+            ["company_id", "currency_id", "recurring_plan_id", "partner_id", "user_id", "recurring_send_weekday"],
+            load=None)}
+        targets = {company.id: company.currency_id for company in orders.company_id}
+        currencies = {currency.id: currency for currency in orders.currency_id}
         rates = {}
         rows = []
-        for order in orders:
-            company, currency = order.company_id, order.currency_id
-            target = company.currency_id
-            if (currency.id, company.id) not in rates:
-                rates[(currency.id, company.id)] = Decimal(str(currency._get_conversion_rate(
-                    currency, target, company, today)))
-            rate = rates[(currency.id, company.id)]
-            step = Decimal(str(target.rounding))
+        for order in orders.with_context(recurring_rhythms={}):
+            key = keys[order.id]
+            company_id, currency_id = key["company_id"], key["currency_id"]
+            target = targets[company_id]
+            if (currency_id, company_id) not in rates:
+                currency = currencies[currency_id]
+                rates[(currency_id, company_id)] = (Decimal(str(currency._get_conversion_rate(
+                    currency, target, self.env["res.company"].browse(company_id), today))),
+                    Decimal(str(target.rounding)))
+            rate, step = rates[(currency_id, company_id)]
             by_month = forecast.invoices_by_month(order._recurring_schedule(), first_month, count, months)
             for month, (number, amount) in by_month.items():
                 if number:
-                    rows.append((company.id, target.id, order.id, order.recurring_plan_id.id, order.partner_id.id,
-                                 order.user_id.id or None, order.recurring_send_weekday or None, month,
+                    rows.append((company_id, target.id, order.id, key["recurring_plan_id"], key["partner_id"],
+                                 key["user_id"] or None, key["recurring_send_weekday"] or None, month,
                                  (amount * rate).quantize(step, rounding=ROUND_HALF_UP), number))
         return rows
 

@@ -92,16 +92,17 @@ class SaleRecurringMrr(models.Model):
             ("company_id", "in", companies.ids), ("state", "=", "sale"), ("recurring_plan_id", "!=", False)])
         ends = [min(month + relativedelta(months=1, days=-1), today) for month in month_list]
         # each subscription's own schedule (the billing run's): its dates, pauses and full-period amount
-        data, amounts, paused_days = [], {}, defaultdict(set)
-        for order in orders:
+        data = orders.read(["company_id", "currency_id", "recurring_plan_id", "partner_id", "user_id",
+                            "recurring_state", "recurring_close_reason_id"], load=None)
+        no_churn = set(self.env["sale.recurring.close.reason"].with_context(active_test=False).search(
+            [("is_churn", "=", False)]).ids)
+        amounts, paused_days = {}, defaultdict(set)
+        for order, values in zip(orders.with_context(recurring_rhythms={}), data, strict=True):
             sched = order._recurring_schedule()
-            data.append({
-                "id": order.id, "company_id": order.company_id.id, "currency_id": order.currency_id.id,
-                "recurring_plan_id": order.recurring_plan_id.id, "partner_id": order.partner_id.id,
-                "user_id": order.user_id.id, "recurring_start_date": sched.subscription_start,
-                "recurring_last_date": sched.end, "recurring_state": order.recurring_state,
+            values.update({
+                "recurring_start_date": sched.subscription_start, "recurring_last_date": sched.end,
                 # a close whose reason is no churn (moved to another plan) is told apart
-                "is_churn": not order.recurring_close_reason_id or order.recurring_close_reason_id.is_churn})
+                "is_churn": values["recurring_close_reason_id"] not in no_churn})
             amounts[order.id] = [schedule.full_amount(sched)]
             for pause in sched.pauses:
                 paused_days[order.id].update(end for end in ends if pause.start <= end <= pause.end)

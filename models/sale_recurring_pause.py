@@ -257,7 +257,9 @@ class SaleRecurringPause(models.Model):
         invoices = self._paid_invoices(until)
         mode = order.recurring_plan_id.pause_unused_days
         lines = [vals for invoice in invoices for vals in self._unused_line_vals(invoice, until)]
-        amount = sum(vals["price_unit"] for vals in lines)
+        # untaxed, as the engine deducts it (a price with an included tax counts without it)
+        amount = float(sum(self.env["sale.order.line"]._recurring_untaxed(vals["price_unit"], vals["tax_ids"], order)
+                           for vals in lines))
         self.write({"invoiced_until_before": until})
         order.recurring_invoiced_until = self.start_date - ONE_DAY
         if not lines:

@@ -229,13 +229,14 @@ def sepa_run(registry, count, collect):
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, QUIET)
         journal = env["account.journal"].search([("type", "=", "bank")], limit=1)
-        today = fields.Date.context_today(env["sale.order"])
+        today = env.company._recurring_today()
         Batch = env["sale.recurring.sepa.batch"]
         small = _sepa_invoices(env, collect)
         first = Batch._create_run(small, journal, Batch._collection_date(today, env.company), "CORE")
         first.action_sent()
         cr.commit()
-        with patch("odoo.fields.Date.context_today", return_value=first.collection_date):
+        # the collection day has come: the company's today (the add-on's one clock) is that day
+        with patch.object(type(env["res.company"]), "_recurring_today", return_value=first.collection_date):
             started = time.perf_counter()
             first.action_collected()
             env.flush_all()
