@@ -21,6 +21,10 @@ class ResCompany(models.Model):
         string="Billing Hour", default=0,
         help="The billing run invoices a send day's subscriptions from this hour (0-23, company time "
              "zone) on, so that invoices go out in the morning rather than at midnight.")
+    recurring_error_user_id = fields.Many2one(
+        "res.users", string="Billing Errors To", domain="[('share', '=', False)]",
+        help="Who gets the to-do when the billing run cannot invoice a subscription that has no "
+             "salesperson. Empty: a subscription administrator of the company.")
     recurring_default_plan_id = fields.Many2one(
         "sale.recurring.plan", string="Default Plan",
         help="The plan a new subscription starts with, from the Subscriptions menu.")

@@ -18,3 +18,4 @@ class ResConfigSettings(models.TransientModel):
     recurring_forecast_months = fields.Integer(related="company_id.recurring_forecast_months", readonly=False)
     recurring_billing_hour = fields.Integer(related="company_id.recurring_billing_hour", readonly=False)
     recurring_default_plan_id = fields.Many2one(related="company_id.recurring_default_plan_id", readonly=False)
+    recurring_error_user_id = fields.Many2one(related="company_id.recurring_error_user_id", readonly=False)

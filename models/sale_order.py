@@ -6,7 +6,7 @@ from itertools import islice
 from babel.dates import get_month_names
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import format_date
 from odoo.tools.misc import babel_locale_parse
@@ -24,6 +24,12 @@ RUNNING_STATES = ("progress", "to_renew", "paused")
 BILLABLE_STATES = ("progress", "to_renew", "paused", "closed")
 MANAGER_GROUP = "sale_weekly_subscription.group_subscription_manager"
 ALLOWED_ACTIONS = ("pause", "close", "reopen", "renew", "invoice_now")
+# kept by the add-on's own flows; see _recurring_check_protected
+PROTECTED_FIELDS = (
+    "recurring_state", "recurring_invoiced_until", "recurring_schedule_start", "recurring_close_date",
+    "recurring_close_reason_id", "recurring_close_comment", "recurring_commitment_end_date",
+    "recurring_billing_error",
+)
 
 
 class SaleOrder(models.Model):
@@ -283,6 +289,18 @@ class SaleOrder(models.Model):
             if plan.renewal_type == "auto" and not self.recurring_close_date else 0,
         )
 
+    def _recurring_prefetch_schedules(self):
+        """Load, in a few queries, exactly the fields ``_recurring_schedule`` reads, for every
+        subscription of ``self``: a bulk reader (forecast, MRR) calls it first, so that the ORM
+        does not fetch every column of orders and lines to build the schedules."""
+        self.fetch(["recurring_plan_id", "recurring_send_weekday", "recurring_start_date",
+                    "recurring_schedule_start", "recurring_invoiced_until", "recurring_last_date",
+                    "recurring_close_date", "recurring_pause_ids", "order_line", "currency_id"])
+        self.order_line.fetch(["display_type", "price_subtotal", "tax_ids"])
+        self.recurring_pause_ids.fetch(["state", "start_date", "end_date", "carry_over_lines", "carry_over_move_id"])
+        self.currency_id.fetch(["rounding"])
+        return self
+
     def _recurring_deductions(self):
         """The paid days of pauses carried over and not yet deducted, as the engine sees them."""
         self.ensure_one()
@@ -331,6 +349,17 @@ class SaleOrder(models.Model):
 
     # -- constraints ---------------------------------------------------------
 
+    @api.constrains("recurring_mandate_id", "partner_id")
+    def _check_recurring_mandate_debtor(self):
+        for order in self.filtered("recurring_mandate_id"):
+            debtor = order.recurring_mandate_id.partner_id.commercial_partner_id
+            if debtor != order.partner_id.commercial_partner_id:
+                raise ValidationError(self.env._(
+                    "Subscription %(order)s: the field 'Direct Debit Mandate' (%(mandate)s) is the mandate of "
+                    "%(debtor)s; a subscription is collected only with its own customer's mandate.",
+                    order=order.display_name, mandate=order.recurring_mandate_id.display_name,
+                    debtor=debtor.display_name))
+
     @api.constrains("recurring_plan_id", "recurring_start_date")
     def _check_recurring_start_date(self):
         for order in self.filtered("recurring_plan_id"):
@@ -341,7 +370,31 @@ class SaleOrder(models.Model):
 
     # -- write: plan and send-day changes apply from the next period ---------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._recurring_check_protected({name: value for name, value in vals.items() if value})
+        return super().create(vals_list)
+
+    def _recurring_check_protected(self, vals):
+        """The fields the subscription's own flows keep (billing, close, pause, renewal) change only
+        through those flows (``_recurring_flow_write``) or by a subscription manager, whatever the
+        form shows: a JSON-RPC write of one of them by anyone else is refused."""
+        touched = [name for name in PROTECTED_FIELDS if name in vals]
+        if touched and not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(self.env._(
+                "%(order)s: the field '%(field)s' changes only through the subscription's own actions "
+                "(billing, close, reopen, pause, renew), or by a subscription manager.",
+                order=", ".join(self.mapped("display_name")) or self._description,
+                field=self._fields[touched[0]]._description_string(self.env)))
+
+    def _recurring_flow_write(self, vals):
+        """Write fields of ``PROTECTED_FIELDS`` from one of the add-on's own flows, which have
+        checked what the user may do already."""
+        return self.sudo().write(vals)
+
     def write(self, vals):
+        self._recurring_check_protected(vals)
         reanchor = {}
         if "recurring_plan_id" in vals:
             self._recurring_check_plan_change(vals["recurring_plan_id"])

@@ -11,6 +11,8 @@ from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.fields import Command, Domain
 
+from .sale_order import MANAGER_GROUP
+
 _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
@@ -293,7 +295,7 @@ class SaleOrder(models.Model):
         for order, day in last.items():
             by_day[day].append(order.id)
         for day, ids in by_day.items():
-            self.browse(ids).write({"recurring_invoiced_until": day})
+            self.browse(ids)._recurring_flow_write({"recurring_invoiced_until": day})
 
     @api.model
     def _recurring_error_text(self, error):
@@ -309,16 +311,30 @@ class SaleOrder(models.Model):
             self.browse([order.id for order in errors])._compute_invoice_status()
         for order, message in errors.items():
             is_new = not order.recurring_billing_error
-            order.recurring_billing_error = message
+            order._recurring_flow_write({"recurring_billing_error": message})
             if is_new:
                 order.activity_schedule(
                     activity_type_id=activity_type.id, summary=self.env._("Subscription not billed"),
-                    note=message, user_id=order.user_id.id or self.env.uid)
+                    note=message, user_id=order._recurring_error_responsible().id)
+
+    def _recurring_error_responsible(self):
+        """Who hears of a billing error: the salesperson; else the company's "Billing Errors To"
+        (Settings); else a subscription administrator of the company; never an inactive user."""
+        self.ensure_one()
+        if self.user_id.active and not self.user_id.share:
+            return self.user_id
+        company = self.company_id
+        if company.recurring_error_user_id.active:
+            return company.recurring_error_user_id
+        manager = self.env["res.users"].sudo().search([
+            ("all_group_ids", "in", self.env.ref(MANAGER_GROUP).id), ("share", "=", False),
+            ("company_ids", "in", company.id)], order="id", limit=1)
+        return manager or self.env.user
 
     def _recurring_clear_billing_errors(self):
         failed = self.filtered("recurring_billing_error")
         if failed:
-            failed.recurring_billing_error = False
+            failed._recurring_flow_write({"recurring_billing_error": False})
             failed.activity_unlink(["sale_weekly_subscription.mail_activity_type_billing_error"])
 
     def action_recurring_invoice_now(self):

@@ -39,7 +39,7 @@ class SaleOrder(models.Model):
             elif plan.duration_type == "commitment":
                 vals["recurring_commitment_end_date"] = periods.term_end(
                     rhythm, order.recurring_start_date, plan.duration_periods)
-            order.write(vals)
+            order._recurring_flow_write(vals)
 
     def _recurring_earliest_close_date(self):
         """First day the customer may end the service: notice, commitment and start allowing."""
@@ -68,7 +68,7 @@ class SaleOrder(models.Model):
             vals["recurring_state"] = "closed"
         later = self.recurring_pause_ids.filtered(lambda p: p.state == "scheduled" and p.start_date > close_date)
         later.action_cancel()
-        self.write(vals)
+        self._recurring_flow_write(vals)
         self.activity_unlink(["mail.mail_activity_data_todo"])
 
     def action_recurring_close(self):
@@ -105,7 +105,7 @@ class SaleOrder(models.Model):
         resumes = last and last < today and not self.recurring_next_invoice_date
         if resumes:
             vals.update(recurring_schedule_start=today, recurring_invoiced_until=today - timedelta(days=1))
-        self.write(vals)
+        self._recurring_flow_write(vals)
         if resumes:
             self.message_post(body=self.env._(
                 "Subscription reopened: billing resumes on %(day)s; the days since %(last)s are not billed.",
@@ -129,7 +129,7 @@ class SaleOrder(models.Model):
             vals = {"recurring_end_date": new_end}
             if order.recurring_state == "to_renew":
                 vals["recurring_state"] = "progress"
-            order.write(vals)
+            order._recurring_flow_write(vals)
             order.activity_feedback(["mail.mail_activity_data_todo"])
             order.message_post(body=self.env._(
                 "Renewed: the term now ends on %(new)s instead of %(old)s.",
@@ -166,7 +166,7 @@ class SaleOrder(models.Model):
                 order._recurring_renew()
             elif order.recurring_state == "progress":
                 # a paused one is asked for once it resumes
-                order.recurring_state = "to_renew"
+                order._recurring_flow_write({"recurring_state": "to_renew"})
                 order.activity_schedule(
                     "mail.mail_activity_data_todo",
                     date_deadline=min(due + timedelta(days=7), order.recurring_end_date),
@@ -185,8 +185,9 @@ class SaleOrder(models.Model):
         ended = self.filtered(lambda o: o.recurring_state in ("progress", "to_renew", "paused")
                               and o.recurring_last_date and o.recurring_last_date < o._recurring_today())
         end_of_term = self.env.ref("sale_weekly_subscription.close_reason_end_of_term", raise_if_not_found=False)
-        (ended - ended.filtered("recurring_close_reason_id")).recurring_close_reason_id = end_of_term
-        ended.write({"recurring_state": "closed"})
+        (ended - ended.filtered("recurring_close_reason_id"))._recurring_flow_write(
+            {"recurring_close_reason_id": end_of_term.id if end_of_term else False})
+        ended._recurring_flow_write({"recurring_state": "closed"})
         ended.activity_unlink(["mail.mail_activity_data_todo"])
         # deductions waiting for an invoice that will never come are credited
         ended.filtered(lambda o: not o.recurring_next_invoice_date).recurring_pause_ids._credit_carry_over()

@@ -2,6 +2,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import format_date
 
 from ..engine import forecast
@@ -79,7 +80,7 @@ class SaleRecurringForecast(models.Model):
         currencies = {currency.id: currency for currency in orders.currency_id}
         rates = {}
         rows = []
-        for order in orders.with_context(recurring_rhythms={}):
+        for order in orders.with_context(recurring_rhythms={})._recurring_prefetch_schedules():
             key = keys[order.id]
             company_id, currency_id = key["company_id"], key["currency_id"]
             target = targets[company_id]
@@ -118,7 +119,10 @@ class SaleRecurringForecast(models.Model):
     @api.model
     def action_open(self):
         # rebuilt as superuser for the companies the user works in; the record rules then show
-        # each user the rows of the subscriptions they may see
+        # each user the rows of the subscriptions they may see.  Only the reporting groups rebuild.
+        if not (self.env.user.has_group("sale_weekly_subscription.group_subscription_user")
+                or self.env.user.has_group("account.group_account_invoice")):
+            raise AccessError(self.env._("Only subscription and invoicing users can open the expected revenue."))
         self.sudo().with_context(allowed_company_ids=self.env.companies.ids)._refresh()
         return self.env["ir.actions.act_window"]._for_xml_id(
             "sale_weekly_subscription.sale_recurring_forecast_action")

@@ -4,6 +4,7 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models, tools
+from odoo.exceptions import AccessError
 
 from ..engine import forecast, schedule
 from ..utils import bulk
@@ -97,7 +98,8 @@ class SaleRecurringMrr(models.Model):
         no_churn = set(self.env["sale.recurring.close.reason"].with_context(active_test=False).search(
             [("is_churn", "=", False)]).ids)
         amounts, paused_days = {}, defaultdict(set)
-        for order, values in zip(orders.with_context(recurring_rhythms={}), data, strict=True):
+        schedules = orders.with_context(recurring_rhythms={})._recurring_prefetch_schedules()
+        for order, values in zip(schedules, data, strict=True):
             sched = order._recurring_schedule()
             values.update({
                 "recurring_start_date": sched.subscription_start, "recurring_last_date": sched.end,
@@ -183,6 +185,10 @@ class SaleRecurringMrr(models.Model):
 
     @api.model
     def action_open_dashboard(self):
+        """Rebuilt as superuser, for the reporting groups only (subscription and invoicing users)."""
+        if not (self.env.user.has_group("sale_weekly_subscription.group_subscription_user")
+                or self.env.user.has_group("account.group_account_invoice")):
+            raise AccessError(self.env._("Only subscription and invoicing users can rebuild the MRR figures."))
         self.sudo().with_context(allowed_company_ids=self.env.companies.ids)._rebuild()
         return self.env["ir.actions.act_window"]._for_xml_id(
             "sale_weekly_subscription.sale_recurring_mrr_month_action")

@@ -261,7 +261,7 @@ class SaleRecurringPause(models.Model):
         amount = float(sum(self.env["sale.order.line"]._recurring_untaxed(vals["price_unit"], vals["tax_ids"], order)
                            for vals in lines))
         self.write({"invoiced_until_before": until})
-        order.recurring_invoiced_until = self.start_date - ONE_DAY
+        order._recurring_flow_write({"recurring_invoiced_until": self.start_date - ONE_DAY})
         if not lines:
             return
         if mode == "carry_over" and amount > self._first_amount_after():
@@ -372,7 +372,7 @@ class SaleRecurringPause(models.Model):
         for pause in self:
             pause.state = "running"
             if pause.order_id.recurring_state in ("progress", "to_renew"):
-                pause.order_id.recurring_state = "paused"
+                pause.order_id._recurring_flow_write({"recurring_state": "paused"})
 
     def _finish(self):
         """The pause is over: the subscription runs again, and says so."""
@@ -380,7 +380,7 @@ class SaleRecurringPause(models.Model):
             pause.state = "done"
             order = pause.order_id
             if order.recurring_state == "paused" and "running" not in order.recurring_pause_ids.mapped("state"):
-                order.recurring_state = "progress"
+                order._recurring_flow_write({"recurring_state": "progress"})
                 order._recurring_update_renewals()
             order.message_post(body=self.env._(
                 "The pause has ended: the subscription runs again from %(day)s; next invoice on %(next)s.",
@@ -410,7 +410,7 @@ class SaleRecurringPause(models.Model):
             pause._undo_term_extension(pause.term_extension_days)
             if pause.carry_over_lines:
                 # the paid days were not given back yet: they are simply paid again
-                order.recurring_invoiced_until = pause.invoiced_until_before
+                order._recurring_flow_write({"recurring_invoiced_until": pause.invoiced_until_before})
             pause.write({"state": "cancel", "term_extension_days": 0, "carry_over_lines": False,
                          "carry_over_amount": 0.0})
             order.message_post(

@@ -32,7 +32,9 @@ class SaleRecurringSepaBatch(models.Model):
     created_at = fields.Datetime(string="Created On", required=True, readonly=True)
     transaction_count = fields.Integer(string="Transactions", readonly=True)
     control_sum = fields.Monetary(readonly=True, help="Sum of the amounts of the file.")
-    xml_file = fields.Binary(string="File", attachment=True, readonly=True, copy=False)
+    # every debtor's IBAN is in it: invoicing users only, as the IBAN field of the mandates
+    xml_file = fields.Binary(string="File", attachment=True, readonly=True, copy=False,
+                             groups="account.group_account_invoice")
     xml_filename = fields.Char(readonly=True)
     state = fields.Selection(
         [("generated", "Generated"), ("sent", "Sent to Bank"), ("collected", "Collected"),

@@ -67,9 +67,10 @@ class SaleRecurringMandate(models.Model):
     original_bank_changed = fields.Boolean(
         readonly=True, copy=False,
         help="The amendment moved the account to another bank: the next collection says SMNDA.")
-    scan = fields.Binary(string="Signed Mandate", attachment=True, copy=False,
+    # the signed form shows the debtor's full IBAN: invoicing users only, as the IBAN field
+    scan = fields.Binary(string="Signed Mandate", attachment=True, copy=False, groups="account.group_account_invoice",
                          help="The scan of the mandate signed by the debtor.")
-    scan_name = fields.Char()
+    scan_name = fields.Char(groups="account.group_account_invoice")
     order_ids = fields.One2many("sale.order", "recurring_mandate_id", string="Subscriptions")
     invoice_ids = fields.One2many("account.move", "sepa_mandate_id", string="Invoices")
 

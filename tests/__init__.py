@@ -11,3 +11,4 @@ from . import test_forecast
 from . import test_mrr
 from . import test_hooks
 from . import test_rules
+from . import test_access

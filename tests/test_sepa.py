@@ -1,6 +1,8 @@
 import base64
+import importlib.util
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -337,3 +339,22 @@ class TestSepa(SubscriptionCase):
             self._run_billing()
         later = order.recurring_invoice_ids - invoice
         self.assertNotEqual(later.preferred_payment_method_line_id.code, "sepa_direct_debit")
+
+    def test_the_upgrade_links_the_stored_return_codes_to_their_reasons(self):
+        """19.0.1.1.0: a line returned by an earlier version kept its ISO code in a column of its own."""
+        with freeze_time("2026-11-30 08:00"):
+            self._debit_subscription()
+            self._run_billing()
+        with freeze_time("2026-11-30 09:00"):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+        line = batch.line_ids
+        self.env.flush_all()
+        self.env.cr.execute("ALTER TABLE sale_recurring_sepa_line ADD COLUMN return_reason VARCHAR")
+        self.env.cr.execute("UPDATE sale_recurring_sepa_line SET return_reason = 'MD01' WHERE id = %s", [line.id])
+        path = Path(__file__).resolve().parent.parent / "migrations" / "19.0.1.1.0" / "post-migrate.py"
+        spec = importlib.util.spec_from_file_location("post_migrate_19_0_1_1_0", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.migrate(self.env.cr, "19.0.1.0.0")
+        line.invalidate_recordset()
+        self.assertEqual(line.return_reason_id, self.env.ref("sale_weekly_subscription.return_reason_md01"))
