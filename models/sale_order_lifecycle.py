@@ -205,8 +205,8 @@ class SaleOrder(models.Model):
             *base, ("recurring_end_date", "!=", False), ("recurring_close_date", "=", False),
             ("recurring_plan_id.renewal_type", "!=", "none")])
         renewing._recurring_update_renewals()
-        todays = {company.id: company._recurring_today()
-                  for company in self.env["res.company"].with_context(active_test=False).search([])}
+        # each company's own today (its time zone), archived companies included
+        todays = {company.id: company._recurring_today() for [company] in self.sudo()._read_group(base, ["company_id"])}
         ended = self.search(Domain(base) & self._recurring_per_company("recurring_last_date", "<", todays))
         ended._recurring_close_ended()
         # the stored invoice status does not see the days go by: refresh the ones now due

@@ -409,8 +409,7 @@ class SaleRecurringSepaLine(models.Model):
     payment_line_id = fields.Many2one(
         "account.move.line", string="Payment", readonly=True,
         help="The line of the batch's collection entry that paid this invoice.")
-    return_reason_id = fields.Many2one("sale.recurring.return.reason", string="Return Reason", readonly=True,
-                                       ondelete="restrict")
+    return_reason_id = fields.Many2one("sale.recurring.return.reason", readonly=True, ondelete="restrict")
     return_date = fields.Date(readonly=True)
 
     # an invoice is in one open batch at most, whatever runs at the same time

@@ -200,7 +200,8 @@ class SaleRecurringMandate(models.Model):
     def _cron_expire(self):
         """Mandates with no collection for 36 months expire (SEPA rulebook)."""
         stale = self.browse()
-        for company in self.env["res.company"].with_context(active_test=False).search([]):
+        # each company's own today (its time zone), archived companies included
+        for [company] in self._read_group([("state", "=", "active")], ["company_id"]):
             limit = company._recurring_today() - relativedelta(months=EXPIRY_MONTHS)
             stale |= self.search([("company_id", "=", company.id), ("state", "=", "active"), "|",
                                   ("last_collection_date", "<", limit),

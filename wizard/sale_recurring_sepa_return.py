@@ -10,7 +10,7 @@ class SaleRecurringSepaReturn(models.TransientModel):
 
     line_ids = fields.Many2many("sale.recurring.sepa.line", string="Returned Invoices", required=True)
     reason_id = fields.Many2one(
-        "sale.recurring.return.reason", string="Reason", required=True,
+        "sale.recurring.return.reason", required=True,
         help="The ISO reason code the bank gave; what it does (reopen the invoice, revoke the mandate) is set "
              "on the reason.")
     return_date = fields.Date(required=True, default=lambda self: self.env.company._recurring_today())
