@@ -22,7 +22,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
@@ -102,6 +102,8 @@ def latin(text):
     transliterated, anything else a space; spaces collapsed."""
     out = []
     for char in text or "":
+        if unicodedata.category(char) == "Cf":
+            continue  # zero-width spaces and joiners, bidi marks: nothing to print, not a word break
         if char in LATIN:
             out.append(char)
             continue
@@ -141,7 +143,7 @@ def check_identifier(value, record, field_name, problems):
         problems.append(Problem("empty", record, field_name))
     elif len(value) > ID_MAX:
         problems.append(Problem("too_long", record, field_name, value))
-    elif not IDENTIFIER.match(value) or value.startswith("/") or "//" in value:
+    elif not IDENTIFIER.match(value) or value.startswith("/") or value.endswith("/") or "//" in value:
         problems.append(Problem("bad_chars", record, field_name, value))
     return value
 
@@ -207,6 +209,13 @@ def expected_check_digits(value):
         return at_02.calc_check_digits(compact)
     except Exception:
         return None
+
+
+def exact_sum(amounts, rounding="0.01"):
+    """The sum of ``amounts`` (floats of the ORM, Decimals, strings), each taken to the cent first:
+    exact, whatever the float representation (10.10 + 20.20 is 30.30, not 30.299999999999997)."""
+    step = Decimal(str(rounding))
+    return sum((Decimal(str(amount)).quantize(step, rounding=ROUND_HALF_UP) for amount in amounts), Decimal(0))
 
 
 def check_amount(value, currency, record, problems):

@@ -67,8 +67,13 @@ def add_business_days(day, count):
     return day
 
 
+# the rulebook's D-1: the collection is at least one TARGET2 business day after the file
+MIN_LEAD_DAYS = 1
+
+
 def collection_date(requested, today, lead_days=1):
     """The collection date of a run asked for ``requested``: the first T2 business day on
-    or after it that is at least ``lead_days`` business days after ``today``."""
-    earliest = add_business_days(today, lead_days)
+    or after it that is at least ``lead_days`` business days after ``today``, and never less than
+    one (the rulebook's D-1: a file is never collected on the day it is made)."""
+    earliest = add_business_days(today, max(lead_days, MIN_LEAD_DAYS))
     return next_business_day(max(requested, earliest))

@@ -5,7 +5,7 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..engine import sepa
+from ..engine import sepa, target2
 
 
 class ResCompany(models.Model):
@@ -81,9 +81,14 @@ class ResCompany(models.Model):
                 raise ValidationError(self.env._(
                     "Company %(company)s: the field 'Forecast Months' must be between 1 and 60.",
                     company=company.name))
-            if company.sepa_lead_days < 0 or company.sepa_prenotification_days < 0:
+            if company.sepa_lead_days < target2.MIN_LEAD_DAYS:
                 raise ValidationError(self.env._(
-                    "Company %(company)s: lead time and pre-notification days cannot be negative.",
+                    "Company %(company)s: the field 'Lead Time (Business Days)' must be at least %(min)s: a "
+                    "collection is at least one TARGET2 business day after the file is made.",
+                    company=company.name, min=target2.MIN_LEAD_DAYS))
+            if company.sepa_prenotification_days < 0:
+                raise ValidationError(self.env._(
+                    "Company %(company)s: the field 'Pre-notification (Days)' cannot be negative.",
                     company=company.name))
 
     @api.constrains("sepa_creditor_identifier")

@@ -214,7 +214,7 @@ class SaleRecurringSepaBatch(models.Model):
         return sepa.Transaction(
             record=self.env._("Invoice %(invoice)s (%(partner)s)", invoice=names, partner=partner.display_name),
             end_to_end_id=f"{message_id[-20:]}-{index:06d}",
-            amount=sum(invoices.mapped("amount_residual")),
+            amount=sepa.exact_sum(invoices.mapped("amount_residual")),
             currency=invoices[0].currency_id.name,
             mandate=sepa.Mandate(mandate.name, mandate.signed_on, mandate.scheme, sudo_mandate.original_iban or None,
                                  mandate.original_bank_changed),
@@ -331,7 +331,7 @@ class SaleRecurringSepaBatch(models.Model):
                 "analytic_distribution": False,
                 "tax_ids": [],
             }))
-        total = sum(line.invoice_id.amount_residual_signed for line in lines)
+        total = float(sepa.exact_sum(lines.invoice_id.mapped("amount_residual_signed")))
         commands.append(fields.Command.create({
             "name": self.env._("Direct debit %(batch)s", batch=self.name),
             "account_id": outstanding.id,

@@ -107,8 +107,8 @@ class SaleRecurringMandate(models.Model):
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is not a valid IBAN: %(error)s",
                     mandate=vals.get("name") or self.display_name or "", iban=vals["iban"], error=str(error))) from None
-            if not vals.get("bic"):
-                vals["bic"] = sepa.bic_of_iban(vals["iban"]) or False
+            # the bank's BIC when schwifty knows the bank: a typed one that contradicts it is replaced
+            vals["bic"] = sepa.bic_of_iban(vals["iban"]) or vals.get("bic") or False
         if vals.get("bic"):
             vals["bic"] = vals["bic"].replace(" ", "").upper()
         return vals
@@ -120,7 +120,12 @@ class SaleRecurringMandate(models.Model):
                 self.iban = sepa.normalise_iban(self.iban)
             except ValueError:
                 return
-            self.bic = sepa.bic_of_iban(self.iban) or self.bic
+            known = sepa.bic_of_iban(self.iban)
+            if known and self.bic and known != self.bic.replace(" ", "").upper():
+                self.bic = known
+                return {"warning": {"title": self.env._("BIC replaced"), "message": self.env._(
+                    "The IBAN belongs to the bank with BIC %(bic)s: the BIC now says so.", bic=known)}}
+            self.bic = known or self.bic
 
     @api.constrains("name", "signed_on")
     def _check_reference_and_date(self):
@@ -130,13 +135,14 @@ class SaleRecurringMandate(models.Model):
             if problems:
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'Mandate Reference' must have 1 to 35 characters among "
-                    "letters, digits and / - ? : ( ) . , ' + and spaces.", mandate=mandate.name))
+                    "letters, digits and / - ? : ( ) . , ' + and spaces, and neither start nor end with '/' "
+                    "nor hold '//'.", mandate=mandate.name))
             if mandate.signed_on and mandate.signed_on > mandate.company_id._recurring_today():
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'Signature Date' (%(day)s) cannot be in the future.",
                     mandate=mandate.name, day=format_date(self.env, mandate.signed_on)))
 
-    @api.constrains("bic")
+    @api.constrains("bic", "iban")
     def _check_bic(self):
         for mandate in self.filtered("bic"):
             problems = []
@@ -145,6 +151,12 @@ class SaleRecurringMandate(models.Model):
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'BIC' (%(bic)s) is not a valid BIC.",
                     mandate=mandate.name, bic=mandate.bic))
+            iban = mandate.sudo().iban or ""
+            if iban and mandate.bic[4:6] != iban[:2]:
+                raise ValidationError(self.env._(
+                    "Mandate %(mandate)s: the field 'BIC' (%(bic)s) is of a bank in %(bic_country)s, but the IBAN "
+                    "is of %(iban_country)s.", mandate=mandate.name, bic=mandate.bic, bic_country=mandate.bic[4:6],
+                    iban_country=iban[:2]))
 
     # -- create / write: amendments -----------------------------------------
 

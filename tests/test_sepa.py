@@ -358,3 +358,41 @@ class TestSepa(SubscriptionCase):
         module.migrate(self.env.cr, "19.0.1.0.0")
         line.invalidate_recordset()
         self.assertEqual(line.return_reason_id, self.env.ref("sale_weekly_subscription.return_reason_md01"))
+
+    # -- the rulebook ---------------------------------------------------------------------
+
+    def test_amounts_of_one_mandate_are_added_exactly(self):
+        self.company_data["company"].sepa_grouping = "mandate"
+        plan = self._create_plan(name="Small", auto_send=False, payment_method="sepa", line_ids=[
+            Command.create({"product_id": self.product_box.id, "price_unit": 10.10})])
+        big = self._create_plan(name="Big", auto_send=False, payment_method="sepa", line_ids=[
+            Command.create({"product_id": self.product_box.id, "price_unit": 20.20})])
+        with freeze_time("2026-11-30 08:00"):
+            for each in (plan, big):
+                self._create_subscription(each, "2026-11-30", recurring_mandate_id=self.mandate.id,
+                                          pricelist_id=self.pricelist.id)
+            self._run_billing()
+        self.assertNotEqual(10.10 + 20.20, 30.30)
+        with freeze_time("2026-11-30 09:00"):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+        self.assertEqual((batch.transaction_count, batch.control_sum), (1, 30.30))
+        self.assertIn("<InstdAmt Ccy=\"EUR\">30.30</InstdAmt>", self._xml(batch).decode())
+
+    def test_the_bic_follows_the_iban(self):
+        # ABN AMRO's IBAN with a Belgian BIC typed: the bank's own BIC replaces it
+        mandate = self._mandate("NL91ABNA0417164300", bic="GKCCBEBB")
+        self.assertEqual(mandate.bic, "ABNANL2A")
+        with self.assertRaisesRegex(ValidationError, "bank in BE, but the IBAN is of NL"):
+            mandate.bic = "GKCCBEBB"
+
+    def test_a_reference_neither_starts_nor_ends_with_a_slash(self):
+        for reference in ("SWS-MDT-9/", "/SWS-MDT-9", "SWS//9"):
+            with self.subTest(reference), self.assertRaisesRegex(ValidationError, "Mandate Reference"):
+                self._mandate("NL91ABNA0417164300", name=reference)
+
+    def test_the_lead_time_is_at_least_one_business_day(self):
+        with self.assertRaisesRegex(ValidationError, "at least 1"):
+            self.company_data["company"].sepa_lead_days = 0
+        with freeze_time("2026-12-01 10:00"):  # a Tuesday: asked for today, collected on Wednesday at the earliest
+            self.assertEqual(self.env["sale.recurring.sepa.batch"]._collection_date(D(2026, 12, 1), self.env.company),
+                             D(2026, 12, 2))

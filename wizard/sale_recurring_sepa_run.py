@@ -77,12 +77,12 @@ class SaleRecurringSepaRun(models.TransientModel):
             totals = {}
             for invoice_ids, sequence_type in run.sequence_plan or []:
                 key = (run.scheme, sequence_type)
-                count, amount = totals.get(key, (0, 0.0))
-                totals[key] = (count + 1, amount + sum(due[invoice_id] for invoice_id in invoice_ids))
+                count, amount = totals.get(key, (0, sepa.exact_sum(())))
+                totals[key] = (count + 1, amount + sepa.exact_sum(due[invoice_id] for invoice_id in invoice_ids))
             currency = run.company_id.currency_id
             rows = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td></tr>") % (
-                    scheme, seq, count, format_amount(self.env, amount, currency))
+                    scheme, seq, count, format_amount(self.env, float(amount), currency))
                 for (scheme, seq), (count, amount) in sorted(totals.items()))
             head = Markup("<tr><th>%s</th><th>%s</th><th class='text-end'>%s</th><th class='text-end'>%s</th></tr>") % (
                 self.env._("Scheme"), self.env._("Sequence Type"), self.env._("Transactions"), self.env._("Amount"))

@@ -210,3 +210,37 @@ def test_control_sums_counts_and_unique_ids(rows):
     ids = [x.text for x in root.iterfind(".//p:EndToEndId", ns)]
     assert len(ids) == len(set(ids))
     assert summary["control_sum"] == sum(instructed)
+
+
+# -- money is exact ----------------------------------------------------------------
+
+def test_amounts_are_added_exactly():
+    assert 10.10 + 20.20 != 30.30  # what a float sum gives
+    assert s.exact_sum([10.10, 20.20]) == Decimal("30.30")
+    assert s.exact_sum([]) == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(1, 99_999_99), min_size=1, max_size=12), st.integers(1, 4))
+def test_any_amounts_in_any_grouping_build_an_exact_file(cents, group_size):
+    amounts = [cent / 100 for cent in cents]  # floats, as the ORM gives them
+    groups = [amounts[i:i + group_size] for i in range(0, len(amounts), group_size)]
+    txs = [tx(number, amount=s.exact_sum(group), end_to_end_id=f"E2E-{number}")
+           for number, group in enumerate(groups, start=1)]
+    data, summary = s.build(batch(txs))
+    expected = sum((Decimal(cent) / 100 for cent in cents), Decimal(0))
+    assert summary["control_sum"] == expected
+    assert f"<CtrlSum>{expected:.2f}</CtrlSum>" in data.decode()
+
+
+# -- identifiers and invisible characters ---------------------------------------------
+
+@pytest.mark.parametrize("reference", ["SWS-MDT-0001/", "/SWS-MDT-0001", "SWS//MDT"])
+def test_no_leading_or_trailing_slash_and_no_double_slash(reference):
+    found = problems([tx(1, mandate=s.Mandate(reference, D(2026, 1, 5)))])
+    assert ("bad_chars", "Mandate Reference") in codes(found)
+
+
+def test_invisible_characters_are_dropped_not_turned_into_spaces():
+    assert s.latin("Zo\u200be Jans\u200fsens") == "Zoe Janssens"
+    assert s.latin("Zo\u00eb\u2060 Janssens") == "Zoe Janssens"

@@ -52,3 +52,10 @@ def test_collection_date_moves_to_a_business_day_after_the_lead_time():
     assert t.collection_date(D(2028, 4, 29), today=D(2028, 4, 1)) == D(2028, 5, 2)
     # a date far enough ahead stays as asked
     assert t.collection_date(D(2026, 12, 15), today=D(2026, 11, 27)) == D(2026, 12, 15)
+
+
+def test_a_lead_time_of_zero_still_collects_one_business_day_later():
+    # asked for today (Tuesday 1 Dec 2026) with no lead time: Wednesday
+    assert t.collection_date(D(2026, 12, 1), D(2026, 12, 1), 0) == D(2026, 12, 2)
+    # made on Thursday 24 Dec: 25 Dec is a TARGET2 holiday and 26-27 Dec a weekend, so Monday 28 Dec
+    assert t.collection_date(D(2026, 12, 24), D(2026, 12, 24), 0) == D(2026, 12, 28)
