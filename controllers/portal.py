@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from odoo import fields
@@ -6,6 +7,10 @@ from odoo.http import request, route
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
+
+# what the pause form may send: nothing looser is read
+STRICT_WEEKS = re.compile(r"[0-9]{1,3}")
+STRICT_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class SubscriptionPortal(CustomerPortal):
@@ -96,9 +101,11 @@ class SubscriptionPortal(CustomerPortal):
         env = request.env
         try:
             # nothing from the browser is trusted: bounded here, then the model's rules
+            # strictly: ASCII digits only ("１" is no 1), a whole ISO date ("2027-02-01junk" is none)
+            weeks = int(weeks) if isinstance(weeks, str) and STRICT_WEEKS.fullmatch(weeks) else 0
             try:
-                weeks = int(weeks)
-                start = fields.Date.to_date(start_date)
+                start = fields.Date.to_date(start_date) \
+                    if isinstance(start_date, str) and STRICT_DATE.fullmatch(start_date) else None
             except (TypeError, ValueError, OverflowError):
                 start = None
             today = order._recurring_today()

@@ -42,6 +42,10 @@ UNITS = (WEEK, MONTH, YEAR)
 TIMINGS = (ADVANCE, ARREARS)
 ANCHORINGS = (FROM_START, ALIGNED)
 MAX_WEEKS = 52
+# the bounds of every input the engine takes, defined here once; the models refuse what is outside
+MAX_INTERVAL = {WEEK: MAX_WEEKS, MONTH: 1200, YEAR: 100}
+MAX_PAUSE_WEEKS = 260  # five years
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)  # a subscription's dates lie in between
 ONE_DAY = timedelta(days=1)
 
 
@@ -64,7 +68,7 @@ class Rhythm:
             raise ValueError(f"anchoring must be one of {ANCHORINGS}, not {self.anchoring!r}")
         if not 0 <= self.send_weekday <= 6:
             raise ValueError(f"send_weekday must be 0..6, not {self.send_weekday!r}")
-        top = MAX_WEEKS if self.unit == WEEK else 1200
+        top = MAX_INTERVAL[self.unit]
         if not 1 <= self.interval <= top:
             raise ValueError(f"interval must be 1..{top} for {self.unit}s, not {self.interval!r}")
 
@@ -200,8 +204,8 @@ class Pause:
 
 def pause_end(start, weeks):
     """Last paused day of a pause of ``weeks`` weeks from ``start``."""
-    if weeks < 1:
-        raise ValueError(f"a pause lasts at least 1 week, not {weeks!r}")
+    if not 1 <= weeks <= MAX_PAUSE_WEEKS:
+        raise ValueError(f"a pause lasts 1 to {MAX_PAUSE_WEEKS} weeks, not {weeks!r}")
     return start + timedelta(weeks=weeks) - ONE_DAY
 
 

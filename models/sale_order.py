@@ -330,6 +330,7 @@ class SaleOrder(models.Model):
         for order in self:
             period = None
             if order.recurring_plan_id and order.recurring_start_date \
+                    and periods.FIRST_DAY <= order.recurring_start_date <= periods.LAST_DAY \
                     and order.recurring_state != "cancel":
                 sched = order._recurring_schedule()
                 period = periods.next_period(invoiced_until=sched.invoiced_until, **sched.period_args())
@@ -367,6 +368,11 @@ class SaleOrder(models.Model):
                 raise ValidationError(self.env._(
                     "Subscription %(order)s: the field 'Start Date' is required.",
                     order=order.display_name))
+            if not periods.FIRST_DAY <= order.recurring_start_date <= periods.LAST_DAY:
+                raise ValidationError(self.env._(
+                    "Subscription %(order)s: the field 'Start Date' (%(day)s) must lie between %(first)s and "
+                    "%(last)s.", order=order.display_name, day=format_date(self.env, order.recurring_start_date),
+                    first=format_date(self.env, periods.FIRST_DAY), last=format_date(self.env, periods.LAST_DAY)))
 
     # -- write: plan and send-day changes apply from the next period ---------
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
-from odoo.tools import format_date
+from odoo.tools import format_amount, format_date
 
 from ..engine import periods
 
@@ -18,6 +18,23 @@ class SaleOrder(models.Model):
 
     # -- life cycle ----------------------------------------------------------
 
+    def _confirmation_error_message(self):
+        """Odoo's own check before anything is written: a subscription needs product lines and a
+        total that is not negative."""
+        error = super()._confirmation_error_message()
+        if error or not self.recurring_plan_id:
+            return error
+        if not self.order_line.filtered(lambda line: not line.display_type):
+            return self.env._(
+                "Subscription %(order)s has no product lines: add what it bills every period.",
+                order=self.display_name)
+        if self.currency_id.compare_amounts(self.amount_untaxed, 0) < 0:
+            return self.env._(
+                "Subscription %(order)s: its total (%(total)s) is negative; a subscription bills a positive "
+                "amount every period (a discount belongs on a line with a positive total).",
+                order=self.display_name, total=format_amount(self.env, self.amount_untaxed, self.currency_id))
+        return False
+
     def _action_confirm(self):
         result = super()._action_confirm()
         self.filtered("recurring_plan_id")._recurring_start()
@@ -26,10 +43,6 @@ class SaleOrder(models.Model):
     def _recurring_start(self):
         """Set the terms of subscriptions being confirmed."""
         for order in self:
-            if not order.order_line.filtered(lambda line: not line.display_type):
-                raise UserError(self.env._(
-                    "Subscription %(order)s has no product lines: add what it bills every "
-                    "period.", order=order.display_name))
             plan = order.recurring_plan_id
             rhythm = plan._rhythm(order.recurring_send_weekday)
             vals = {"recurring_schedule_start": order.recurring_start_date}

@@ -89,7 +89,7 @@ class SaleRecurringPause(models.Model):
     @api.depends("start_date", "weeks")
     def _compute_end_date(self):
         for pause in self:
-            if pause.start_date and pause.weeks and pause.weeks > 0:
+            if pause.start_date and pause.weeks and 0 < pause.weeks <= periods.MAX_PAUSE_WEEKS:
                 pause.end_date = periods.pause_end(pause.start_date, pause.weeks)
             else:
                 pause.end_date = pause.start_date
@@ -131,9 +131,10 @@ class SaleRecurringPause(models.Model):
     def _check_dates(self):
         for pause in self.filtered(lambda p: p.state != "cancel"):
             order = pause.order_id
-            if pause.weeks < 1:
+            if not 1 <= pause.weeks <= periods.MAX_PAUSE_WEEKS:
                 raise ValidationError(self.env._(
-                    "%(pause)s: the field 'Weeks' must be at least 1.", pause=pause._describe()))
+                    "%(pause)s: the field 'Weeks' must be at least 1 and at most %(max)s.", pause=pause._describe(),
+                    max=periods.MAX_PAUSE_WEEKS))
             if pause.start_date < order.recurring_start_date:
                 raise ValidationError(self.env._(
                     "%(pause)s: the field 'First Day Paused' (%(day)s) is before the subscription "

@@ -180,13 +180,12 @@ class SaleRecurringPlan(models.Model):
     @api.constrains("billing_interval", "billing_unit")
     def _check_billing_interval(self):
         for plan in self:
-            if plan.billing_unit == "week" and not 1 <= plan.billing_interval <= periods.MAX_WEEKS:
+            top = periods.MAX_INTERVAL.get(plan.billing_unit, 1)
+            if not 1 <= plan.billing_interval <= top:
+                unit = dict(plan._fields["billing_unit"]._description_selection(self.env)).get(plan.billing_unit, "")
                 raise ValidationError(self.env._(
-                    "Plan '%(plan)s': 'Bill Every' must be between 1 and 52 weeks, not %(value)s.",
-                    plan=plan.display_name, value=plan.billing_interval))
-            if plan.billing_interval < 1:
-                raise ValidationError(self.env._(
-                    "Plan '%(plan)s': 'Bill Every' must be at least 1.", plan=plan.display_name))
+                    "Plan '%(plan)s': the field 'Bill Every' must be between 1 and %(top)s %(unit)s, not %(value)s.",
+                    plan=plan.display_name, top=top, unit=unit.lower(), value=plan.billing_interval))
 
     @api.constrains("duration_type", "duration_periods", "renewal_type", "renewal_periods",
                     "renewal_notice_weeks", "notice_quantity", "pause_max_weeks",

@@ -12,3 +12,4 @@ from . import test_mrr
 from . import test_hooks
 from . import test_rules
 from . import test_access
+from . import test_limits

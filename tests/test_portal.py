@@ -89,6 +89,10 @@ class TestPortal(SubscriptionCase, HttpCase):
             ({"start_date": "not a date", "weeks": "x"}, "first day within two years"),
             ({"start_date": "9999-12-31", "weeks": "1"}, "first day within two years"),
             ({"start_date": "", "weeks": "1000000000000"}, "first day within two years"),
+            # parsed strictly: trailing junk is no date, a full-width digit is no number
+            ({"start_date": fields.Date.to_string(self._earliest()) + "junk", "weeks": "1"},
+             "first day within two years"),
+            ({"start_date": fields.Date.to_string(self._earliest()), "weeks": "\uff11"}, "from 1 to 4"),
         ]:
             response = self.url_open(f"{url}/pause", data={"csrf_token": token, **values})
             self.assertEqual(response.status_code, 200)

@@ -48,7 +48,7 @@ class SaleRecurringPauseWizard(models.TransientModel):
     @api.depends("start_date", "weeks")
     def _compute_end_date(self):
         for wizard in self:
-            ok = wizard.start_date and wizard.weeks and wizard.weeks > 0
+            ok = wizard.start_date and wizard.weeks and 0 < wizard.weeks <= periods.MAX_PAUSE_WEEKS
             wizard.end_date = ok and periods.pause_end(wizard.start_date, wizard.weeks)
 
     def _schedules(self):
