@@ -100,3 +100,36 @@ class TestMrr(SubscriptionCase):
             [("company_id", "=", self.company_data["company"].id), ("month", "=", "2026-10-01")])
         self.assertEqual((october.churn_mrr, october.closed_count), (0.0, 0))
         self.assertEqual(round(october.closed_mrr, 2), -round(39.90 * 52 / 12, 2))
+
+    def test_every_movement_is_shown_and_they_add_up_month_by_month(self):
+        moved = self.env["sale.recurring.close.reason"].create({"name": "Moved to another plan", "is_churn": False})
+        with freeze_time("2026-09-01 09:00"):
+            anna = self._create_subscription(self.weekly, "2026-09-01")
+            bram = self._create_subscription(self.weekly, "2026-09-07")
+            cleo = self._create_subscription(self.weekly, "2026-09-14")
+        self._month_end_job("2026-10-01")
+        with freeze_time("2026-10-10 09:00"):
+            anna.order_line.price_unit = 49.90  # expansion
+            self.env["sale.recurring.pause"].create({"order_id": bram.id, "start_date": "2026-10-19", "weeks": 3})
+            cleo._recurring_close(D(2026, 10, 20), moved)  # closed, no churn
+        self._month_end_job("2026-11-01")
+        with freeze_time("2026-11-25 09:00"):
+            anna._recurring_close(D(2026, 11, 25), self.reason)  # churn
+        self._month_end_job("2026-11-26")  # bram resumes
+        self._month_end_job("2026-12-01")
+        months = self.env["sale.recurring.mrr.month"].search(
+            [("company_id", "=", self.company_data["company"].id)], order="month")
+        movements = ("new_mrr", "expansion_mrr", "contraction_mrr", "churn_mrr", "closed_mrr", "reactivation_mrr",
+                     "paused_mrr", "resumed_mrr")
+        previous = 0.0
+        for month in months:
+            self.assertAlmostEqual(previous + sum(month[name] for name in movements), month.mrr, places=2,
+                                   msg=f"month {month.month}")
+            previous = month.mrr
+        self.assertTrue(any(month.resumed_mrr for month in months) and any(month.closed_mrr for month in months))
+        # the key figures list shows every movement by default
+        arch = self.env["sale.recurring.mrr.month"].get_view(
+            self.env.ref("sale_weekly_subscription.sale_recurring_mrr_month_view_list").id, "list")["arch"]
+        for name in movements:
+            self.assertNotIn(f'name="{name}" optional="hide"', arch)
+            self.assertIn(f'name="{name}"', arch)
