@@ -396,3 +396,23 @@ class TestSepa(SubscriptionCase):
         with freeze_time("2026-12-01 10:00"):  # a Tuesday: asked for today, collected on Wednesday at the earliest
             self.assertEqual(self.env["sale.recurring.sepa.batch"]._collection_date(D(2026, 12, 1), self.env.company),
                              D(2026, 12, 2))
+
+    def test_the_run_leaves_out_what_it_cannot_collect_and_says_why(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+            usd = self.env.ref("base.USD")
+            usd.active = True
+            dollars = self.init_invoice("out_invoice", partner=self.customer, invoice_date="2026-11-30",
+                                        amounts=[50.0], currency=usd, post=False)
+            dollars.sepa_mandate_id = self.mandate
+            dollars.action_post()
+        with freeze_time("2026-11-30 09:00"):
+            run = self._run("2026-12-14")
+            self.assertEqual(run.line_ids.invoice_id, order.recurring_invoice_ids, "the dollar invoice is not offered")
+            self.assertIn("1 invoice(s): not in euros", run.left_out_html)
+            early = self._run("2026-12-01")  # before the pre-notification (14 days) has run
+            self.assertFalse(early.line_ids)
+            self.assertIn("not yet pre-notified", early.left_out_html)
+            batch = self.env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])
+        self.assertEqual(batch.line_ids.invoice_id, order.recurring_invoice_ids)

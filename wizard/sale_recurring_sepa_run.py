@@ -39,16 +39,60 @@ class SaleRecurringSepaRun(models.TransientModel):
             run.collection_date = run.requested_date and self.env["sale.recurring.sepa.batch"]._collection_date(
                 run.requested_date, run.company_id)
 
+    left_out_html = fields.Html(
+        string="Left Out", compute="_compute_left_out_html", sanitize=False,
+        help="Open direct-debit invoices this run does not offer, and why: not in euros, no active mandate, "
+             "not yet pre-notified by the collection date, or not due by then.")
+
+    def _open_debit_invoices(self):
+        """Posted, unpaid customer invoices meant for direct debit (a mandate, or SEPA as preferred payment
+        method) of the run's scheme, not in an open batch."""
+        self.ensure_one()
+        return self.env["account.move"].search([
+            ("company_id", "=", self.company_id.id), ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")), ("sepa_line_ids", "not any", [("state", "=", "open")]),
+            "|", ("sepa_mandate_id", "!=", False), ("preferred_payment_method_line_id.code", "=", "sepa_direct_debit"),
+        ], order="invoice_date_due, name")
+
+    def _why_left_out(self, invoice):
+        """Why ``invoice`` is not offered (a key of ``_left_out_labels``), or None when it is."""
+        mandate = invoice.sepa_mandate_id
+        if invoice.currency_id.name != "EUR":
+            return "currency"
+        if mandate.state != "active" or mandate.scheme != self.scheme:
+            return "mandate"
+        if invoice.invoice_date_due and invoice.invoice_date_due > self.collection_date:
+            return "due"
+        # the debtor was told the date: never collect before it
+        if invoice.sepa_collection_date > self.collection_date:
+            return "notice"
+        return None
+
+    def _left_out_labels(self):
+        return {
+            "currency": self.env._("not in euros"),
+            "mandate": self.env._("no active mandate of this scheme"),
+            "notice": self.env._("not yet pre-notified by the collection date"),
+            "due": self.env._("not due by the collection date"),
+        }
+
     def _proposed_invoices(self):
         self.ensure_one()
-        invoices = self.env["account.move"].search([
-            ("company_id", "=", self.company_id.id), ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
-            ("payment_state", "in", ("not_paid", "partial")), ("sepa_mandate_id.state", "=", "active"),
-            ("sepa_mandate_id.scheme", "=", self.scheme), ("invoice_date_due", "<=", self.collection_date),
-            ("sepa_line_ids", "not any", [("state", "=", "open")]),
-        ], order="invoice_date_due, name")
-        # the debtor was told the date: never collect before it
-        return invoices.filtered(lambda move: move.sepa_collection_date <= self.collection_date)
+        return self._open_debit_invoices().filtered(lambda move: self._why_left_out(move) is None)
+
+    @api.depends("collection_date", "scheme", "company_id")
+    def _compute_left_out_html(self):
+        for run in self:
+            counts = {}
+            if run.collection_date:
+                for invoice in run._open_debit_invoices():
+                    why = run._why_left_out(invoice)
+                    if why:
+                        counts[why] = counts.get(why, 0) + 1
+            labels = run._left_out_labels()
+            run.left_out_html = Markup("<ul class='mb-0'>%s</ul>") % Markup("").join(
+                Markup("<li>%s</li>") % self.env._("%(count)s invoice(s): %(why)s", count=count, why=labels[why])
+                for why, count in counts.items()) if counts else False
 
     @api.depends("collection_date", "scheme", "journal_id")
     def _compute_line_ids(self):
