@@ -45,7 +45,8 @@ class TestInvoicingHooks(SubscriptionCase):
         self.assertEqual(invoice.invoice_line_ids.sale_line_ids, order.order_line)
         self.assertIn(invoice, order.invoice_ids)
 
-    def test_an_override_of_prepare_invoice_reaches_the_run(self):
+    def _narration_added_by_an_add_on(self):
+        """``_prepare_invoice`` overridden as another add-on would: it adds a narration."""
         SaleOrder = type(self.env["sale.order"])
         original = SaleOrder._prepare_invoice
 
@@ -54,9 +55,12 @@ class TestInvoicingHooks(SubscriptionCase):
             vals["narration"] = "Added by another add-on"
             return vals
 
+        return patch.object(SaleOrder, "_prepare_invoice", _prepare_invoice)
+
+    def test_an_override_of_prepare_invoice_reaches_the_run(self):
         with freeze_time("2026-11-30"):
             order = self._create_subscription(self.weekly, "2026-11-30")
-        with patch.object(SaleOrder, "_prepare_invoice", _prepare_invoice):
+        with self._narration_added_by_an_add_on():
             self._bill_on(D(2026, 11, 30))
         self.assertIn("Added by another add-on", str(order.recurring_invoice_ids.narration))
 
@@ -76,18 +80,10 @@ class TestInvoicingHooks(SubscriptionCase):
         self.assertIn("Delivered by bike", order.recurring_invoice_ids.invoice_line_ids.name)
 
     def test_the_pause_credit_note_is_built_by_prepare_invoice(self):
-        SaleOrder = type(self.env["sale.order"])
-        original = SaleOrder._prepare_invoice
-
-        def _prepare_invoice(order):
-            vals = original(order)
-            vals["narration"] = "Added by another add-on"
-            return vals
-
         with freeze_time("2026-11-30"):
             order = self._create_subscription(self.weekly, "2026-11-30")
         self._bill_on(D(2026, 11, 30))
-        with freeze_time("2026-12-01 12:00"), patch.object(SaleOrder, "_prepare_invoice", _prepare_invoice):
+        with freeze_time("2026-12-01 12:00"), self._narration_added_by_an_add_on():
             pause = self.env["sale.recurring.pause"].create(
                 {"order_id": order.id, "start_date": "2026-12-03", "weeks": 1})
         refund = pause.refund_ids

@@ -102,6 +102,8 @@ def main():
              "button[name=action_recurring_pause]"),
             (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_sepa_batch_action/{ids['batch']}",
              "direct_debit_batch.png", admin),
+            (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_sepa_run_action", "direct_debit_run.png",
+             admin),
             (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_mrr_month_action", "dashboard.png", admin),
             (f"{base}/my/subscriptions/{ids['portal_subscription']}", "portal_subscription.png", portal),
         ]
