@@ -157,6 +157,30 @@ def normalise_iban(value):
         raise ValueError(str(error)) from None
 
 
+# Members of the European Economic Area (the EU's 27, Iceland, Liechtenstein, Norway), with the EU
+# regions that have an ISO code of their own (Åland, the French overseas departments, Saint-Martin).
+# The SEPA zone itself is the SWIFT IBAN registry's "SEPA country" flag, as schwifty carries it.
+EEA = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK "
+    "IS LI NO AX GF GP MQ RE YT MF".split())
+
+
+def in_sepa_zone(iban):
+    """Whether the country of ``iban`` (a valid IBAN) takes part in the SEPA schemes."""
+    try:
+        return IBAN(iban).in_sepa_zone
+    except SchwiftyException:
+        return False
+
+
+def address_required(iban):
+    """Whether a debtor banking in the country of ``iban`` must be sent with an address: the rulebook
+    asks one (at least town and country) when the debtor's bank is in a SEPA country outside the EEA
+    (Switzerland, the United Kingdom, Monaco, San Marino, Andorra, the Vatican, the Channel Islands...)."""
+    country = re.sub(r"\s+", "", iban or "")[:2].upper()
+    return in_sepa_zone(iban) and country not in EEA
+
+
 def bic_of_iban(iban):
     """The BIC schwifty knows for ``iban``, or None."""
     try:
@@ -168,10 +192,13 @@ def bic_of_iban(iban):
 
 def check_iban(value, record, field_name, problems):
     try:
-        return normalise_iban(value)
+        iban = normalise_iban(value)
     except ValueError as error:
         problems.append(Problem("iban", record, field_name, value or "", str(error)))
         return value
+    if not in_sepa_zone(iban):
+        problems.append(Problem("not_sepa", record, field_name, iban[:2]))
+    return iban
 
 
 def check_bic(value, record, field_name, problems):
@@ -326,6 +353,8 @@ def check_transaction(tx, batch, problems):
     bic = check_bic(debtor.bic, record, "Debtor BIC", problems)
     original = check_iban(mandate.original_iban, record, "Original Debtor Account", problems) \
         if mandate.original_iban else None
+    if address_required(iban) and not (debtor.town and debtor.country):
+        problems.append(Problem("debtor_address", record, "Debtor Address", iban[:2]))
     return Transaction(
         record=record, end_to_end_id=tx.end_to_end_id.strip(), amount=amount,
         mandate=Mandate(mandate.reference.strip(), mandate.signed_on, mandate.scheme, original,

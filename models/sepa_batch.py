@@ -251,6 +251,8 @@ class SaleRecurringSepaBatch(models.Model):
             "sequence": self.env._("is not a SEPA sequence type"),
             "duplicate": self.env._("appears twice"),
             "address": self.env._("needs a town and a country"),
+            "not_sepa": self.env._("is of a country outside the SEPA zone"),
+            "debtor_address": self.env._("needs a town and a country: the customer's bank is outside the EEA"),
         }.get(problem.code, problem.code)
         field_label = {
             "Name": self.env._("Name"), "Creditor Account": self.env._("Creditor Bank Account"),
@@ -263,6 +265,7 @@ class SaleRecurringSepaBatch(models.Model):
             "Debtor Account": self.env._("IBAN"), "Debtor BIC": self.env._("BIC"),
             "Original Debtor Account": self.env._("Original IBAN"), "Message Id": self.env._("Message Id"),
             "Transactions": self.env._("Invoices"),
+            "Debtor Address": self.env._("Customer Address"),
         }.get(problem.field, problem.field)
         record = problem.record if problem.record not in ("Creditor", "Batch") else self.env.company.name
         return self.env._("%(record)s: the field '%(field)s' %(what)s%(value)s.", record=record, field=field_label,

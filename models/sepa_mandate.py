@@ -71,6 +71,11 @@ class SaleRecurringMandate(models.Model):
     scan = fields.Binary(string="Signed Mandate", attachment=True, copy=False, groups="account.group_account_invoice",
                          help="The scan of the mandate signed by the debtor.")
     scan_name = fields.Char(groups="account.group_account_invoice")
+    address_warning = fields.Char(
+        compute="_compute_address_warning",
+        help="Set when the debtor's bank is in a SEPA country outside the EEA and the debtor has no town "
+             "or country: the rulebook asks an address there, and the direct-debit run refuses the "
+             "collection until it is filled in.")
     order_ids = fields.One2many("sale.order", "recurring_mandate_id", string="Subscriptions")
     invoice_ids = fields.One2many("account.move", "sepa_mandate_id", string="Invoices")
 
@@ -82,6 +87,19 @@ class SaleRecurringMandate(models.Model):
         for mandate in self:
             iban = mandate.sudo().iban or ""
             mandate.iban_masked = f"{iban[:2]}** **** **** {iban[-4:]}" if iban else False
+
+    @api.depends("iban", "partner_id.commercial_partner_id.city", "partner_id.commercial_partner_id.country_id")
+    def _compute_address_warning(self):
+        for mandate in self:
+            iban = mandate.sudo().iban or ""
+            debtor = mandate.partner_id.commercial_partner_id
+            if iban and sepa.address_required(iban) and not (debtor.city and debtor.country_id):
+                mandate.address_warning = self.env._(
+                    "The bank of this account is in %(country)s, outside the EEA: the customer %(partner)s needs "
+                    "a town and a country (field 'City' and 'Country') before it can be collected.",
+                    country=iban[:2], partner=debtor.display_name)
+            else:
+                mandate.address_warning = False
 
     @api.depends("last_collection_date")
     def _compute_is_first(self):
@@ -107,6 +125,11 @@ class SaleRecurringMandate(models.Model):
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is not a valid IBAN: %(error)s",
                     mandate=vals.get("name") or self.display_name or "", iban=vals["iban"], error=str(error))) from None
+            if not sepa.in_sepa_zone(vals["iban"]):
+                raise ValidationError(self.env._(
+                    "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is of an account in %(country)s, outside the "
+                    "SEPA zone: it cannot be collected by SEPA direct debit.",
+                    mandate=vals.get("name") or self.display_name or "", iban=vals["iban"], country=vals["iban"][:2]))
             # the bank's BIC when schwifty knows the bank: a typed one that contradicts it is replaced
             vals["bic"] = sepa.bic_of_iban(vals["iban"]) or vals.get("bic") or False
         if vals.get("bic"):

@@ -6,6 +6,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from lxml import etree
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
@@ -416,3 +417,39 @@ class TestSepa(SubscriptionCase):
             self.assertIn("not yet pre-notified", early.left_out_html)
             batch = self.env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])
         self.assertEqual(batch.line_ids.invoice_id, order.recurring_invoice_ids)
+
+    def test_an_account_outside_the_sepa_zone_is_refused_on_the_mandate(self):
+        for iban in ("BR1800360305000010009795493C1", "TR330006100519786457841326", "SA0380000000608010167519"):
+            with self.subTest(iban), self.assertRaisesRegex(ValidationError, f"in {iban[:2]}, outside the SEPA zone"):
+                self._mandate(iban)
+        with self.assertRaisesRegex(ValidationError, "outside the SEPA zone"):
+            self.mandate.iban = "TR330006100519786457841326"
+
+    def test_a_debtor_banking_outside_the_eea_needs_an_address(self):
+        swiss = self.env["res.partner"].create({"name": "Muster AG", "is_company": True})
+        mandate = self.env["sale.recurring.mandate"].create({
+            "partner_id": swiss.id, "iban": "CH9300762011623852957", "signed_on": "2026-01-05"})
+        mandate.action_validate()
+        self.assertIn("outside the EEA", mandate.address_warning)
+        self.assertIn("Muster AG", mandate.address_warning)
+        self.assertFalse(self.mandate.address_warning, "a Belgian account needs no address")
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.plan, "2026-11-30", partner_id=swiss.id,
+                                              recurring_mandate_id=mandate.id, pricelist_id=self.pricelist.id)
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        Batch = self.env["sale.recurring.sepa.batch"]
+        with freeze_time("2026-11-30 09:00"):
+            with self.assertRaises(UserError) as caught:
+                Batch._create_run(invoice, self.journal, D(2026, 12, 14), "CORE")
+            message = str(caught.exception)
+            self.assertIn("Muster AG", message)
+            self.assertIn("Customer Address", message)
+            self.assertFalse(Batch.search([]))
+            swiss.write({"city": "Zürich", "zip": "8001", "street": "Bahnhofstrasse 1",
+                         "country_id": self.env.ref("base.ch").id})
+            self.assertFalse(mandate.address_warning)
+            batch = Batch._create_run(invoice, self.journal, D(2026, 12, 14), "CORE")
+        debtor = etree.fromstring(self._xml(batch)).find(".//{*}Dbtr")
+        self.assertEqual(debtor.find("{*}PstlAdr/{*}TwnNm").text, "Zuerich")
+        self.assertEqual(debtor.find("{*}PstlAdr/{*}Ctry").text, "CH")

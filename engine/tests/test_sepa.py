@@ -244,3 +244,36 @@ def test_no_leading_or_trailing_slash_and_no_double_slash(reference):
 def test_invisible_characters_are_dropped_not_turned_into_spaces():
     assert s.latin("Zo\u200be Jans\u200fsens") == "Zoe Janssens"
     assert s.latin("Zo\u00eb\u2060 Janssens") == "Zoe Janssens"
+
+
+@pytest.mark.parametrize("iban", ["BR1800360305000010009795493C1", "TR330006100519786457841326",
+                                  "SA0380000000608010167519"])
+def test_an_iban_outside_the_sepa_zone_is_refused(iban):
+    assert not s.in_sepa_zone(iban)
+    found = problems([tx(1, debtor=s.Party(name="Far Away", iban=iban, country="BE", town="Liège"))])
+    assert codes(found) == [("not_sepa", "Debtor Account")]
+    assert found[0].value == iban[:2]
+
+
+@pytest.mark.parametrize("iban", ["CH9300762011623852957", "GB29NWBK60161331926819", "MC5811222000010123456789030",
+                                  "SM86U0322509800000000270100", "AD1200012030200359100100",
+                                  "VA59001123000012345678"])
+def test_a_debtor_banking_outside_the_eea_needs_a_town_and_a_country(iban):
+    # Jersey, Guernsey and the Isle of Man bank with British IBANs (GB..)
+    assert s.in_sepa_zone(iban) and s.address_required(iban)
+    bare = tx(1, debtor=s.Party(name="Muster AG", iban=iban))
+    assert codes(problems([bare])) == [("debtor_address", "Debtor Address")]
+    placed = tx(1, debtor=s.Party(name="Muster AG", iban=iban, country=iban[:2], town="Zürich", zip="8001",
+                                 street="Bahnhofstrasse 1"))
+    data, _summary = s.build(batch([placed]))
+    debtor = etree.fromstring(data).find(".//{*}Dbtr")
+    assert debtor.find("{*}PstlAdr/{*}TwnNm").text == "Zuerich"
+    assert debtor.find("{*}PstlAdr/{*}Ctry").text == iban[:2]
+    assert debtor.find("{*}PstlAdr/{*}StrtNm").text == "Bahnhofstrasse 1"
+
+
+def test_a_debtor_inside_the_eea_needs_no_address():
+    for iban in ("BE68539007547034", "DE89370400440532013000", "NO9386011117947", "FR1420041010050500013M02606"):
+        assert s.in_sepa_zone(iban) and not s.address_required(iban), iban
+    data, _summary = s.build(batch([tx(1, debtor=s.Party(name="Dupont", iban="DE89370400440532013000"))]))
+    assert b"PstlAdr" not in data.split(b"<Dbtr>")[1].split(b"</Dbtr>")[0]
