@@ -34,6 +34,7 @@ schedule of periods and invoice dates.
         "wizard/sale_recurring_pause_wizard_views.xml",
         "wizard/sale_order_recurring_close_views.xml",
         "wizard/sale_order_recurring_preview_views.xml",
+        "wizard/sale_order_recurring_catch_up_views.xml",
         "views/account_move_views.xml",
         "views/sepa_views.xml",
         "wizard/sale_recurring_sepa_run_views.xml",

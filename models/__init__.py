@@ -13,5 +13,6 @@ from . import account_journal
 from . import sepa_mandate
 from . import sepa_batch
 from . import res_partner
+from . import product
 from . import sale_recurring_forecast
 from . import sale_recurring_mrr

@@ -21,6 +21,12 @@ class ResCompany(models.Model):
         string="Billing Hour", default=0,
         help="The billing run invoices a send day's subscriptions from this hour (0-23, company time "
              "zone) on, so that invoices go out in the morning rather than at midnight.")
+    recurring_catch_up_limit = fields.Integer(
+        string="Catch-up Limit", default=3,
+        help="The most invoices the billing run makes for one subscription in one run. A subscription "
+             "further behind (a start date years ago, a run that was down) catches up over the next runs "
+             "and is flagged, unless the catch-up is approved: at confirmation, or with 'Approve Catch-up' "
+             "on the subscription.")
     recurring_error_user_id = fields.Many2one(
         "res.users", string="Billing Errors To", domain="[('share', '=', False)]",
         help="Who gets the to-do when the billing run cannot invoice a subscription that has no "
@@ -71,9 +77,12 @@ class ResCompany(models.Model):
              "invoices due together are collected at once; the remittance lists the invoice numbers.")
 
     @api.constrains("recurring_billing_hour", "recurring_forecast_months", "sepa_lead_days",
-                    "sepa_prenotification_days")
+                    "sepa_prenotification_days", "recurring_catch_up_limit")
     def _check_recurring_numbers(self):
         for company in self:
+            if company.recurring_catch_up_limit < 1:
+                raise ValidationError(self.env._(
+                    "Company %(company)s: the field 'Catch-up Limit' must be at least 1.", company=company.name))
             if not 0 <= company.recurring_billing_hour <= 23:
                 raise ValidationError(self.env._(
                     "Company %(company)s: the field 'Billing Hour' must be between 0 and 23.", company=company.name))

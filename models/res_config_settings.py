@@ -19,3 +19,4 @@ class ResConfigSettings(models.TransientModel):
     recurring_billing_hour = fields.Integer(related="company_id.recurring_billing_hour", readonly=False)
     recurring_default_plan_id = fields.Many2one(related="company_id.recurring_default_plan_id", readonly=False)
     recurring_error_user_id = fields.Many2one(related="company_id.recurring_error_user_id", readonly=False)
+    recurring_catch_up_limit = fields.Integer(related="company_id.recurring_catch_up_limit", readonly=False)

@@ -28,8 +28,13 @@ ALLOWED_ACTIONS = ("pause", "close", "reopen", "renew", "invoice_now")
 PROTECTED_FIELDS = (
     "recurring_state", "recurring_invoiced_until", "recurring_schedule_start", "recurring_close_date",
     "recurring_close_reason_id", "recurring_close_comment", "recurring_commitment_end_date",
-    "recurring_billing_error",
+    "recurring_billing_error", "recurring_billing_failed_on", "recurring_catch_up_approved",
+    "recurring_catch_up_behind",
 )
+# what a subscription bills: a change to one of them makes the billing run try a failed one again
+BILLED_FIELDS = ("order_line", "partner_invoice_id", "partner_id", "pricelist_id", "fiscal_position_id",
+                 "journal_id", "recurring_plan_id", "recurring_send_weekday", "recurring_mandate_id",
+                 "company_id", "currency_id", "payment_term_id")
 
 
 class SaleOrder(models.Model):
@@ -123,8 +128,21 @@ class SaleOrder(models.Model):
     recurring_can_invoice_now = fields.Boolean(string="Can Be Invoiced Now", compute="_compute_recurring_allowed")
     recurring_billing_error = fields.Text(
         string="Billing Error", copy=False, readonly=True,
-        help="Why the billing run could not invoice this subscription last time. It is tried "
-             "again on every run, and the error clears once an invoice is made.")
+        help="Why the billing run could not invoice this subscription last time. The run tries it "
+             "again the next day, or as soon as the subscription, its lines, plan or products change; the "
+             "error clears once an invoice is made.")
+    recurring_billing_failed_on = fields.Date(
+        string="Billing Failed On", copy=False, readonly=True, index="btree_not_null",
+        help="The day the billing run last failed to invoice this subscription. The run leaves it alone "
+             "for the rest of that day, so that one broken subscription does not slow the others.")
+    recurring_catch_up_behind = fields.Integer(
+        string="Invoices Held Back", copy=False, readonly=True,
+        help="Due invoices the billing run held back: it makes at most the company's 'Catch-up Limit' per "
+             "subscription and run, and the rest in the next runs, unless the catch-up is approved.")
+    recurring_catch_up_approved = fields.Boolean(
+        string="Catch-up Approved", copy=False, readonly=True,
+        help="The next billing run makes every due invoice of this subscription at once, however many; "
+             "set when the catch-up is approved, cleared once it is caught up.")
 
     # -- computes ------------------------------------------------------------
 
@@ -401,6 +419,8 @@ class SaleOrder(models.Model):
 
     def write(self, vals):
         self._recurring_check_protected(vals)
+        if any(name in vals for name in BILLED_FIELDS):
+            self._recurring_forget_failure()
         reanchor = {}
         if "recurring_plan_id" in vals:
             self._recurring_check_plan_change(vals["recurring_plan_id"])
@@ -419,6 +439,18 @@ class SaleOrder(models.Model):
                 "The new plan and send day apply from the period starting %(day)s.",
                 day=format_date(self.env, day)))
         return result
+
+    def _recurring_forget_failure(self):
+        """What the subscription bills changed: the billing run may try it again today."""
+        failed = self.filtered("recurring_billing_failed_on")
+        if failed:
+            failed._recurring_flow_write({"recurring_billing_failed_on": False})
+
+    @api.model
+    def _recurring_forget_failures(self, domain):
+        """Something the failed subscriptions of ``domain`` bill changed (a plan, a product)."""
+        self.sudo().with_context(active_test=False).search(
+            Domain("recurring_billing_failed_on", "!=", False) & Domain(domain))._recurring_forget_failure()
 
     def _recurring_check_plan_change(self, plan_id):
         """A confirmed order cannot become a subscription, nor stop being one, by an edit."""

@@ -1,14 +1,15 @@
 """A subscription's life cycle: start, close, reopen, renew, and the daily terms action."""
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from odoo import api, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 from odoo.tools import format_amount, format_date
 
-from ..engine import periods
+from ..engine import periods, schedule
 
 _logger = logging.getLogger(__name__)
 
@@ -34,6 +35,50 @@ class SaleOrder(models.Model):
                 "amount every period (a discount belongs on a line with a positive total).",
                 order=self.display_name, total=format_amount(self.env, self.amount_untaxed, self.currency_id))
         return False
+
+    def action_confirm(self):
+        """From the form (context ``recurring_catch_up_check``): a subscription that would start with
+        more due invoices than its company's catch-up limit asks first, showing how many."""
+        if self.env.context.get("recurring_catch_up_check"):
+            behind = self.filtered("recurring_plan_id")._recurring_catch_up_due()
+            if behind:
+                return self.env["sale.order.recurring.catch.up"]._action_open(self, behind)
+        return super().action_confirm()
+
+    def _recurring_catch_up_due(self):
+        """{order: its due invoices (engine ``schedule.Invoice``)} for the subscriptions of ``self``
+        that are due more invoices today than their company's catch-up limit and not approved.
+        A quotation is counted with the term its confirmation will give it."""
+        behind = {}
+        for order in self.filtered(lambda o: not o.recurring_catch_up_approved and o.recurring_start_date):
+            plan = order.recurring_plan_id
+            today = order.company_id._recurring_billing_day()
+            if order.recurring_start_date > today:
+                continue
+            planned = order._recurring_schedule()
+            if order.state in ("draft", "sent") and plan.duration_type == "fixed":
+                planned = replace(planned, end=periods.term_end(
+                    planned.rhythm, order.recurring_start_date, plan.duration_periods))
+            limit = order.company_id.recurring_catch_up_limit
+            due = []
+            for invoice in schedule.invoices(planned):
+                if invoice.period.invoice_date > today:
+                    break
+                due.append(invoice)
+            if len(due) > limit:
+                behind[order] = due
+        return behind
+
+    def action_recurring_approve_catch_up(self):
+        """The next billing run makes every due invoice of these subscriptions at once."""
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(self.env._("Only invoicing users can approve a catch-up."))
+        for order in self:
+            order._recurring_flow_write({"recurring_catch_up_approved": True})
+            order.message_post(body=self.env._(
+                "Catch-up approved by %(user)s: the next billing run makes every due invoice at once.",
+                user=self.env.user.name))
+        return True
 
     def _action_confirm(self):
         result = super()._action_confirm()

@@ -16,6 +16,22 @@ class SaleOrderLine(models.Model):
         recurring.qty_to_invoice = 0.0
         return super(SaleOrderLine, self - recurring)._compute_qty_to_invoice()
 
+    # -- a change of what is billed: a failed subscription is tried again -------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines.order_id._recurring_forget_failure()
+        return lines
+
+    def write(self, vals):
+        self.order_id._recurring_forget_failure()
+        return super().write(vals)
+
+    def unlink(self):
+        self.order_id._recurring_forget_failure()
+        return super().unlink()
+
     # -- the base amount of a line: decided here, once --------------------------
 
     @api.model

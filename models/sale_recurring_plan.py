@@ -134,6 +134,11 @@ class SaleRecurringPlan(models.Model):
     auto_send = fields.Boolean(
         string="Send Invoices", default=True,
         help="The billing run e-mails each posted invoice with its PDF to the customer.")
+    skip_zero_invoices = fields.Boolean(
+        string="No Invoice for 0.00", default=True,
+        help="A period whose total is 0.00 (free lines, lines that cancel out) gets no invoice: it counts as "
+             "billed and 'Invoiced Until' moves on. A period whose paid pause days are deducted always gets "
+             "its invoice, to show the deduction. Untick to post a 0.00 invoice every period.")
     payment_method = fields.Selection(
         [("manual", "Bank transfer or manual payment"), ("sepa", "SEPA direct debit")],
         string="Default Payment Method", required=True, default="manual",
@@ -212,6 +217,7 @@ class SaleRecurringPlan(models.Model):
                     "Plan '%(plan)s': notice periods cannot be negative.", plan=plan.display_name))
 
     def write(self, vals):
+        self.env["sale.order"]._recurring_forget_failures([("recurring_plan_id", "in", self.ids)])
         changed = [name for name in RHYTHM_FIELDS if name in vals]
         if changed:
             # every company's, and closed ones with a period still to bill

@@ -1,4 +1,5 @@
 from datetime import date
+from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
@@ -65,6 +66,7 @@ class TestBilling(SubscriptionCase):
                          (D(2026, 12, 7), D(2026, 12, 20)))
 
     def test_catch_up_after_three_missed_weeks_and_rerun(self):
+        self.company_data["company"].recurring_catch_up_limit = 4  # 3 missed weeks and this one, in one run
         with freeze_time("2026-12-01"):
             order = self._create_subscription(self.weekly, "2026-12-07")
             other = self._create_subscription(self.weekly, "2026-12-07")
@@ -296,3 +298,78 @@ class TestBilling(SubscriptionCase):
         values = self.env["sale.order"].with_context(recurring_subscription=True).default_get(["recurring_plan_id"])
         self.assertEqual(values["recurring_plan_id"], self.weekly.id)
         self.assertFalse(self.env["sale.order"].default_get(["recurring_plan_id"]).get("recurring_plan_id"))
+
+    def test_a_failed_subscription_rests_until_it_changes_or_the_next_day(self):
+        """One broken subscription among good ones: it fails inside Odoo's invoice creation (its
+        product's income account is archived), the others are billed in the same run, and later runs
+        of the day leave it alone; a change to it, or the next day, tries it again."""
+        account = self.env["account.account"].create({
+            "name": "Old box sales", "code": "700900", "account_type": "income"})
+        product = self._create_product(name="Old box", lst_price=10.0, taxes_id=[])
+        product.property_account_income_id = account
+        with freeze_time("2026-12-01"):
+            good = [self._create_subscription(self.weekly, "2026-12-07") for _i in range(5)]
+            broken = self._create_subscription(self.weekly, "2026-12-07", confirm=False)
+            broken.order_line.product_id = product
+            broken.action_confirm()
+        account.active = False
+        self.assertFalse(broken._recurring_check_invoiceable(), "only Odoo's own create finds it")
+        SaleOrder = self.env.registry["sale.order"]
+        original = SaleOrder._prepare_recurring_invoice_vals
+        tried = []
+
+        def counted(order, invoice, today):
+            tried.append(order.id)
+            return original(order, invoice, today)
+        with patch.object(SaleOrder, "_prepare_recurring_invoice_vals", counted):
+            with freeze_time("2026-12-07 12:00"):
+                self._run_billing()
+                self.assertEqual([len(order.recurring_invoice_ids) for order in good], [1] * 5)
+                self.assertFalse(broken.recurring_invoice_ids)
+                self.assertIn("archived", broken.recurring_billing_error)
+                self.assertEqual(broken.recurring_billing_failed_on, D(2026, 12, 7))
+                tried.clear()
+                self._run_billing()
+                self._run_billing()
+                self.assertNotIn(broken.id, tried, "a failed subscription rests for the day")
+                broken.order_line.name = "Old box, weekly"  # what it bills changed: tried again today
+                self.assertFalse(broken.recurring_billing_failed_on)
+                self._run_billing()
+                self.assertIn(broken.id, tried)
+                self.assertEqual(broken.recurring_billing_failed_on, D(2026, 12, 7))
+            tried.clear()
+            with freeze_time("2026-12-08 12:00"):
+                self._run_billing()
+            self.assertIn(broken.id, tried, "retried the next day")
+            self.assertFalse(broken.recurring_invoice_ids)
+            account.active = True
+            with freeze_time("2026-12-08 13:00"):
+                self._run_billing()  # an account is no product: the next day's run, or a change, tries it
+                broken.order_line.name = "Old box"
+                self._run_billing()
+        self.assertEqual(len(broken.recurring_invoice_ids), 1)
+        self.assertFalse(broken.recurring_billing_error or broken.recurring_billing_failed_on)
+        self.assertEqual(len(self.env["account.move"].search([("recurring_order_id", "in", [o.id for o in good])])),
+                         5, "each good subscription billed once, never twice")
+
+    def test_a_failed_subscription_is_found_by_halves_in_one_transaction(self):
+        """A batch with one subscription that fails: the batch is rolled back to its savepoint and
+        split in halves; the good ones are billed in the same run."""
+        SaleOrder = self.env.registry["sale.order"]
+        original = SaleOrder._recurring_create_invoices
+        sizes = []
+        with freeze_time("2026-12-01"):
+            orders = [self._create_subscription(self.weekly, "2026-12-07") for _i in range(8)]
+        bad = orders[5]
+        archived = "The account Old box sales (700900) is archived."  # as Odoo says it
+
+        def failing(self_, vals_list):
+            sizes.append(len(vals_list))
+            if any(vals["recurring_order_id"] == bad.id for vals in vals_list):
+                raise UserError(archived)
+            return original(self_, vals_list)
+        with patch.object(SaleOrder, "_recurring_create_invoices", failing), freeze_time("2026-12-07 12:00"):
+            self._run_billing()
+        self.assertEqual(sizes, [8, 4, 4, 2, 1, 1, 2])
+        self.assertEqual([len(order.recurring_invoice_ids) for order in orders], [1] * 5 + [0] + [1] * 2)
+        self.assertIn("archived", bad.recurring_billing_error)

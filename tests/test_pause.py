@@ -282,6 +282,7 @@ class TestPause(SubscriptionCase):
             pause.action_end_early()  # 7 days paused instead of 21
         self.assertEqual(order.recurring_end_date, D(2027, 1, 31))
         # billing all of it gives the 8 paid weeks, not one more
+        self.company_data["company"].recurring_catch_up_limit = 10  # in one run
         with freeze_time("2027-02-08 07:00"):
             self._bill()
         self.assertEqual(len(self._periods(order)), 8)

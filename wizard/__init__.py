@@ -3,3 +3,4 @@ from . import sale_order_recurring_preview
 from . import sale_recurring_pause_wizard
 from . import sale_recurring_sepa_run
 from . import sale_recurring_sepa_return
+from . import sale_order_recurring_catch_up
