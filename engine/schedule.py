@@ -123,8 +123,13 @@ def invoices(schedule, taken=()):
         yield Invoice(period, amount, carried, len(pending))
 
 
+def lines_amount(lines, rounding="0.01"):
+    """Untaxed amount of a full period of ``lines`` (engine :class:`Line`)."""
+    step = Decimal(str(rounding))
+    return sum((Decimal(str(line.untaxed)).quantize(step, rounding=ROUND_HALF_UP) for line in lines), Decimal(0))
+
+
 def full_amount(schedule):
-    """Untaxed amount of a full period: what MRR and the forecast's shortcut count."""
-    step = Decimal(str(schedule.rounding))
-    return sum((Decimal(str(line.untaxed)).quantize(step, rounding=ROUND_HALF_UP) for line in schedule.lines),
-               Decimal(0))
+    """Untaxed amount of a full period: what MRR and the forecast's shortcut count, and what each
+    invoice records as billed for its period (``recurring_full_amount``)."""
+    return lines_amount(schedule.lines, schedule.rounding)

@@ -17,6 +17,11 @@ class AccountMove(models.Model):
     recurring_period_end = fields.Date(
         string="Period End", copy=False, readonly=True,
         help="Last day of the subscription period this invoice covers.")
+    recurring_monthly_amount = fields.Monetary(
+        string="Monthly Value", copy=False, readonly=True,
+        help="The subscription's monthly recurring revenue when this invoice was made: its untaxed amount "
+             "for a full period, turned into a month (52/12 weeks), whatever proration or deduction the "
+             "invoice itself carries. The MRR of the month ends this invoice covers, as billed.")
 
     recurring_pause_id = fields.Many2one(
         "sale.recurring.pause", string="Pause", index="btree_not_null", copy=False, readonly=True,

@@ -11,6 +11,7 @@ from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.fields import Command, Domain
 
+from ..engine import forecast, schedule
 from .sale_order import MANAGER_GROUP
 
 _logger = logging.getLogger(__name__)
@@ -284,6 +285,8 @@ class SaleOrder(models.Model):
             "recurring_order_id": self.id,
             "recurring_period_start": period.start,
             "recurring_period_end": period.end,
+            # the MRR of the month ends this invoice covers, as billed (sale.recurring.mrr)
+            "recurring_monthly_amount": float(self._recurring_monthly_amount()),
             "invoice_line_ids": [
                 Command.create(line._prepare_recurring_invoice_line_vals(period, label))
                 for line in self.order_line if not line.display_type
@@ -295,6 +298,15 @@ class SaleOrder(models.Model):
         })
         vals.update(self._recurring_sepa_vals())
         return vals
+
+    def _recurring_monthly_amount(self):
+        """This subscription's MRR now, exact (``Decimal``): its full-period untaxed amount, turned
+        into a month at its plan's rhythm."""
+        self.ensure_one()
+        plan = self.recurring_plan_id
+        full = schedule.lines_amount([line._recurring_engine_line() for line in self.order_line
+                                      if not line.display_type], self.currency_id.rounding)
+        return forecast.monthly_value(full, plan.billing_unit, plan.billing_interval)
 
     def _recurring_sepa_vals(self):
         """An invoice collected by direct debit carries the active mandate.  Its preferred payment

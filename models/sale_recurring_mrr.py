@@ -19,8 +19,11 @@ MOVEMENTS = [
 class SaleRecurringMrr(models.Model):
     """Each subscription's monthly recurring revenue at the end of each month, and how it moved.
 
-    A snapshot is taken at every month end (scheduled action); months before the
-    first snapshot are rebuilt from the subscriptions' dates at today's prices.
+    A month that is over is valued by the invoice that covers its last day, as it was billed
+    (``account.move.recurring_monthly_amount``), and kept for good at the month end
+    (scheduled action): a later price or quantity change never rewrites it, and shows as an
+    expansion or contraction of the month it happens in.  The current month, and a month end
+    no invoice covers yet, are valued at today's prices.
     """
 
     _name = "sale.recurring.mrr"
@@ -112,6 +115,8 @@ class SaleRecurringMrr(models.Model):
             [("company_id", "in", companies.ids), ("frozen", "=", True), ("month", ">=", first)],
             ["order_id", "month", "status", "mrr"])}
         context = self._rebuild_context(orders, today)
+        context["billed"] = self._billed_month_ends(orders, [
+            end for month, end in zip(month_list, ends, strict=True) if end < forecast.month_start(today)])
         rows = []
         for order in data:
             rows += self._order_rows(order, month_list, ends, amounts[order["id"]], paused_days, frozen, context)
@@ -123,6 +128,31 @@ class SaleRecurringMrr(models.Model):
             "movement", "movement_amount"), rows)
         self.invalidate_model()
         return len(rows)
+
+    @api.model
+    def _billed_month_ends(self, orders, days):
+        """{(order id, day): MRR in the company's currency} of the invoices whose period covers one of
+        ``days`` (month ends that are over): what was really billed then, at the rate it was booked.
+        Those months never change with a later price, quantity or exchange rate."""
+        if not days or not orders:
+            return {}
+        self.env["account.move"].flush_model(["recurring_order_id", "recurring_period_start", "recurring_period_end",
+                                             "recurring_monthly_amount", "amount_untaxed", "amount_untaxed_signed",
+                                             "move_type", "state"])
+        self.env.cr.execute("""
+            SELECT m.recurring_order_id, e.day, m.recurring_monthly_amount, m.amount_untaxed, m.amount_untaxed_signed,
+                   m.company_id
+              FROM account_move m
+              JOIN unnest(%s::date[]) AS e(day) ON e.day BETWEEN m.recurring_period_start AND m.recurring_period_end
+             WHERE m.recurring_order_id = ANY(%s) AND m.move_type = 'out_invoice' AND m.state != 'cancel'
+               AND m.recurring_monthly_amount IS NOT NULL""", [days, orders.ids])
+        companies = {company.id: company.currency_id for company in orders.company_id}
+        billed = {}
+        for order_id, day, monthly, untaxed, signed, company_id in self.env.cr.fetchall():
+            # the invoice's own booked rate; none on a 0.00 invoice, whose MRR is 0 anyway
+            rate = Decimal(str(signed)) / Decimal(str(untaxed)) if untaxed else Decimal(1)
+            billed[(order_id, day)] = companies[company_id].round(float(Decimal(str(monthly)) * rate))
+        return billed
 
     @api.model
     def _rebuild_context(self, orders, today):
@@ -151,6 +181,7 @@ class SaleRecurringMrr(models.Model):
         paused = paused_days.get(order["id"], ())
         running = order["recurring_state"] not in ("draft", "cancel")
         order_id = order["id"]
+        billed = context["billed"]
         for month, end in zip(month_list, ends, strict=True):
             if (order_id, month) in frozen:  # kept as it was taken
                 previous_status, previous = frozen[(order_id, month)]
@@ -160,7 +191,8 @@ class SaleRecurringMrr(models.Model):
             if not running or start > end:
                 continue
             status = "closed" if last and last < end else "paused" if end in paused else "active"
-            current = value if status == "active" else 0.0
+            # a month that is over: what was billed for its last day; this month: as of today
+            current = billed.get((order_id, end), value) if status == "active" else 0.0
             if status == "closed" and not previous:
                 break  # closed before this month: no more rows
             movement = self._movement(previous, current, status, had_before, previous_status)

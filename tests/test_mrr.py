@@ -133,3 +133,35 @@ class TestMrr(SubscriptionCase):
         for name in movements:
             self.assertNotIn(f'name="{name}" optional="hide"', arch)
             self.assertIn(f'name="{name}"', arch)
+
+    def test_a_month_that_is_over_keeps_what_was_billed(self):
+        """A quantity change today does not rewrite last month: months that are over are valued by the
+        invoices that covered them; the change shows as this month's expansion."""
+        self.company_data["company"].recurring_catch_up_limit = 20
+        with freeze_time("2026-09-07 09:00"):
+            order = self._create_subscription(self.weekly, "2026-09-07")
+        with freeze_time("2026-11-30 09:00"):
+            self._run_billing()
+        self.assertEqual(order.recurring_invoiced_until, D(2026, 12, 6))
+        self.assertEqual(set(order.recurring_invoice_ids.mapped("recurring_monthly_amount")), {172.9})
+        Mrr = self.env["sale.recurring.mrr"]
+        weekly_mrr, doubled = round(39.90 * 52 / 12, 2), round(2 * 39.90 * 52 / 12, 2)
+        with freeze_time("2026-12-02 09:00"):
+            Mrr._rebuild(4)
+            before = self._rows(order)
+            order.order_line.product_uom_qty = 2
+            Mrr._rebuild(4)
+        self.assertEqual(before[2], (D(2026, 11, 1), "active", weekly_mrr, "stable"))
+        self.assertEqual(self._rows(order), [
+            (D(2026, 9, 1), "active", weekly_mrr, "new"),
+            (D(2026, 10, 1), "active", weekly_mrr, "stable"),
+            (D(2026, 11, 1), "active", weekly_mrr, "stable"),
+            (D(2026, 12, 1), "active", doubled, "expansion"),
+        ])
+        december = Mrr.search([("order_id", "=", order.id), ("month", "=", "2026-12-01")])
+        self.assertAlmostEqual(december.movement_amount, doubled - weekly_mrr, places=2)
+        with freeze_time("2027-01-04 09:00"):
+            self._run_billing()  # the weeks of December, billed at the new quantity
+            Mrr._rebuild(5)
+        self.assertEqual(self._rows(order)[3], (D(2026, 12, 1), "active", doubled, "expansion"))
+        self.assertEqual(self._rows(order)[2], (D(2026, 11, 1), "active", weekly_mrr, "stable"))

@@ -10,7 +10,9 @@ For each size N it
      ``action_post()`` per chunk, tracking off;
   2. creates N more and times the billing run (one worker);
   3. creates N more and times two billing workers in parallel (two processes, each
-     with its own connection), then counts duplicate invoices.
+     with its own connection), then counts duplicate invoices;
+  4. times N more billed in scheduled calls of 2 s (the scheduler's way), then N more
+     with one broken subscription sorted first, and gives the cost of that one.
 It prints invoices per second, the ratio to the floor, and the cost per invoice.
 """
 
@@ -102,6 +104,53 @@ def floor(registry, count):
             cr.commit()
             env.invalidate_all()
         return time.perf_counter() - started
+
+
+def make_broken(registry):
+    """One subscription that fails inside Odoo's invoice creation: its product's income account is
+    archived (Odoo refuses it when the invoice lines are created).  Made before the N others, it
+    sorts first, in the first batch of every call."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, QUIET)
+        _product, plan, _partner = fixtures(env)
+        account = env["account.account"].create({
+            "name": "Bench old sales", "code": f"7009{int(time.time()) % 100:02d}", "account_type": "income"})
+        product = env["product.product"].create({
+            "name": "Bench broken box", "type": "service", "list_price": 9.9,
+            "property_account_income_id": account.id})
+        today = fields.Date.context_today(env["sale.order"])
+        order = env["sale.order"].create({
+            "partner_id": env["res.partner"].create({"name": "Bench broken subscriber"}).id,
+            "recurring_plan_id": plan.id, "recurring_start_date": today - timedelta(days=today.weekday()),
+            "order_line": [Command.create({"product_id": product.id, "price_unit": 9.9})]})
+        order.action_confirm()
+        account.active = False
+        cr.commit()
+        return order.id
+
+
+def scheduled_calls(registry, budget):
+    """The billing run as the scheduler runs it: calls of the scheduled action with Odoo's own
+    progress record and a time budget of ``budget`` seconds each (Odoo gives 10), until a call
+    leaves nothing due.  Returns the seconds, the calls and the invoices made."""
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        cron = env.ref("sale_weekly_subscription.ir_cron_recurring_billing")
+        before = env["account.move"].search_count([("recurring_order_id", "!=", False)])
+        started, calls = time.perf_counter(), 0
+        while True:
+            progress = env["ir.cron.progress"].create({"cron_id": cron.id, "remaining": 0, "done": 0})
+            cr.commit()
+            context = {"cron_id": cron.id, "ir_cron_progress_id": progress.id,
+                       "cron_end_time": time.monotonic() + budget}
+            env["sale.order"].with_context(**context)._cron_recurring_billing()
+            calls += 1
+            cr.commit()
+            if not progress.remaining or not progress.done:
+                break
+        seconds = time.perf_counter() - started
+        made = env["account.move"].search_count([("recurring_order_id", "!=", False)]) - before
+        return seconds, calls, made
 
 
 def billing_run(registry):
@@ -343,6 +392,8 @@ def main():
     parser.add_argument("--send", type=int, default=0, help="invoices to send apart (0: none)")
     parser.add_argument("--sepa", type=int, default=10000, help="invoices in the direct-debit run (0: none)")
     parser.add_argument("--sepa-collect", type=int, default=500, help="invoices of the measured 'Collected'")
+    parser.add_argument("--broken", type=float, default=2.0,
+                        help="seconds per scheduled call of the broken-subscription measure (0: skip it)")
     parser.add_argument("--worker", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -366,6 +417,19 @@ def main():
               f"= {two_rate / one_rate:4.2f}x one worker (split {two_counts[0]}+{two_counts[1]}) | "
               f"duplicates {dups} | {1000 * one_seconds / size:.1f} ms per invoice "
               f"(subscriptions billed: {one_done})", flush=True)
+        if args.broken:
+            # the same N, scheduled calls of 2 s each: clean, then with one broken subscription first
+            make_subscriptions(registry, size)
+            clean_seconds, clean_calls, clean_made = scheduled_calls(registry, args.broken)
+            make_broken(registry)
+            make_subscriptions(registry, size)
+            broken_seconds, broken_calls, broken_made = scheduled_calls(registry, args.broken)
+            clean_rate, broken_rate = clean_made / clean_seconds, broken_made / broken_seconds
+            print(f"N={size:>6}, one broken subscription first (its product's income account archived), scheduled "
+                  f"calls of {args.broken:g} s: {broken_rate:6.1f}/s in {broken_calls} calls vs {clean_rate:6.1f}/s "
+                  f"in {clean_calls} calls without it = {broken_rate / clean_rate:5.1%} "
+                  f"(cost {1 - broken_rate / clean_rate:+.1%}; target <= 5 %) = {broken_rate / floor_rate:5.1%} "
+                  f"of the floor | invoices {broken_made} of {size}", flush=True)
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
         print(f"cost per invoice at N={large[0]} vs N={small[0]}: {large[4] / small[4]:.2f}x")

@@ -490,7 +490,8 @@ def cmd_bench(args):
     if send != "0" and not shutil.which("wkhtmltopdf"):
         ensure_debian_package("wkhtmltopdf")  # the invoice PDFs of the sending measure
     return subprocess.run([python, str(ROOT / "tools" / "bench.py"), "-c", str(conf), "-d", db,
-                           "--sizes", sizes, "--send", send, "--sepa", os.environ.get("BENCH_SEPA", "10000")],
+                           "--sizes", sizes, "--send", send, "--sepa", os.environ.get("BENCH_SEPA", "10000"),
+                           "--broken", os.environ.get("BENCH_BROKEN", "2")],
                           check=False).returncode
 
 
