@@ -18,6 +18,7 @@ _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 MAX_CONFLICTS = 50
+SPLIT = 10  # a failed batch is billed again in this many parts, each in its own savepoint
 
 
 class SaleOrder(models.Model):
@@ -100,12 +101,13 @@ class SaleOrder(models.Model):
 
     def _recurring_bill_isolated(self, todays):
         """Bill these locked subscriptions in a savepoint; when that fails, roll back to it and bill
-        each half apart, down to the one subscription that fails, whose error is stored.
+        them again in tenths, each in its own savepoint, down to the one subscription that fails,
+        whose error is stored.
 
-        One broken subscription among a batch of 100 costs about twice the batch, in the same
-        transaction and under the same locks.  A conflict with another worker is no failure of a
-        subscription: it goes up to the run, which takes the batch again.  Returns the
-        subscriptions billed.
+        One broken subscription in a batch of 100 costs the failed batch, one failed tenth and
+        ten smaller batches, in the same transaction and under the same locks.  A conflict with
+        another worker is no failure of a subscription: it goes up to the run, which takes the
+        batch again.  Returns the subscriptions billed.
         """
         try:
             with self.env.cr.savepoint():
@@ -114,9 +116,12 @@ class SaleOrder(models.Model):
             raise
         except Exception as error:  # isolated below, one subscription at a time
             if len(self) > 1:
-                _logger.info("Billing %s subscriptions failed; billing each half apart", len(self))
-                half = len(self) // 2
-                return self[:half]._recurring_bill_isolated(todays) | self[half:]._recurring_bill_isolated(todays)
+                _logger.info("Billing %s subscriptions failed; billing them again in tenths", len(self))
+                size = -(-len(self) // SPLIT)
+                billed = self.browse()
+                for first in range(0, len(self), size):
+                    billed |= self[first:first + size]._recurring_bill_isolated(todays)
+                return billed
             message = self._recurring_error_text(error)
             _logger.info("Subscription %s not billed: %s", self.name, message)
         self._recurring_set_billing_errors({self: message}, todays)

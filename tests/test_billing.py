@@ -352,15 +352,16 @@ class TestBilling(SubscriptionCase):
         self.assertEqual(len(self.env["account.move"].search([("recurring_order_id", "in", [o.id for o in good])])),
                          5, "each good subscription billed once, never twice")
 
-    def test_a_failed_subscription_is_found_by_halves_in_one_transaction(self):
+    def test_a_failed_subscription_is_found_by_tenths_in_one_transaction(self):
         """A batch with one subscription that fails: the batch is rolled back to its savepoint and
-        split in halves; the good ones are billed in the same run."""
+        billed again in tenths, then the failed tenth one by one; the good ones are billed in the
+        same run."""
         SaleOrder = self.env.registry["sale.order"]
         original = SaleOrder._recurring_create_invoices
         sizes = []
         with freeze_time("2026-12-01"):
-            orders = [self._create_subscription(self.weekly, "2026-12-07") for _i in range(8)]
-        bad = orders[5]
+            orders = [self._create_subscription(self.weekly, "2026-12-07") for _i in range(25)]
+        bad = orders[13]
         archived = "The account Old box sales (700900) is archived."  # as Odoo says it
 
         def failing(self_, vals_list):
@@ -370,6 +371,7 @@ class TestBilling(SubscriptionCase):
             return original(self_, vals_list)
         with patch.object(SaleOrder, "_recurring_create_invoices", failing), freeze_time("2026-12-07 12:00"):
             self._run_billing()
-        self.assertEqual(sizes, [8, 4, 4, 2, 1, 1, 2])
-        self.assertEqual([len(order.recurring_invoice_ids) for order in orders], [1] * 5 + [0] + [1] * 2)
+        # 25 in tenths of 3: the fifth tenth (12-14) fails, then its 3 one by one
+        self.assertEqual(sizes, [25, 3, 3, 3, 3, 3, 1, 1, 1, 3, 3, 3, 1])
+        self.assertEqual([len(order.recurring_invoice_ids) for order in orders], [1] * 13 + [0] + [1] * 11)
         self.assertIn("archived", bad.recurring_billing_error)
