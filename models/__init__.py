@@ -12,6 +12,7 @@ from . import sale_order_line
 from . import account_journal
 from . import sepa_mandate
 from . import sepa_batch
+from . import sepa_bank_file
 from . import res_partner
 from . import product
 from . import sale_recurring_forecast

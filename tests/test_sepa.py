@@ -453,3 +453,114 @@ class TestSepa(SubscriptionCase):
         debtor = etree.fromstring(self._xml(batch)).find(".//{*}Dbtr")
         self.assertEqual(debtor.find("{*}PstlAdr/{*}TwnNm").text, "Zuerich")
         self.assertEqual(debtor.find("{*}PstlAdr/{*}Ctry").text, "CH")
+
+    # -- what the bank sends back ----------------------------------------------------
+
+    def _camt054(self, entries, account="BE71096123456769"):
+        ns = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
+        return (f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{ns}"><BkToCstmrDbtCdtNtfctn>'
+                f"<GrpHdr><MsgId>BELFIUS-054-0001</MsgId><CreDtTm>2026-12-16T18:00:00</CreDtTm></GrpHdr>"
+                f"<Ntfctn><Id>NTF-1</Id><Acct><Id><IBAN>{account}</IBAN></Id></Acct>{''.join(entries)}</Ntfctn>"
+                f"</BkToCstmrDbtCdtNtfctn></Document>").encode()
+
+    @staticmethod
+    def _entry(amount, credit, booked, details):
+        return (f'<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>{"CRDT" if credit else "DBIT"}</CdtDbtInd>'
+                f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{booked}</Dt></BookgDt><AcctSvcrRef>REF-{booked}</AcctSvcrRef>"
+                f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>{'ESDD' if credit else 'UPDD'}</SubFmlyCd>"
+                f"</Fmly></Domn></BkTxCd><NtryDtls>{details}</NtryDtls></Ntry>")
+
+    def _return_entry(self, line, reason, booked="2026-12-16"):
+        return self._entry(f"{line.amount:.2f}", False, booked, (
+            f"<TxDtls><Refs><EndToEndId>{line.end_to_end_id}</EndToEndId><MndtId>{line.mandate_id.name}</MndtId>"
+            f'</Refs><Amt Ccy="EUR">{line.amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+            f"<RtrInf><Rsn><Cd>{reason}</Cd></Rsn></RtrInf></TxDtls>"))
+
+    def _credit_entry(self, batch, amount, booked="2026-12-14"):
+        return self._entry(f"{amount:.2f}", True, booked,
+                           f"<Btch><PmtInfId>{batch.name[:30]}-0001</PmtInfId></Btch>")
+
+    def _pain002(self, batch, rejected):
+        ns = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"
+        txs = "".join(f"<TxInfAndSts><OrgnlEndToEndId>{line.end_to_end_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts>"
+                      f"<StsRsnInf><Rsn><Cd>{code}</Cd></Rsn></StsRsnInf></TxInfAndSts>" for line, code in rejected)
+        return (f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{ns}"><CstmrPmtStsRpt>'
+                f"<GrpHdr><MsgId>STS-1</MsgId><CreDtTm>2026-12-01T10:00:00</CreDtTm></GrpHdr>"
+                f"<OrgnlGrpInfAndSts><OrgnlMsgId>{batch.name}</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.08</OrgnlMsgNmId>"
+                f"<GrpSts>PART</GrpSts></OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>{batch.name[:30]}-0001"
+                f"</OrgnlPmtInfId>{txs}</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>").encode()
+
+    def _import(self, *files):
+        wizard = self.env["sale.recurring.sepa.import"].create({"attachment_ids": [Command.create(
+            {"name": name, "datas": base64.b64encode(data)}) for name, data in files]})
+        wizard.action_import()
+        return wizard.result_html
+
+    def test_the_bank_round_trip_reject_credit_return_and_a_second_import(self):
+        with freeze_time("2026-11-30 08:00"):
+            orders = [self._debit_subscription() for _i in range(3)]
+            self._run_billing()
+        invoices = self.env["account.move"].browse([order.recurring_invoice_ids.id for order in orders])
+        with freeze_time("2026-11-30 09:00"):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+            batch.action_sent()
+        first, second, third = (batch.line_ids.filtered(lambda line, inv=inv: line.invoice_id == inv)
+                                for inv in invoices)
+        with freeze_time("2026-12-01 10:00"):
+            result = self._import(("status.xml", self._pain002(batch, [(first, "AC04")])))
+        self.assertIn("1 rejected", result)
+        self.assertEqual(first.state, "rejected")
+        self.assertEqual(first.return_reason_id.code, "AC04")
+        self.assertEqual(self.mandate.state, "revoked", "AC04: the account is closed")
+        self.assertEqual(invoices[0].payment_state, "not_paid")
+        self.assertEqual(batch.state, "sent")
+        self.mandate.state = "active"
+        moves_before = self.env["account.move"].search_count([])
+        wrong = self._camt054([self._credit_entry(batch, second.amount)])
+        with freeze_time("2026-12-16 19:00"), self.assertRaisesRegex(UserError, "control sum minus rejects"):
+            self._import(("wrong.xml", wrong))
+        other = self._camt054([self._credit_entry(batch, second.amount + third.amount)],
+                              account="DE89370400440532013000")
+        with freeze_time("2026-12-16 19:00"), self.assertRaisesRegex(UserError, "DE89370400440532013000"):
+            self._import(("other.xml", other))
+        self.assertEqual(self.env["account.move"].search_count([]), moves_before, "a refused file books nothing")
+        notification = self._camt054([self._credit_entry(batch, second.amount + third.amount),
+                                      self._return_entry(second, "AM04")])
+        with freeze_time("2026-12-16 19:00"):
+            result = self._import(("camt054.xml", notification))
+            self.assertIn("1 returned, 1 batch(es) collected", result)
+            self.assertEqual((batch.state, batch.booking_date), ("returned", D(2026, 12, 14)))
+            self.assertEqual(batch.collection_move_id.date, D(2026, 12, 14))
+            self.assertEqual((second.state, third.state), ("returned", "collected"))
+            self.assertEqual(invoices[1].payment_state, "not_paid")
+            self.assertIn(invoices[2].payment_state, ("paid", "in_payment"))
+            moves_after = self.env["account.move"].search_count([])
+            again = self._import(("camt054.xml", notification))
+        self.assertIn("nothing new booked", again)
+        self.assertEqual(self.env["account.move"].search_count([]), moves_after)
+        with freeze_time("2026-12-17 09:00"):
+            run = self._run("2026-12-18")
+        self.assertEqual(run.line_ids.invoice_id, invoices[0] | invoices[1], "rejected and returned: collected again")
+
+    def test_a_return_without_end_to_end_id_is_matched_by_mandate_amount_and_date(self):
+        with freeze_time("2026-11-30 08:00"):
+            self._debit_subscription()
+            self._run_billing()
+        with freeze_time("2026-11-30 09:00"):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+            batch.action_sent()
+        line = batch.line_ids
+        entry = self._entry(f"{line.amount:.2f}", False, "2026-12-16", (
+            f"<TxDtls><Refs><MndtId>{line.mandate_id.name}</MndtId></Refs>"
+            f'<Amt Ccy="EUR">{line.amount:.2f}</Amt><RltdDts><IntrBkSttlmDt>2026-12-14</IntrBkSttlmDt></RltdDts>'
+            f"<RtrInf><Rsn><Cd>MS03</Cd></Rsn></RtrInf></TxDtls>"))
+        with freeze_time("2026-12-16 19:00"):
+            result = self._import(("camt.xml", self._camt054([self._credit_entry(batch, line.amount), entry])))
+        self.assertIn("1 returned", result)
+        self.assertEqual(line.state, "returned")
+        unknown = self._entry("5.00", False, "2026-12-16", (
+            "<TxDtls><Refs><EndToEndId>NOT-OURS-1</EndToEndId></Refs>"
+            "<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls>"))
+        with freeze_time("2026-12-16 19:00"):
+            result = self._import(("camt2.xml", self._camt054([unknown])))
+        self.assertIn("NOT-OURS-1", result)

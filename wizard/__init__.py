@@ -4,3 +4,4 @@ from . import sale_recurring_pause_wizard
 from . import sale_recurring_sepa_run
 from . import sale_recurring_sepa_return
 from . import sale_order_recurring_catch_up
+from . import sale_recurring_sepa_import

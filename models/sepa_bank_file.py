@@ -1,0 +1,152 @@
+"""Applying what the bank sends back (engine.bankfiles) to the direct-debit batches."""
+
+import re
+from decimal import Decimal
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import format_amount
+
+from ..engine import bankfiles, sepa
+
+
+class SaleRecurringSepaBatch(models.Model):
+    _inherit = "sale.recurring.sepa.batch"
+
+    booking_date = fields.Date(
+        string="Booked On", readonly=True, copy=False, tracking=True,
+        help="The day the bank booked the collection, from its notification or statement; the collection "
+             "entry is dated on it.")
+
+    def _prepare_collection_move_vals(self, line_commands):
+        vals = super()._prepare_collection_move_vals(line_commands)
+        if self.booking_date:
+            vals["date"] = self.booking_date
+        return vals
+
+    @api.model
+    def _company_ibans(self, company):
+        accounts = self.env["res.partner.bank"].sudo().search([("partner_id", "=", company.partner_id.id)])
+        return {re.sub(r"\s+", "", account.acc_number or "").upper() for account in accounts}
+
+    @api.model
+    def _import_bank_file(self, data, filename):
+        """Apply one bank file: rejects take transactions out of their batch, returns book the
+        money back, a credit booking marks its batch collected.  Returns a summary
+        {"file", "version", "rejected", "returned", "collected", "known", "unknown": [text]}.
+        Raises UserError, and books nothing, when the file cannot be read, is for an account of
+        another company, or a credit booking does not add up."""
+        company = self.env.company
+        try:
+            found = bankfiles.read(data)
+        except bankfiles.BankFileError as error:
+            raise UserError(self.env._("File %(file)s cannot be read: %(error)s", file=filename,
+                                       error=str(error))) from None
+        summary = {"file": filename, "version": found.version, "rejected": 0, "returned": 0, "collected": 0,
+                   "known": 0, "unknown": []}
+        if found.kind != "pain.002":
+            foreign = found.accounts - self._company_ibans(company)
+            if foreign or not found.accounts:
+                raise UserError(self.env._(
+                    "File %(file)s is for the account %(account)s, which is not a bank account of %(company)s.",
+                    file=filename, account=", ".join(sorted(foreign)) or "?", company=company.name))
+        Line = self.env["sale.recurring.sepa.line"]
+        Reason = self.env["sale.recurring.return.reason"].with_context(active_test=False)
+
+        def reason_of(code):
+            code = code or "MS03"
+            return Reason.search([("code", "=", code)], limit=1) or Reason.create(
+                {"code": code[:4], "name": self.env._("%(code)s (from a bank file)", code=code)})
+
+        for reject in found.rejects:
+            batches = self.search([("name", "=", reject.original_message_id), ("company_id", "=", company.id)])
+            lines = batches.line_ids
+            if reject.end_to_end_id:
+                lines = lines.filtered(lambda line, e2e=reject.end_to_end_id: line.end_to_end_id == e2e)
+            if not lines:
+                summary["unknown"].append(self.env._(
+                    "reject %(id)s (%(amount)s)", id=reject.end_to_end_id or reject.original_message_id,
+                    amount=reject.amount or ""))
+                continue
+            todo = lines.filtered(lambda line: line.state == "open")
+            summary["known"] += len(lines) - len(todo)
+            todo._reject(reason_of(reject.reason), company._recurring_today())
+            summary["rejected"] += len(todo)
+        for credit in found.credits:
+            batch = self._batch_of_credit(credit, company)
+            if not batch:
+                summary["unknown"].append(self.env._("credit %(ref)s (%(amount)s)", ref=credit.bank_reference or "",
+                                                     amount=credit.amount))
+                continue
+            if batch.state != "sent":
+                summary["known"] += 1
+                continue
+            expected = sepa.exact_sum(batch.line_ids.filtered(lambda line: line.state == "open").mapped("amount"))
+            if Decimal(credit.amount) != expected:
+                raise UserError(self.env._(
+                    "File %(file)s: the bank booked %(booked)s for batch %(batch)s, but its open transactions "
+                    "come to %(expected)s (control sum minus rejects). Nothing was booked.", file=filename,
+                    booked=format_amount(self.env, float(credit.amount), batch.currency_id), batch=batch.name,
+                    expected=format_amount(self.env, float(expected), batch.currency_id)))
+            batch.booking_date = credit.booking_date or company._recurring_today()
+            batch._register_payments(batch.line_ids.filtered(lambda line: line.state == "open"))
+            batch.state = "collected"
+            summary["collected"] += 1
+        for returned in found.returns:
+            line = Line._find_returned(returned, company)
+            if not line:
+                summary["unknown"].append(self.env._(
+                    "return %(id)s (%(amount)s)", id=returned.end_to_end_id or returned.mandate or "",
+                    amount=returned.amount))
+                continue
+            if line.state == "returned":
+                summary["known"] += 1
+                continue
+            line._return(reason_of(returned.reason), returned.booking_date or company._recurring_today())
+            summary["returned"] += 1
+        return summary
+
+    @api.model
+    def _batch_of_credit(self, credit, company):
+        """The batch a credit booking is for: its message id, or one of its payment information ids."""
+        names = set()
+        for reference in credit.references:
+            names.add(reference)
+            match = re.match(r"^(.*)-\d{4}$", reference)
+            if match:
+                names.add(match.group(1))
+        return self.search([("name", "in", list(names)), ("company_id", "=", company.id)], limit=1)
+
+
+class SaleRecurringSepaLine(models.Model):
+    _inherit = "sale.recurring.sepa.line"
+
+    end_to_end_id = fields.Char(index=True)
+    state = fields.Selection(selection_add=[("rejected", "Rejected")], ondelete={"rejected": "set default"})
+
+    def _reject(self, reason, day):
+        """The bank rejected these transactions before settlement (pain.002): out of the batch, nothing
+        was booked, the invoice waits for a later run."""
+        for line in self:
+            line.write({"state": "rejected", "return_reason_id": reason.id, "return_date": day})
+            text = self.env._("Direct debit of %(invoice)s rejected by the bank before collection: %(reason)s.",
+                              invoice=line.invoice_id.name, reason=reason.display_name)
+            line.invoice_id.message_post(body=text)
+            line.mandate_id.message_post(body=text)
+        reason._apply_to_lines(self)
+
+    @api.model
+    def _find_returned(self, returned, company):
+        """The collected transaction a return is about: by its end-to-end id; when the bank left it out,
+        by mandate reference, amount and collection date."""
+        base = [("company_id", "=", company.id), ("state", "in", ("collected", "returned"))]
+        if returned.end_to_end_id:
+            lines = self.search([*base, ("end_to_end_id", "=", returned.end_to_end_id)])
+            if lines:
+                return lines.sorted(lambda line: line.state != "collected")[:1]
+        if returned.mandate:
+            domain = [*base, ("mandate_id.name", "=", returned.mandate), ("amount", "=", float(returned.amount))]
+            if returned.collection_date:
+                domain.append(("batch_id.collection_date", "=", returned.collection_date))
+            return self.search(domain, limit=1)
+        return self.browse()

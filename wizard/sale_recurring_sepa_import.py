@@ -1,0 +1,58 @@
+import base64
+import io
+import zipfile
+
+from markupsafe import Markup
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+
+class SaleRecurringSepaImport(models.TransientModel):
+    """Import what the bank sent back: pain.002 status reports, camt.054 notifications, camt.053
+    statements; several files, or a zip of them, at once."""
+
+    _name = "sale.recurring.sepa.import"
+    _description = "Import Bank Files"
+
+    attachment_ids = fields.Many2many(
+        "ir.attachment", string="Files", required=True,
+        help="pain.002.001.03/.10, camt.054.001.02/.08 or camt.053.001.02/.08 files, or zips of them.")
+    result_html = fields.Html(string="Result", readonly=True, sanitize=False)
+    state = fields.Selection([("draft", "Draft"), ("done", "Done")], default="draft")
+
+    def _files(self):
+        for attachment in self.attachment_ids:
+            raw = base64.b64decode(attachment.datas or b"")
+            if zipfile.is_zipfile(io.BytesIO(raw)):
+                with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                    for name in sorted(archive.namelist()):
+                        if not name.endswith("/"):
+                            yield f"{attachment.name}/{name}", archive.read(name)
+            else:
+                yield attachment.name, raw
+
+    def action_import(self):
+        """Apply every file in one transaction: any error books nothing of any file."""
+        self.ensure_one()
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise UserError(self.env._("Only invoicing users can import bank files."))
+        Batch = self.env["sale.recurring.sepa.batch"]
+        rows = []
+        for name, raw in self._files():
+            summary = Batch._import_bank_file(raw, name)
+            nothing_new = not (summary["rejected"] or summary["returned"] or summary["collected"])
+            text = self.env._(
+                "%(file)s (%(version)s): %(rejected)s rejected, %(returned)s returned, %(collected)s batch(es) "
+                "collected, %(known)s already known", file=name, version=summary["version"],
+                rejected=summary["rejected"], returned=summary["returned"], collected=summary["collected"],
+                known=summary["known"])
+            if nothing_new and summary["known"]:
+                text += self.env._(" (imported before: nothing new booked)")
+            unknown = Markup("").join(Markup("<li>%s</li>") % item for item in summary["unknown"])
+            if unknown:
+                text = Markup("%s<br/>%s<ul>%s</ul>") % (text, self.env._("Not found in any batch:"), unknown)
+            rows.append(Markup("<li>%s</li>") % text)
+        self.write({"state": "done", "result_html": Markup("<ul>%s</ul>") % Markup("").join(rows)})
+        return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
+                "target": "new", "name": self.env._("Import Bank Files")}
