@@ -36,6 +36,17 @@ class AccountMove(models.Model):
     sepa_line_ids = fields.One2many(
         "sale.recurring.sepa.line", "invoice_id", string="Direct Debits", readonly=True,
         help="The direct-debit batches this invoice was put in, and what became of each collection.")
+    sepa_failed_count = fields.Integer(
+        string="Failed Collections", copy=False, readonly=True,
+        help="How many direct debits of this invoice the bank returned or rejected with a temporary reason.")
+    sepa_retry_date = fields.Date(
+        string="Re-present From", copy=False, readonly=True,
+        help="After a temporary return (insufficient funds, say): the first collection date a run may offer "
+             "this invoice again on.")
+    sepa_hold = fields.Boolean(
+        string="Held from Direct Debit", copy=False, tracking=True,
+        help="Not offered in direct-debit runs: the debtor disputed or refunded a collection, or it failed "
+             "too often. Untick once agreed with the customer.")
     sepa_collection_date = fields.Date(
         string="Expected Collection", compute="_compute_sepa_collection_date",
         help="The day the direct debit is expected: the first TARGET2 business day on or after the due "
@@ -57,6 +68,30 @@ class AccountMove(models.Model):
         "WHERE recurring_order_id IS NOT NULL AND move_type = 'out_invoice' AND state != 'cancel'",
         "A subscription period can be invoiced only once.",
     )
+
+    def _sepa_plan_representation(self, day, reason):
+        """A temporary return: offer these invoices again after the company's business days, at most its
+        number of times; then hold them, with an activity."""
+        for move in self:
+            company = move.company_id
+            failed = move.sepa_failed_count + 1
+            if failed > company.sepa_represent_max:
+                move.write({"sepa_failed_count": failed, "sepa_hold": True})
+                move._sepa_schedule_activity(self.env._("Direct debit failed"), self.env._(
+                    "The direct debit of %(invoice)s failed %(count)s times (last: %(reason)s). It is no longer "
+                    "collected automatically: remind the customer, or agree another way to pay.",
+                    invoice=move.name, count=failed, reason=reason.display_name))
+            else:
+                move.write({"sepa_failed_count": failed,
+                            "sepa_retry_date": target2.add_business_days(day, company.sepa_represent_days)})
+
+    def _sepa_schedule_activity(self, summary, note):
+        """A to-do for whoever answers for these invoices: on the subscription when there is one."""
+        for move in self:
+            order = move.recurring_order_id
+            target = order or move
+            user = order._recurring_error_responsible() if order else (move.invoice_user_id or self.env.user)
+            target.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=note, user_id=user.id)
 
     def action_view_recurring_order(self):
         self.ensure_one()

@@ -70,6 +70,14 @@ class ResCompany(models.Model):
         string="Pre-notification (Days)", default=14,
         help="Days between the invoice telling the debtor the amount and the collection date. 14 by "
              "default; shorter when agreed with the debtor.")
+    sepa_represent_days = fields.Integer(
+        string="Re-present After (Business Days)", default=5,
+        help="After a temporary return (insufficient funds, no reason given), the invoice is offered again for "
+             "a collection at least this many TARGET2 business days after the return.")
+    sepa_represent_max = fields.Integer(
+        string="Re-present At Most", default=2,
+        help="How many times an invoice is re-presented after temporary returns; after that it is held from "
+             "direct debit and the responsible gets an activity.")
     sepa_grouping = fields.Selection(
         [("invoice", "One per invoice"), ("mandate", "One per mandate and date")], string="Transactions",
         default="invoice", required=True,
@@ -77,7 +85,8 @@ class ResCompany(models.Model):
              "invoices due together are collected at once; the remittance lists the invoice numbers.")
 
     @api.constrains("recurring_billing_hour", "recurring_forecast_months", "sepa_lead_days",
-                    "sepa_prenotification_days", "recurring_catch_up_limit")
+                    "sepa_prenotification_days", "recurring_catch_up_limit", "sepa_represent_days",
+                    "sepa_represent_max")
     def _check_recurring_numbers(self):
         for company in self:
             if company.recurring_catch_up_limit < 1:
@@ -95,6 +104,10 @@ class ResCompany(models.Model):
                     "Company %(company)s: the field 'Lead Time (Business Days)' must be at least %(min)s: a "
                     "collection is at least one TARGET2 business day after the file is made.",
                     company=company.name, min=target2.MIN_LEAD_DAYS))
+            if company.sepa_represent_days < 1 or company.sepa_represent_max < 0:
+                raise ValidationError(self.env._(
+                    "Company %(company)s: the field 'Re-present After (Business Days)' must be at least 1 and "
+                    "'Re-present At Most' cannot be negative.", company=company.name))
             if company.sepa_prenotification_days < 0:
                 raise ValidationError(self.env._(
                     "Company %(company)s: the field 'Pre-notification (Days)' cannot be negative.",

@@ -20,3 +20,5 @@ class ResConfigSettings(models.TransientModel):
     recurring_default_plan_id = fields.Many2one(related="company_id.recurring_default_plan_id", readonly=False)
     recurring_error_user_id = fields.Many2one(related="company_id.recurring_error_user_id", readonly=False)
     recurring_catch_up_limit = fields.Integer(related="company_id.recurring_catch_up_limit", readonly=False)
+    sepa_represent_days = fields.Integer(related="company_id.sepa_represent_days", readonly=False)
+    sepa_represent_max = fields.Integer(related="company_id.sepa_represent_max", readonly=False)

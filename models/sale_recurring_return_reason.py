@@ -13,10 +13,19 @@ class SaleRecurringReturnReason(models.Model):
     code = fields.Char(required=True, size=4, help="The ISO 20022 reason code, as the bank's file gives it.")
     name = fields.Char(string="Description", required=True, translate=True)
     action = fields.Selection(
-        [("reopen", "Reopen the invoice"), ("revoke", "Reopen the invoice and revoke the mandate")],
+        [("represent", "Re-present later"), ("revoke", "Revoke the mandate"), ("hold", "Hold and ask the customer"),
+         ("reopen", "Reopen the invoice only")],
         required=True, default="reopen",
-        help="What a return with this reason does. The invoice is always open again and the money booked "
-             "back. Revoke: the mandate can no longer be collected (no mandate, account closed).")
+        help="What a return or reject with this reason does; the invoice is always open again and any money "
+             "booked back.\n"
+             "Re-present later (temporary: insufficient funds, no reason given): the invoice is offered again "
+             "in a run the company's 'Re-present After' business days later, as RCUR, at most 'Re-present At "
+             "Most' times; then it is held.\n"
+             "Revoke the mandate (the account or the mandate is gone): the mandate can no longer be collected "
+             "and the subscription gets an activity to get a new one.\n"
+             "Hold and ask the customer (a refund or a dispute): the invoice is not offered again until an "
+             "accountant releases it; the responsible gets an activity.\n"
+             "Reopen the invoice only: nothing else.")
     note = fields.Text(
         string="How to Act", translate=True,
         help="What the accountant does next, shown with the return: ask for another account, collect again, ...")
@@ -30,9 +39,21 @@ class SaleRecurringReturnReason(models.Model):
             reason.display_name = f"{reason.code} - {reason.name}" if reason.code else reason.name
 
     def _apply_to_lines(self, lines):
-        """What this reason does to the mandates of the returned ``lines`` (sale.recurring.sepa.line),
-        after the money is booked back.  Override to add an action of your own."""
+        """What this reason does after the money is booked back, to the invoices and mandates of the
+        returned or rejected ``lines`` (sale.recurring.sepa.line).  Override to add an action of your own."""
         self.ensure_one()
-        if self.action == "revoke":
+        invoices = lines.invoice_id
+        if self.action == "represent":
+            invoices._sepa_plan_representation(lines[:1].return_date or self.env.company._recurring_today(), self)
+        elif self.action == "revoke":
             lines.mandate_id.action_revoke(self.env._(
                 "Revoked: the bank returned a collection with %(reason)s.", reason=self.display_name))
+            invoices._sepa_schedule_activity(self.env._("Get a new direct-debit mandate"), self.env._(
+                "The bank returned the direct debit with %(reason)s: the mandate is revoked. Ask the customer for "
+                "a new mandate, or another way to pay.", reason=self.display_name))
+        elif self.action == "hold":
+            invoices.write({"sepa_hold": True})
+            invoices._sepa_schedule_activity(self.env._("Direct debit disputed"), self.env._(
+                "The bank returned the direct debit with %(reason)s. It is not collected again automatically: "
+                "talk to the customer, then release the invoice ('Held from Direct Debit').",
+                reason=self.display_name))

@@ -539,8 +539,12 @@ class TestSepa(SubscriptionCase):
         self.assertIn("nothing new booked", again)
         self.assertEqual(self.env["account.move"].search_count([]), moves_after)
         with freeze_time("2026-12-17 09:00"):
-            run = self._run("2026-12-18")
+            early = self._run("2026-12-18")  # AM04 is re-presented 5 business days after the return
+            run = self._run("2026-12-28")
+        self.assertEqual(early.line_ids.invoice_id, invoices[0])
+        self.assertIn("re-presented on a later collection date", early.left_out_html)
         self.assertEqual(run.line_ids.invoice_id, invoices[0] | invoices[1], "rejected and returned: collected again")
+        self.assertEqual(invoices[1].sepa_retry_date, D(2026, 12, 23))
 
     def test_a_return_without_end_to_end_id_is_matched_by_mandate_amount_and_date(self):
         with freeze_time("2026-11-30 08:00"):
@@ -564,3 +568,71 @@ class TestSepa(SubscriptionCase):
         with freeze_time("2026-12-16 19:00"):
             result = self._import(("camt2.xml", self._camt054([unknown])))
         self.assertIn("NOT-OURS-1", result)
+
+    def _collected_batch(self, order, requested="2026-12-14"):
+        with freeze_time("2026-11-30 09:00"):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run(requested).action_create()["res_id"])
+            batch.action_sent()
+        with freeze_time(f"{batch.collection_date} 18:00"):
+            batch.action_collected()
+        return batch
+
+    def _return_with(self, batch, code, day):
+        with freeze_time(f"{day} 10:00"):
+            self.env["sale.recurring.sepa.return"].create({
+                "line_ids": [Command.set(batch.line_ids.filtered(lambda line: line.state == "collected").ids)],
+                "reason_id": self.env["sale.recurring.return.reason"].search([("code", "=", code)]).id,
+                "return_date": day}).action_return()
+
+    def test_a_temporary_return_is_re_presented_twice_then_held(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self._return_with(self._collected_batch(order), "AM04", "2026-12-16")
+        self.assertEqual((invoice.sepa_failed_count, invoice.sepa_retry_date), (1, D(2026, 12, 23)))
+        with freeze_time("2026-12-17 09:00"):
+            self.assertFalse(self._run("2026-12-22").line_ids)
+            second = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-23").action_create()["res_id"])
+        self.assertEqual(second.line_ids.sequence_type, "RCUR", "the first collection's FRST is not repeated")
+        second.action_sent()
+        with freeze_time("2026-12-23 18:00"):
+            second.action_collected()
+        self._return_with(second, "MS03", "2026-12-28")
+        self.assertEqual((invoice.sepa_failed_count, invoice.sepa_hold), (2, False))
+        with freeze_time("2026-12-29 09:00"):
+            third = self.env["sale.recurring.sepa.batch"].browse(self._run("2027-01-05").action_create()["res_id"])
+            third.action_sent()
+        with freeze_time("2027-01-05 18:00"):
+            third.action_collected()
+        self._return_with(third, "AM04", "2027-01-07")
+        self.assertEqual((invoice.sepa_failed_count, invoice.sepa_hold), (3, True))
+        activity = order.activity_ids.filtered(lambda a: a.summary == "Direct debit failed")
+        self.assertEqual(activity.user_id, self.env.user)
+        with freeze_time("2027-01-08 09:00"):
+            run = self._run("2027-01-20")
+        self.assertFalse(run.line_ids)
+        self.assertIn("held from direct debit", run.left_out_html)
+
+    def test_a_refund_holds_the_invoice_and_a_closed_account_asks_for_a_new_mandate(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        self._return_with(self._collected_batch(order), "MD06", "2026-12-16")
+        self.assertTrue(invoice.sepa_hold)
+        self.assertEqual(self.mandate.state, "active")
+        self.assertTrue(order.activity_ids.filtered(lambda a: a.summary == "Direct debit disputed"))
+        with freeze_time("2026-12-17 09:00"):
+            self.assertFalse(self._run("2026-12-28").line_ids)
+            invoice.sepa_hold = False  # agreed with the customer
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-28").action_create()["res_id"])
+            batch.action_sent()
+        with freeze_time("2026-12-28 18:00"):
+            batch.action_collected()
+        self._return_with(batch, "AC04", "2026-12-30")
+        self.assertEqual(self.mandate.state, "revoked")
+        self.assertTrue(order.activity_ids.filtered(lambda a: a.summary == "Get a new direct-debit mandate"))
+        for code, action in (("AM04", "represent"), ("MS03", "represent"), ("MD01", "revoke"), ("MD06", "hold"),
+                             ("SL01", "hold"), ("MS02", "hold"), ("AC04", "revoke")):
+            self.assertEqual(self.env["sale.recurring.return.reason"].search([("code", "=", code)]).action, action)

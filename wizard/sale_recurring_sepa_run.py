@@ -61,6 +61,10 @@ class SaleRecurringSepaRun(models.TransientModel):
             return "currency"
         if mandate.state != "active" or mandate.scheme != self.scheme:
             return "mandate"
+        if invoice.sepa_hold:
+            return "hold"
+        if invoice.sepa_retry_date and invoice.sepa_retry_date > self.collection_date:
+            return "retry"
         if invoice.invoice_date_due and invoice.invoice_date_due > self.collection_date:
             return "due"
         # the debtor was told the date: never collect before it
@@ -73,6 +77,8 @@ class SaleRecurringSepaRun(models.TransientModel):
             "currency": self.env._("not in euros"),
             "mandate": self.env._("no active mandate of this scheme"),
             "notice": self.env._("not yet pre-notified by the collection date"),
+            "hold": self.env._("held from direct debit (disputed, refunded, or failed too often)"),
+            "retry": self.env._("returned lately: re-presented on a later collection date"),
             "due": self.env._("not due by the collection date"),
         }
 
