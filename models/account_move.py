@@ -36,6 +36,9 @@ class AccountMove(models.Model):
     sepa_line_ids = fields.One2many(
         "sale.recurring.sepa.line", "invoice_id", string="Direct Debits", readonly=True,
         help="The direct-debit batches this invoice was put in, and what became of each collection.")
+    recurring_fees_billed = fields.Monetary(
+        string="Return Fees Billed", copy=False, readonly=True,
+        help="The bank's charges on returned direct debits this invoice bills to the subscriber.")
     sepa_failed_count = fields.Integer(
         string="Failed Collections", copy=False, readonly=True,
         help="How many direct debits of this invoice the bank returned or rejected with a temporary reason.")

@@ -70,6 +70,10 @@ class ResCompany(models.Model):
         string="Pre-notification (Days)", default=14,
         help="Days between the invoice telling the debtor the amount and the collection date. 14 by "
              "default; shorter when agreed with the debtor.")
+    sepa_charges_account_id = fields.Many2one(
+        "account.account", string="Return Charges Account", check_company=True,
+        help="Where the bank's charges on a returned direct debit are booked (an expense account), when a bank "
+             "file is imported.")
     sepa_represent_days = fields.Integer(
         string="Re-present After (Business Days)", default=5,
         help="After a temporary return (insufficient funds, no reason given), the invoice is offered again for "

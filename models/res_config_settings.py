@@ -22,3 +22,4 @@ class ResConfigSettings(models.TransientModel):
     recurring_catch_up_limit = fields.Integer(related="company_id.recurring_catch_up_limit", readonly=False)
     sepa_represent_days = fields.Integer(related="company_id.sepa_represent_days", readonly=False)
     sepa_represent_max = fields.Integer(related="company_id.sepa_represent_max", readonly=False)
+    sepa_charges_account_id = fields.Many2one(related="company_id.sepa_charges_account_id", readonly=False)

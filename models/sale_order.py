@@ -29,7 +29,7 @@ PROTECTED_FIELDS = (
     "recurring_state", "recurring_invoiced_until", "recurring_schedule_start", "recurring_close_date",
     "recurring_close_reason_id", "recurring_close_comment", "recurring_commitment_end_date",
     "recurring_billing_error", "recurring_billing_failed_on", "recurring_catch_up_approved",
-    "recurring_catch_up_behind",
+    "recurring_catch_up_behind", "recurring_pending_fees",
 )
 # what a subscription bills: a change to one of them makes the billing run try a failed one again
 BILLED_FIELDS = ("order_line", "partner_invoice_id", "partner_id", "pricelist_id", "fiscal_position_id",
@@ -135,6 +135,10 @@ class SaleOrder(models.Model):
         string="Billing Failed On", copy=False, readonly=True, index="btree_not_null",
         help="The day the billing run last failed to invoice this subscription. The run leaves it alone "
              "for the rest of that day, so that one broken subscription does not slow the others.")
+    recurring_pending_fees = fields.Monetary(
+        string="Return Fees to Bill", copy=False, readonly=True,
+        help="The bank's charges on returned direct debits, billed on the next invoice as a line of its own "
+             "(plan option 'Charge Return Fees').")
     recurring_catch_up_behind = fields.Integer(
         string="Invoices Held Back", copy=False, readonly=True,
         help="Due invoices the billing run held back: it makes at most the company's 'Catch-up Limit' per "

@@ -186,6 +186,7 @@ class SaleOrder(models.Model):
                 errors[order] = problem
                 continue
             skip_zero = order.recurring_plan_id.skip_zero_invoices
+            fees = order._recurring_fee_line_vals()  # on the first invoice made only
             for invoice in due:
                 if skip_zero and not invoice.deductions and not invoice.untaxed:
                     owners.append((order, invoice.period))  # billed, with nothing to invoice
@@ -195,6 +196,10 @@ class SaleOrder(models.Model):
                     invoice, todays[order.company_id.id])
                 if invoice_date:
                     vals["invoice_date"] = invoice_date
+                if fees:
+                    vals["invoice_line_ids"].append(Command.create(fees))
+                    vals["recurring_fees_billed"] = fees["price_unit"]
+                    fees = {}
                 vals_list.append(vals)
                 owners.append((order, invoice.period))
         moves = self._recurring_create_invoices(vals_list)
@@ -202,6 +207,8 @@ class SaleOrder(models.Model):
         to_post = moves.filtered(lambda move: move.recurring_order_id.recurring_plan_id.auto_post)
         to_post._recurring_post()
         self._recurring_set_invoiced_until(owners)
+        for move in moves.filtered("recurring_fees_billed"):
+            move.recurring_order_id._recurring_flow_write({"recurring_pending_fees": 0.0})
         self._recurring_set_billing_errors(errors, todays)
         billed._recurring_clear_billing_errors()
         to_post._recurring_send()
@@ -303,6 +310,18 @@ class SaleOrder(models.Model):
         })
         vals.update(self._recurring_sepa_vals())
         return vals
+
+    def _recurring_fee_line_vals(self):
+        """The line billing the bank's charges on returned direct debits, if any are pending."""
+        if not self.recurring_pending_fees or not self.recurring_plan_id.charge_return_fees:
+            return {}
+        account = self.company_id.sepa_charges_account_id
+        if not account:
+            return {}
+        partner_env = self.with_context(lang=self.partner_id.lang or self.env.lang).env
+        return {"name": partner_env._("Bank charges of a returned direct debit"), "quantity": 1.0,
+                "price_unit": self.recurring_pending_fees, "account_id": account.id, "tax_ids": [],
+                "sequence": 2000}
 
     def _recurring_monthly_amount(self):
         """This subscription's MRR now, exact (``Decimal``): its full-period untaxed amount, turned

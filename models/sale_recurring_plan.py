@@ -139,6 +139,9 @@ class SaleRecurringPlan(models.Model):
         help="A period whose total is 0.00 (free lines, lines that cancel out) gets no invoice: it counts as "
              "billed and 'Invoiced Until' moves on. A period whose paid pause days are deducted always gets "
              "its invoice, to show the deduction. Untick to post a 0.00 invoice every period.")
+    charge_return_fees = fields.Boolean(
+        help="The bank's charges on a returned direct debit are billed to the subscriber, as a line of its own "
+             "on their next invoice.")
     payment_method = fields.Selection(
         [("manual", "Bank transfer or manual payment"), ("sepa", "SEPA direct debit")],
         string="Default Payment Method", required=True, default="manual",

@@ -102,7 +102,10 @@ class SaleRecurringSepaBatch(models.Model):
             if line.state == "returned":
                 summary["known"] += 1
                 continue
-            line._return(reason_of(returned.reason), returned.booking_date or company._recurring_today())
+            day = returned.booking_date or company._recurring_today()
+            line._return(reason_of(returned.reason), day)
+            if returned.charges:
+                line._book_charges(returned.charges, day, filename)
             summary["returned"] += 1
         return summary
 
@@ -123,6 +126,32 @@ class SaleRecurringSepaLine(models.Model):
 
     end_to_end_id = fields.Char(index=True)
     state = fields.Selection(selection_add=[("rejected", "Rejected")], ondelete={"rejected": "set default"})
+
+    def _book_charges(self, charges, day, filename):
+        """The bank's charges on this returned transaction: an entry from the outstanding account to the
+        company's "Return Charges Account", and, with the plan option, a fee on the next invoice."""
+        self.ensure_one()
+        batch = self.batch_id
+        account = batch.company_id.sepa_charges_account_id
+        if not account:
+            raise UserError(self.env._(
+                "File %(file)s: the bank charged %(charges)s on the return of %(invoice)s, but the setting 'Return "
+                "Charges Account' is empty (Settings, SEPA direct debit). Nothing was booked.", file=filename,
+                charges=format_amount(self.env, float(charges), batch.currency_id), invoice=self.invoice_id.name))
+        label = self.env._("Bank charges on the return of %(invoice)s", invoice=self.invoice_id.name)
+        amount = float(charges)
+        move = self.env["account.move"].create({
+            "move_type": "entry", "journal_id": batch.journal_id.id, "date": day, "ref": label,
+            "line_ids": [
+                fields.Command.create({"name": label, "account_id": account.id, "balance": amount,
+                                       "partner_id": self.invoice_id.commercial_partner_id.id}),
+                fields.Command.create({"name": label, "account_id": batch._outstanding_account().id,
+                                       "balance": -amount}),
+            ]})
+        move.action_post()
+        order = self.invoice_id.recurring_order_id
+        if order.recurring_plan_id.charge_return_fees:
+            order._recurring_flow_write({"recurring_pending_fees": order.recurring_pending_fees + amount})
 
     def _reject(self, reason, day):
         """The bank rejected these transactions before settlement (pain.002): out of the batch, nothing

@@ -636,3 +636,35 @@ class TestSepa(SubscriptionCase):
         for code, action in (("AM04", "represent"), ("MS03", "represent"), ("MD01", "revoke"), ("MD06", "hold"),
                              ("SL01", "hold"), ("MS02", "hold"), ("AC04", "revoke")):
             self.assertEqual(self.env["sale.recurring.return.reason"].search([("code", "=", code)]).action, action)
+
+    def test_the_banks_charges_on_a_return_are_booked_and_billed_on_the_next_invoice(self):
+        self.plan.charge_return_fees = True
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        batch = self._collected_batch(order)
+        line = batch.line_ids
+        entry = self._entry(f"{line.amount + 2.5:.2f}", False, "2026-12-16", (
+            f"<TxDtls><Refs><EndToEndId>{line.end_to_end_id}</EndToEndId></Refs>"
+            f'<Amt Ccy="EUR">{line.amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+            f'<Chrgs><Rcrd><Amt Ccy="EUR">2.50</Amt><CdtDbtInd>DBIT</CdtDbtInd></Rcrd></Chrgs>'
+            f"<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls>"))
+        moves = self.env["account.move"].search_count([])
+        with freeze_time("2026-12-16 19:00"), self.assertRaisesRegex(UserError, "Return Charges Account"):
+            self._import(("camt.xml", self._camt054([entry])))
+        self.assertEqual(self.env["account.move"].search_count([]), moves, "nothing booked")
+        self.assertEqual(line.state, "collected")
+        expense = self.company_data["default_account_expense"]
+        self.company_data["company"].sepa_charges_account_id = expense
+        with freeze_time("2026-12-16 19:00"):
+            self._import(("camt.xml", self._camt054([entry])))
+        self.assertEqual(line.state, "returned")
+        charged = self.env["account.move.line"].search([("account_id", "=", expense.id), ("date", "=", "2026-12-16")])
+        self.assertEqual(charged.balance, 2.5)
+        self.assertEqual(order.recurring_pending_fees, 2.5)
+        with freeze_time("2026-12-21 08:00"):
+            self._run_billing()  # catches up 2 weeks: the fee is on the first invoice only
+        fee_lines = order.recurring_invoice_ids.invoice_line_ids.filtered(lambda aml: aml.account_id == expense)
+        self.assertEqual(fee_lines.mapped("price_unit"), [2.5])
+        self.assertIn("Bank charges", fee_lines.name)
+        self.assertEqual(order.recurring_pending_fees, 0.0)

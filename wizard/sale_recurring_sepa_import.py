@@ -37,10 +37,13 @@ class SaleRecurringSepaImport(models.TransientModel):
         self.ensure_one()
         if not self.env.user.has_group("account.group_account_invoice"):
             raise UserError(self.env._("Only invoicing users can import bank files."))
-        Batch = self.env["sale.recurring.sepa.batch"]
+        # all files or nothing, also when called from code that goes on after an error
+        with self.env.cr.savepoint():
+            summaries = [self.env["sale.recurring.sepa.batch"]._import_bank_file(raw, name)
+                         for name, raw in self._files()]
         rows = []
-        for name, raw in self._files():
-            summary = Batch._import_bank_file(raw, name)
+        for summary in summaries:
+            name = summary["file"]
             nothing_new = not (summary["rejected"] or summary["returned"] or summary["collected"])
             text = self.env._(
                 "%(file)s (%(version)s): %(rejected)s rejected, %(returned)s returned, %(collected)s batch(es) "
