@@ -92,21 +92,28 @@ class SaleRecurringSepaBatch(models.Model):
             batch._register_payments(batch.line_ids.filtered(lambda line: line.state == "open"))
             batch.state = "collected"
             summary["collected"] += 1
-        for returned in found.returns:
-            line = Line._find_returned(returned, company)
+        # returns: matched in bulk, then booked per reason and day, one entry per batch
+        matched = Line._find_returned_all(found.returns, company)
+        groups, charges = {}, []
+        for returned, line in zip(found.returns, matched, strict=True):
             if not line:
                 summary["unknown"].append(self.env._(
                     "return %(id)s (%(amount)s)", id=returned.end_to_end_id or returned.mandate or "",
                     amount=returned.amount))
                 continue
-            if line.state == "returned":
+            if line.state == "returned" or any(line in lines for lines in groups.values()):
                 summary["known"] += 1
                 continue
             day = returned.booking_date or company._recurring_today()
-            line._return(reason_of(returned.reason), day)
+            key = (returned.reason or "MS03", day)
+            groups[key] = groups.get(key, Line) | line
             if returned.charges:
-                line._book_charges(returned.charges, day, filename)
-            summary["returned"] += 1
+                charges.append((line, returned.charges, day))
+        for (code, day), lines in groups.items():
+            lines._return(reason_of(code), day)
+            summary["returned"] += len(lines)
+        if charges:
+            Line._book_charges(charges, filename)
         return summary
 
     @api.model
@@ -127,31 +134,42 @@ class SaleRecurringSepaLine(models.Model):
     end_to_end_id = fields.Char(index=True)
     state = fields.Selection(selection_add=[("rejected", "Rejected")], ondelete={"rejected": "set default"})
 
-    def _book_charges(self, charges, day, filename):
-        """The bank's charges on this returned transaction: an entry from the outstanding account to the
-        company's "Return Charges Account", and, with the plan option, a fee on the next invoice."""
-        self.ensure_one()
-        batch = self.batch_id
-        account = batch.company_id.sepa_charges_account_id
-        if not account:
-            raise UserError(self.env._(
-                "File %(file)s: the bank charged %(charges)s on the return of %(invoice)s, but the setting 'Return "
-                "Charges Account' is empty (Settings, SEPA direct debit). Nothing was booked.", file=filename,
-                charges=format_amount(self.env, float(charges), batch.currency_id), invoice=self.invoice_id.name))
-        label = self.env._("Bank charges on the return of %(invoice)s", invoice=self.invoice_id.name)
-        amount = float(charges)
-        move = self.env["account.move"].create({
-            "move_type": "entry", "journal_id": batch.journal_id.id, "date": day, "ref": label,
-            "line_ids": [
-                fields.Command.create({"name": label, "account_id": account.id, "balance": amount,
-                                       "partner_id": self.invoice_id.commercial_partner_id.id}),
-                fields.Command.create({"name": label, "account_id": batch._outstanding_account().id,
-                                       "balance": -amount}),
-            ]})
-        move.action_post()
-        order = self.invoice_id.recurring_order_id
-        if order.recurring_plan_id.charge_return_fees:
-            order._recurring_flow_write({"recurring_pending_fees": order.recurring_pending_fees + amount})
+    @api.model
+    def _book_charges(self, charges, filename):
+        """The bank's charges on returned transactions (``charges``: [(line, amount, day)]): one entry per
+        batch and day from the outstanding account to the company's "Return Charges Account", and, with
+        the plan option, a fee on each subscriber's next invoice."""
+        by_entry = {}
+        for line, amount, day in charges:
+            by_entry.setdefault((line.batch_id, day), []).append((line, amount))
+        for (batch, day), items in by_entry.items():
+            account = batch.company_id.sepa_charges_account_id
+            if not account:
+                line, amount = items[0]
+                raise UserError(self.env._(
+                    "File %(file)s: the bank charged %(charges)s on the return of %(invoice)s, but the setting "
+                    "'Return Charges Account' is empty (Settings, SEPA direct debit). Nothing was booked.",
+                    file=filename, charges=format_amount(self.env, float(amount), batch.currency_id),
+                    invoice=line.invoice_id.name))
+            commands = []
+            for line, amount in items:
+                commands.append(fields.Command.create({
+                    "name": self.env._("Bank charges on the return of %(invoice)s", invoice=line.invoice_id.name),
+                    "account_id": account.id, "balance": float(amount),
+                    "partner_id": line.invoice_id.commercial_partner_id.id}))
+            total = sepa.exact_sum([amount for _line, amount in items])
+            label = self.env._("Bank charges on returns (%(batch)s)", batch=batch.name)
+            commands.append(fields.Command.create({"name": label, "account_id": batch._outstanding_account().id,
+                                                   "balance": -float(total)}))
+            move = self.env["account.move"].with_context(tracking_disable=True).create({
+                "move_type": "entry", "journal_id": batch.journal_id.id, "date": day, "ref": label,
+                "line_ids": commands})
+            move.action_post()
+            for line, amount in items:
+                order = line.invoice_id.recurring_order_id
+                if order.recurring_plan_id.charge_return_fees:
+                    pending = order.recurring_pending_fees + float(amount)
+                    order._recurring_flow_write({"recurring_pending_fees": pending})
 
     def _reject(self, reason, day):
         """The bank rejected these transactions before settlement (pain.002): out of the batch, nothing
@@ -165,17 +183,24 @@ class SaleRecurringSepaLine(models.Model):
         reason._apply_to_lines(self)
 
     @api.model
-    def _find_returned(self, returned, company):
-        """The collected transaction a return is about: by its end-to-end id; when the bank left it out,
-        by mandate reference, amount and collection date."""
+    def _find_returned_all(self, returns, company):
+        """The collected (or already returned) line each of ``returns`` is about, or an empty recordset:
+        by end-to-end id, in one query; when the bank left the id out, by mandate reference, amount and
+        collection date."""
         base = [("company_id", "=", company.id), ("state", "in", ("collected", "returned"))]
-        if returned.end_to_end_id:
-            lines = self.search([*base, ("end_to_end_id", "=", returned.end_to_end_id)])
-            if lines:
-                return lines.sorted(lambda line: line.state != "collected")[:1]
-        if returned.mandate:
-            domain = [*base, ("mandate_id.name", "=", returned.mandate), ("amount", "=", float(returned.amount))]
-            if returned.collection_date:
-                domain.append(("batch_id.collection_date", "=", returned.collection_date))
-            return self.search(domain, limit=1)
-        return self.browse()
+        ids = [returned.end_to_end_id for returned in returns if returned.end_to_end_id]
+        by_id = {}
+        for line in self.search([*base, ("end_to_end_id", "in", ids)]) if ids else self:
+            known = by_id.get(line.end_to_end_id)
+            if not known or (known.state != "collected" and line.state == "collected"):
+                by_id[line.end_to_end_id] = line
+        found = []
+        for returned in returns:
+            line = by_id.get(returned.end_to_end_id) if returned.end_to_end_id else None
+            if not line and returned.mandate:
+                domain = [*base, ("mandate_id.name", "=", returned.mandate), ("amount", "=", float(returned.amount))]
+                if returned.collection_date:
+                    domain.append(("batch_id.collection_date", "=", returned.collection_date))
+                line = self.search(domain, limit=1)
+            found.append(line or self.browse())
+        return found

@@ -2,6 +2,8 @@ import base64
 import io
 from collections import defaultdict
 
+from markupsafe import Markup, escape
+
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 from odoo.tools import format_date
@@ -354,6 +356,38 @@ class SaleRecurringSepaBatch(models.Model):
         self.env["account.move.line"]._reconcile_plan(plan)
         self.collection_move_id = move
 
+    def _book_returns(self, lines, reason_code, day):
+        """One entry for the returned ``lines`` of this batch: each invoice's payment line unmatched and
+        booked back out of the outstanding account, reconciled with its reversal."""
+        self.ensure_one()
+        if not lines:
+            return
+        paid_lines = lines.payment_line_id
+        paid_lines.remove_move_reconcile()
+        outstanding = self._outstanding_account()
+        commands = []
+        for line in lines:
+            paid = line.payment_line_id
+            label = self.env._("Return %(code)s of %(invoice)s (%(batch)s)", code=reason_code,
+                               invoice=line.invoice_id.name, batch=self.name)
+            commands.append(fields.Command.create({
+                "name": label, "partner_id": paid.partner_id.id, "account_id": paid.account_id.id,
+                "currency_id": paid.currency_id.id, "amount_currency": -paid.amount_currency,
+                "balance": -paid.balance}))
+        total = float(sepa.exact_sum([line.payment_line_id.balance for line in lines]))
+        commands.append(fields.Command.create({
+            "name": self.env._("Returns %(code)s (%(batch)s)", code=reason_code, batch=self.name),
+            "account_id": outstanding.id, "currency_id": self.company_id.currency_id.id,
+            "amount_currency": total, "balance": total}))
+        move = self.env["account.move"].with_context(tracking_disable=True, mail_create_nolog=True).create({
+            "move_type": "entry", "journal_id": self.journal_id.id, "date": day,
+            "ref": self.env._("Returns %(code)s (%(batch)s)", code=reason_code, batch=self.name),
+            "line_ids": commands})
+        move.action_post()
+        backs = move.line_ids.filtered(lambda aml: aml.account_id != outstanding).sorted("id")
+        self.env["account.move.line"]._reconcile_plan([
+            paid + back for paid, back in zip(lines.payment_line_id, backs, strict=True)])
+
     def _prepare_collection_move_vals(self, line_commands):
         """Values of the batch's collection entry: one payment line per invoice (``line_commands``)
         and the total on the outstanding account, on the batch's journal and collection date.
@@ -420,8 +454,8 @@ class SaleRecurringSepaLine(models.Model):
         "(invoice_id) WHERE state = 'open'", "An invoice can be in one open direct-debit batch only.")
 
     def _return(self, reason, day):
-        """The bank returned this transaction with ``reason`` (sale.recurring.return.reason): reverse
-        its payments, reopen the invoices, log it, then do what the reason says."""
+        """The bank returned these transactions with ``reason`` (sale.recurring.return.reason): reverse
+        their payments (one entry per batch), reopen the invoices, log it, then do what the reason says."""
         # a transaction is returned whole: every invoice it collected
         lines = self | self.search([
             ("batch_id", "in", self.batch_id.ids), ("end_to_end_id", "in", self.mapped("end_to_end_id")),
@@ -431,42 +465,24 @@ class SaleRecurringSepaLine(models.Model):
                 raise UserError(self.env._(
                     "Invoice %(invoice)s was not collected in batch %(batch)s: it cannot be returned.",
                     invoice=line.invoice_id.name, batch=line.batch_id.name))
-            if line.payment_line_id:
-                line._reverse_payment_line(reason.code, day)
-            line.write({"state": "returned", "return_reason_id": reason.id, "return_date": day})
-            text = self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
-                              invoice=line.invoice_id.name, reason=reason.display_name)
-            line.mandate_id.message_post(body=text)
-            line.invoice_id.message_post(body=text)
-            for order in line.invoice_id.recurring_order_id:
-                order.message_post(body=text)
-        reason._apply_to_lines(lines)
         for batch in lines.batch_id:
-            batch.state = "returned"
+            batch._book_returns(lines.filtered(lambda line, b=batch: line.batch_id == b and line.payment_line_id),
+                                reason.code, day)
+        lines.write({"state": "returned", "return_reason_id": reason.id, "return_date": day})
+        texts = {line: self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
+                                  invoice=line.invoice_id.name, reason=reason.display_name) for line in lines}
+        lines._log_on_documents(texts)
+        reason._apply_to_lines(lines)
+        lines.batch_id.write({"state": "returned"})
 
-    def _reverse_payment_line(self, reason, day):
-        """Unmatch the invoice and book the money back out of the outstanding account."""
-        self.ensure_one()
-        paid = self.payment_line_id
-        batch = self.batch_id
-        paid.remove_move_reconcile()
-        outstanding = batch._outstanding_account()
-        label = self.env._("Return %(code)s of %(invoice)s (%(batch)s)", code=reason,
-                           invoice=self.invoice_id.name, batch=batch.name)
-        back = self.env["account.move"].create({
-            "move_type": "entry",
-            "journal_id": batch.journal_id.id,
-            "date": day,
-            "ref": label,
-            "line_ids": [
-                fields.Command.create({
-                    "name": label, "partner_id": paid.partner_id.id, "account_id": paid.account_id.id,
-                    "currency_id": paid.currency_id.id, "amount_currency": -paid.amount_currency,
-                    "balance": -paid.balance}),
-                fields.Command.create({"name": label, "account_id": outstanding.id, "currency_id": paid.currency_id.id,
-                                       "amount_currency": paid.amount_currency, "balance": paid.balance}),
-            ],
-        })
-        back.action_post()
-        counterpart = back.line_ids.filtered(lambda aml: aml.account_id == paid.account_id)
-        (paid + counterpart).reconcile()
+    def _log_on_documents(self, texts):
+        """A note on each line's mandate, invoice and subscription (``texts``: {line: text}), in bulk."""
+        for field in ("mandate_id", "invoice_id", "invoice_id.recurring_order_id"):
+            notes = defaultdict(list)
+            for line, text in texts.items():
+                for record in line.mapped(field):
+                    notes[record].append(escape(text))
+            for model in {record._name for record in notes}:
+                records = self.env[model].browse([record.id for record in notes if record._name == model])
+                records._message_log_batch(bodies={
+                    record.id: Markup("<br/>").join(notes[record]) for record in records})

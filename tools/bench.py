@@ -17,6 +17,7 @@ It prints invoices per second, the ratio to the floor, and the cost per invoice.
 """
 
 import argparse
+import io
 import socket
 import subprocess
 import sys
@@ -307,6 +308,44 @@ def sepa_run(registry, count, collect):
         return len(selected), run_seconds, timings, collected_seconds, paid, batch.transaction_count
 
 
+def _camt054_returns(lines):
+    """A camt.054.001.08 of the bank returning every one of ``lines`` (AM04), one booked entry each."""
+    ns = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
+    entries = "".join(
+        f'<Ntry><Amt Ccy="EUR">{line.amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+        f"<BookgDt><Dt>{line.batch_id.collection_date}</Dt></BookgDt><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd>"
+        f"<SubFmlyCd>UPDD</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs>"
+        f"<EndToEndId>{line.end_to_end_id}</EndToEndId></Refs><Amt Ccy=\"EUR\">{line.amount:.2f}</Amt>"
+        f"<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>" for line in lines)
+    account = lines.batch_id.company_id.sepa_creditor_bank_id.acc_number
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{ns}"><BkToCstmrDbtCdtNtfctn><GrpHdr>'
+            f"<MsgId>BENCH-054</MsgId><CreDtTm>2026-12-16T18:00:00</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id>"
+            f"<Acct><Id><IBAN>{account}</IBAN></Id></Acct>{entries}</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>").encode()
+
+
+def returns_import(registry):
+    """The big batch of the direct-debit run sent and collected, then a camt.054 returning every one of
+    its transactions imported, against a plain lxml parse of the same file (same command)."""
+    from lxml import etree
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, QUIET)
+        batch = env["sale.recurring.sepa.batch"].search([("state", "=", "generated")], order="id desc", limit=1)
+        batch.action_sent()
+        with patch.object(type(env["res.company"]), "_recurring_today", return_value=batch.collection_date):
+            batch.action_collected()
+        cr.commit()
+        data = _camt054_returns(batch.line_ids)
+        started = time.perf_counter()
+        count = sum(1 for _event, _element in etree.iterparse(io.BytesIO(data), tag="{*}Ntry"))
+        plain = time.perf_counter() - started
+        started = time.perf_counter()
+        summary = env["sale.recurring.sepa.batch"]._import_bank_file(data, "bench-camt054.xml")
+        env.flush_all()
+        seconds = time.perf_counter() - started
+        cr.commit()
+        return count, summary["returned"], seconds, plain, len(data)
+
+
 def plain_read(env, orders):
     """The baseline of the reports: seconds to read the subscriptions' terms and lines, nothing more."""
     env.invalidate_all()
@@ -454,6 +493,10 @@ def main():
         print(f"collected: {paid} payments registered and reconciled in {collected_seconds:.1f} s = "
               f"{paid / collected_seconds:.0f}/s (target >= 125/s) = {paid / collected_seconds / rows[-1][1]:.1f}x "
               f"the floor's invoices per second")
+        entries, returned, import_seconds, plain, size = returns_import(registry)
+        print(f"bank file: a camt.054.001.08 of {entries} returns ({size / 2**20:.1f} MiB) imported in "
+              f"{import_seconds:.1f} s (target <= 10 s): {returned} returns booked = {import_seconds / plain:.0f}x a "
+              f"plain lxml parse of the same file ({plain:.2f} s)", flush=True)
     if args.send:
         count, seconds, mails = sending(registry, args.send, args)
         print(f"sending (measured apart, SMTP mocked): {count} invoices with their PDF e-mailed in "
