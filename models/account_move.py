@@ -74,19 +74,25 @@ class AccountMove(models.Model):
 
     def _sepa_plan_representation(self, day, reason):
         """A temporary return: offer these invoices again after the company's business days, at most its
-        number of times; then hold them, with an activity."""
+        number of times; then hold them, with an activity.  Written in one call per outcome."""
+        by_vals, held = {}, self.browse()
         for move in self:
             company = move.company_id
             failed = move.sepa_failed_count + 1
             if failed > company.sepa_represent_max:
-                move.write({"sepa_failed_count": failed, "sepa_hold": True})
-                move._sepa_schedule_activity(self.env._("Direct debit failed"), self.env._(
-                    "The direct debit of %(invoice)s failed %(count)s times (last: %(reason)s). It is no longer "
-                    "collected automatically: remind the customer, or agree another way to pay.",
-                    invoice=move.name, count=failed, reason=reason.display_name))
+                vals = (("sepa_failed_count", failed), ("sepa_hold", True))
+                held |= move
             else:
-                move.write({"sepa_failed_count": failed,
-                            "sepa_retry_date": target2.add_business_days(day, company.sepa_represent_days)})
+                vals = (("sepa_failed_count", failed),
+                        ("sepa_retry_date", target2.add_business_days(day, company.sepa_represent_days)))
+            by_vals[vals] = by_vals.get(vals, self.browse()) | move
+        for vals, moves in by_vals.items():
+            moves.write(dict(vals))
+        for move in held:
+            move._sepa_schedule_activity(self.env._("Direct debit failed"), self.env._(
+                "The direct debit of %(invoice)s failed %(count)s times (last: %(reason)s). It is no longer "
+                "collected automatically: remind the customer, or agree another way to pay.",
+                invoice=move.name, count=move.sepa_failed_count, reason=reason.display_name))
 
     def _sepa_schedule_activity(self, summary, note):
         """A to-do for whoever answers for these invoices: on the subscription when there is one."""
