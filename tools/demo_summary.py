@@ -66,6 +66,66 @@ print(f"  control sum     {batch.control_sum:.2f} EUR, collection on {batch.coll
 print(f"  valid against {batch.version}")
 print("=" * 100 + "\n")
 
+# The bank answers: a pain.002.001.10 rejecting one transaction before settlement, then a camt.054.001.08
+# booking the collection (batch booking) and returning two transactions (AM04 with 2.50 of charges, MD06)
+batch.action_sent()
+lines = batch.line_ids.sorted("end_to_end_id")
+rejected, returned = lines[:1], lines[1:3]
+pmt_inf = f"{batch.name[:30]}-0001"
+status = (
+    '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10">'
+    f"<CstmrPmtStsRpt><GrpHdr><MsgId>DEMO-STS-1</MsgId><CreDtTm>{today}T16:00:00</CreDtTm></GrpHdr>"
+    f"<OrgnlGrpInfAndSts><OrgnlMsgId>{batch.name}</OrgnlMsgId><OrgnlMsgNmId>{batch.version}</OrgnlMsgNmId>"
+    f"<GrpSts>PART</GrpSts></OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>{pmt_inf}</OrgnlPmtInfId>"
+    + "".join(f"<TxInfAndSts><OrgnlEndToEndId>{line.end_to_end_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts>"
+              f"<StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf></TxInfAndSts>" for line in rejected)
+    + "</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>").encode()
+booked = batch.collection_date
+expected = sum(lines[1:].mapped("amount"))
+
+
+def entry(amount, credit, details, code):
+    return (f'<Ntry><Amt Ccy="EUR">{amount:.2f}</Amt><CdtDbtInd>{"CRDT" if credit else "DBIT"}</CdtDbtInd>'
+            f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{booked}</Dt></BookgDt><BkTxCd><Domn><Cd>PMNT</Cd><Fmly>"
+            f"<Cd>IDDT</Cd><SubFmlyCd>{code}</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls>{details}</NtryDtls></Ntry>")
+
+
+charges = {returned[0]: 2.5}
+notification = (
+    '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
+    f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>DEMO-054-1</MsgId><CreDtTm>{booked}T18:00:00</CreDtTm></GrpHdr>"
+    f"<Ntfctn><Id>DEMO-NTF-1</Id><Acct><Id><IBAN>{env.company.sepa_creditor_bank_id.acc_number.replace(' ', '')}"  # noqa: F821
+    f"</IBAN></Id></Acct>"
+    + entry(expected, True, f"<Btch><PmtInfId>{pmt_inf}</PmtInfId></Btch>", "ESDD")
+    + "".join(entry(line.amount + charges.get(line, 0), False, (
+        f"<TxDtls><Refs><EndToEndId>{line.end_to_end_id}</EndToEndId><MndtId>{line.mandate_id.name}</MndtId></Refs>"
+        f'<Amt Ccy="EUR">{line.amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+        + (f'<Chrgs><Rcrd><Amt Ccy="EUR">{charges[line]:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd></Rcrd></Chrgs>'
+           if line in charges else "")
+        + f"<RtrInf><Rsn><Cd>{code}</Cd></Rsn></RtrInf></TxDtls>"), "UPDD")
+        for line, code in zip(returned, ("AM04", "MD06"), strict=False))
+    + "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>").encode()
+if not env.company.sepa_charges_account_id:  # noqa: F821
+    env.company.sepa_charges_account_id = env["account.account"].search([  # noqa: F821
+        ("account_type", "=", "expense"), ("company_ids", "in", env.company.id)], limit=1)  # noqa: F821
+for name, data in (("pain002_demo.xml", status), ("camt054_demo.xml", notification)):
+    (out / name).write_bytes(data)
+importer = env["sale.recurring.sepa.import"].create({"attachment_ids": [  # noqa: F821
+    (0, 0, {"name": name, "datas": base64.b64encode((out / name).read_bytes())})
+    for name in ("pain002_demo.xml", "camt054_demo.xml")]})
+importer.action_import()
+env.cr.commit()  # noqa: F821
+print("The bank's answer, imported")
+print(f"  files           {(out / 'pain002_demo.xml').resolve()}, {(out / 'camt054_demo.xml').resolve()}")
+print(f"  collected       {len(lines.filtered(lambda line: line.state == 'collected'))} transactions, "
+      f"{sum(lines.filtered(lambda line: line.state == 'collected').mapped('amount')):.2f} EUR")
+for line in lines.filtered(lambda line: line.state != "collected"):
+    print(f"  {line.end_to_end_id:28} {line.invoice_id.name:16} {line.amount:8.2f}  {label(line, 'state'):9} "
+          f"{line.return_reason_id.display_name or ''}")
+print(f"  batch           {label(batch, 'state')}, booked on {batch.booking_date}, "
+      f"entry {batch.collection_move_id.name}")
+print("=" * 100 + "\n")
+
 # Reporting: expected revenue for the coming months, and MRR
 Forecast = env["sale.recurring.forecast"]  # noqa: F821
 Forecast._refresh(months=6)
