@@ -78,6 +78,8 @@ class SaleRecurringSepaBatch(models.Model):
                 summary["unknown"].append(self.env._("credit %(ref)s (%(amount)s)", ref=credit.bank_reference or "",
                                                      amount=credit.amount))
                 continue
+            if batch.state == "generated":
+                batch.action_sent()  # the bank booked it: it had the file
             if batch.state != "sent":
                 summary["known"] += 1
                 continue

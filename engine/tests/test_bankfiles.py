@@ -1,10 +1,12 @@
 """Reading what the bank sends back (engine.bankfiles): pain.002, camt.054, camt.053, both generations.
 
-The sample files are written here, in the shape Belgian banks give them for SEPA direct debits in
-the Febelfin camt.053/camt.054 guidelines (statement or notification per account, one booked entry
-per return with the return reason and the original end-to-end id, batch booking of the collection
-as one credit entry carrying the payment information id) and the EPC's pain.002 rejects (a status
-per transaction, RJCT with an ISO reason code). Each one is valid against the official schema.
+The sample files are written here from the ISO 20022 message definitions (the schemas in data/xsd),
+in the shape SEPA direct-debit reporting usually takes: one statement or notification per account,
+the collection booked as one credit entry carrying the batch's message and payment information ids
+(batch booking), one booked debit entry per return with its reason in RtrInf, the original
+end-to-end id and mandate, and the charges; pain.002 rejects as RJCT per transaction with an ISO
+status reason. They follow no single bank's published layout, and are not copied from one; each is
+valid against the official schema, which read() checks.
 """
 
 from datetime import date
