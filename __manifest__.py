@@ -23,6 +23,7 @@ schedule of periods and invoice dates.
         "data/sale_recurring_pause_reason_data.xml",
         "data/sale_recurring_return_reason_data.xml",
         "data/mail_activity_type_data.xml",
+        "data/mail_template_data.xml",
         "data/ir_cron_data.xml",
         "data/sepa_data.xml",
         "data/account_payment_method_data.xml",

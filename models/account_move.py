@@ -50,6 +50,9 @@ class AccountMove(models.Model):
         string="Held from Direct Debit", copy=False, tracking=True,
         help="Not offered in direct-debit runs: the debtor disputed or refunded a collection, or it failed "
              "too often. Untick once agreed with the customer.")
+    sepa_failure_reason = fields.Char(
+        string="Last Return Reason", compute="_compute_sepa_failure_reason",
+        help="Why the bank last returned or rejected this invoice's direct debit, in plain words.")
     sepa_collection_date = fields.Date(
         string="Expected Collection", compute="_compute_sepa_collection_date",
         help="The day the direct debit is expected: the first TARGET2 business day on or after the due "
@@ -72,6 +75,21 @@ class AccountMove(models.Model):
         "A subscription period can be invoiced only once.",
     )
 
+    @api.depends("sepa_line_ids.return_reason_id")
+    def _compute_sepa_failure_reason(self):
+        for move in self:
+            failed = move.sepa_line_ids.filtered("return_reason_id").sorted("id")[-1:]
+            move.sepa_failure_reason = failed.return_reason_id.with_context(
+                lang=move.partner_id.lang or self.env.lang).name or False
+
+    def _sepa_notify_failure(self):
+        """Tell each customer (who has an e-mail address) that their direct debit failed: the amount, the
+        reason in plain words, and the next attempt or how to pay otherwise (mail template, queued)."""
+        template = self.env.ref("sale_weekly_subscription.mail_template_direct_debit_failed", raise_if_not_found=False)
+        to_tell = self.filtered(lambda move: move.partner_id.email)
+        if template and to_tell:
+            template.send_mail_batch(to_tell.ids)
+
     def _sepa_plan_representation(self, day, reason):
         """A temporary return: offer these invoices again after the company's business days, at most its
         number of times; then hold them, with an activity.  Written in one call per outcome."""
@@ -88,6 +106,11 @@ class AccountMove(models.Model):
             by_vals[vals] = by_vals.get(vals, self.browse()) | move
         for vals, moves in by_vals.items():
             moves.write(dict(vals))
+        unpaid = self.env.ref("sale_weekly_subscription.close_reason_unpaid")
+        for order in held.recurring_order_id.filtered(
+                lambda o: o.recurring_plan_id.unpaid_action == "close" and o.recurring_can_close):
+            order._recurring_close(order._recurring_today(), unpaid, self.env._(
+                "Closed: the direct debit failed %(count)s times.", count=order.company_id.sepa_represent_max + 1))
         for move in held:
             move._sepa_schedule_activity(self.env._("Direct debit failed"), self.env._(
                 "The direct debit of %(invoice)s failed %(count)s times (last: %(reason)s). It is no longer "

@@ -139,6 +139,12 @@ class SaleRecurringPlan(models.Model):
         help="A period whose total is 0.00 (free lines, lines that cancel out) gets no invoice: it counts as "
              "billed and 'Invoiced Until' moves on. A period whose paid pause days are deducted always gets "
              "its invoice, to show the deduction. Untick to post a 0.00 invoice every period.")
+    unpaid_action = fields.Selection(
+        [("keep", "Keep billing"), ("close", "Close the subscription")], string="After Failed Collections",
+        required=True, default="keep",
+        help="When an invoice's direct debit has failed more than the company's 'Re-present At Most' times: keep "
+             "billing (the invoice is held, the responsible gets an activity), or close the subscription today "
+             "with the reason 'Unpaid'.")
     charge_return_fees = fields.Boolean(
         help="The bank's charges on a returned direct debit are billed to the subscriber, as a line of its own "
              "on their next invoice.")

@@ -183,6 +183,7 @@ class SaleRecurringSepaLine(models.Model):
             line.invoice_id.message_post(body=text)
             line.mandate_id.message_post(body=text)
         reason._apply_to_lines(self)
+        self.invoice_id._sepa_notify_failure()
 
     @api.model
     def _find_returned_all(self, returns, company):

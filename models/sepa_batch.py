@@ -473,6 +473,7 @@ class SaleRecurringSepaLine(models.Model):
                                   invoice=line.invoice_id.name, reason=reason.display_name) for line in lines}
         lines._log_on_documents(texts)
         reason._apply_to_lines(lines)
+        lines.invoice_id._sepa_notify_failure()
         lines.batch_id.write({"state": "returned"})
 
     def _log_on_documents(self, texts):

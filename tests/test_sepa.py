@@ -589,8 +589,14 @@ class TestSepa(SubscriptionCase):
             order = self._debit_subscription()
             self._run_billing()
         invoice = order.recurring_invoice_ids
+        self.plan.unpaid_action = "close"
         self._return_with(self._collected_batch(order), "AM04", "2026-12-16")
         self.assertEqual((invoice.sepa_failed_count, invoice.sepa_retry_date), (1, D(2026, 12, 23)))
+        told = self.env["mail.mail"].search([("model", "=", "account.move"), ("res_id", "=", invoice.id)])
+        self.assertEqual(len(told), 1, "the customer is told, once")
+        self.assertIn("Insufficient funds", told.body_html)
+        self.assertIn("12/23/2026", told.body_html)
+        self.assertIn(self.customer, told.recipient_ids)
         with freeze_time("2026-12-17 09:00"):
             self.assertFalse(self._run("2026-12-22").line_ids)
             second = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-23").action_create()["res_id"])
@@ -607,6 +613,11 @@ class TestSepa(SubscriptionCase):
             third.action_collected()
         self._return_with(third, "AM04", "2027-01-07")
         self.assertEqual((invoice.sepa_failed_count, invoice.sepa_hold), (3, True))
+        self.assertEqual((order.recurring_state, order.recurring_close_reason_id),
+                         ("closed", self.env.ref("sale_weekly_subscription.close_reason_unpaid")))
+        last = self.env["mail.mail"].search([("model", "=", "account.move"), ("res_id", "=", invoice.id)],
+                                            order="id desc", limit=1)
+        self.assertIn("will not collect it again automatically", last.body_html)
         activity = order.activity_ids.filtered(lambda a: a.summary == "Direct debit failed")
         self.assertEqual(activity.user_id, self.env.user)
         with freeze_time("2027-01-08 09:00"):
