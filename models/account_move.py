@@ -93,19 +93,20 @@ class AccountMove(models.Model):
     def _sepa_plan_representation(self, day, reason):
         """A temporary return: offer these invoices again after the company's business days, at most its
         number of times; then hold them, with an activity.  Written in one call per outcome."""
-        by_vals, held = {}, self.browse()
+        by_vals, held = {}, []
         for move in self:
             company = move.company_id
             failed = move.sepa_failed_count + 1
             if failed > company.sepa_represent_max:
                 vals = (("sepa_failed_count", failed), ("sepa_hold", True))
-                held |= move
+                held.append(move.id)
             else:
                 vals = (("sepa_failed_count", failed),
                         ("sepa_retry_date", target2.add_business_days(day, company.sepa_represent_days)))
-            by_vals[vals] = by_vals.get(vals, self.browse()) | move
-        for vals, moves in by_vals.items():
-            moves.write(dict(vals))
+            by_vals.setdefault(vals, []).append(move.id)
+        for vals, ids in by_vals.items():
+            self.browse(ids).write(dict(vals))
+        held = self.browse(held)
         unpaid = self.env.ref("sale_weekly_subscription.close_reason_unpaid")
         for order in held.recurring_order_id.filtered(
                 lambda o: o.recurring_plan_id.unpaid_action == "close" and o.recurring_can_close):

@@ -1,6 +1,7 @@
 """Applying what the bank sends back (engine.bankfiles) to the direct-debit batches."""
 
 import re
+from collections import defaultdict
 from decimal import Decimal
 
 from odoo import api, fields, models
@@ -96,24 +97,24 @@ class SaleRecurringSepaBatch(models.Model):
             summary["collected"] += 1
         # returns: matched in bulk, then booked per reason and day, one entry per batch
         matched = Line._find_returned_all(found.returns, company)
-        groups, charges = {}, []
+        groups, charges, seen = defaultdict(list), [], set()
         for returned, line in zip(found.returns, matched, strict=True):
             if not line:
                 summary["unknown"].append(self.env._(
                     "return %(id)s (%(amount)s)", id=returned.end_to_end_id or returned.mandate or "",
                     amount=returned.amount))
                 continue
-            if line.state == "returned" or any(line in lines for lines in groups.values()):
+            if line.state == "returned" or line.id in seen:
                 summary["known"] += 1
                 continue
+            seen.add(line.id)
             day = returned.booking_date or company._recurring_today()
-            key = (returned.reason or "MS03", day)
-            groups[key] = groups.get(key, Line) | line
+            groups[(returned.reason or "MS03", day)].append(line.id)
             if returned.charges:
                 charges.append((line, returned.charges, day))
-        for (code, day), lines in groups.items():
-            lines._return(reason_of(code), day)
-            summary["returned"] += len(lines)
+        for (code, day), ids in groups.items():
+            Line.browse(ids)._return(reason_of(code), day)
+            summary["returned"] += len(ids)
         if charges:
             Line._book_charges(charges, filename)
         return summary
