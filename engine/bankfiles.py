@@ -26,6 +26,10 @@ VERSIONS = ("pain.002.001.03", "pain.002.001.10", "camt.054.001.02", "camt.054.0
             "camt.053.001.02", "camt.053.001.08")
 
 
+# a bank file comes from outside: no DTD, no entity, nothing fetched (no XXE)
+SAFE = {"resolve_entities": False, "load_dtd": False, "no_network": True, "huge_tree": False}
+
+
 class BankFileError(ValueError):
     """The file cannot be read: not one of :data:`VERSIONS`, or not valid against its schema."""
 
@@ -102,7 +106,7 @@ def version_of(data):
     """The message version named by the namespace of the root element, e.g. 'camt.054.001.08'."""
     source = _source(data)
     try:
-        for _event, element in etree.iterparse(source, events=("start",)):
+        for _event, element in etree.iterparse(source, events=("start",), **SAFE):
             namespace = etree.QName(element).namespace or ""
             version = namespace.removeprefix(PREFIX)
             if not namespace.startswith(PREFIX) or version not in VERSIONS:
@@ -193,7 +197,7 @@ def _camt(source, version, found):
     namespace = PREFIX + version
     q = lambda path: _q(path, namespace)  # noqa: E731
     report = "Ntfctn" if version.startswith("camt.054") else "Stmt"
-    context = etree.iterparse(source, events=("end",), schema=schema(version), remove_blank_text=True)
+    context = etree.iterparse(source, events=("end",), schema=schema(version), remove_blank_text=True, **SAFE)
     for _event, element in context:
         tag = etree.QName(element).localname
         if tag == "Ntry":
@@ -215,7 +219,7 @@ def _camt(source, version, found):
 def _pain002(source, version, found):
     namespace = PREFIX + version
     q = lambda path: _q(path, namespace)  # noqa: E731
-    context = etree.iterparse(source, events=("end",), schema=schema(version), remove_blank_text=True)
+    context = etree.iterparse(source, events=("end",), schema=schema(version), remove_blank_text=True, **SAFE)
     original = None
     for _event, element in context:
         tag = etree.QName(element).localname

@@ -23,8 +23,8 @@ class ResCompany(models.Model):
              "zone) on, so that invoices go out in the morning rather than at midnight.")
     recurring_catch_up_limit = fields.Integer(
         string="Catch-up Limit", default=3,
-        help="The most invoices the billing run makes for one subscription in one run. A subscription "
-             "further behind (a start date years ago, a run that was down) catches up over the next runs "
+        help="The most invoices the billing runs make for one subscription in one day. A subscription "
+             "further behind (a start date years ago, a run that was down) catches up over the next days "
              "and is flagged, unless the catch-up is approved: at confirmation, or with 'Approve Catch-up' "
              "on the subscription.")
     recurring_error_user_id = fields.Many2one(

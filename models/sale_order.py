@@ -29,7 +29,7 @@ PROTECTED_FIELDS = (
     "recurring_state", "recurring_invoiced_until", "recurring_schedule_start", "recurring_close_date",
     "recurring_close_reason_id", "recurring_close_comment", "recurring_commitment_end_date",
     "recurring_billing_error", "recurring_billing_failed_on", "recurring_catch_up_approved",
-    "recurring_catch_up_behind", "recurring_pending_fees",
+    "recurring_catch_up_behind", "recurring_pending_fees", "recurring_catch_up_on",
 )
 # what a subscription bills: a change to one of them makes the billing run try a failed one again
 BILLED_FIELDS = ("order_line", "partner_invoice_id", "partner_id", "pricelist_id", "fiscal_position_id",
@@ -142,7 +142,11 @@ class SaleOrder(models.Model):
     recurring_catch_up_behind = fields.Integer(
         string="Invoices Held Back", copy=False, readonly=True,
         help="Due invoices the billing run held back: it makes at most the company's 'Catch-up Limit' per "
-             "subscription and run, and the rest in the next runs, unless the catch-up is approved.")
+             "subscription and day, and the rest on the next days, unless the catch-up is approved.")
+    recurring_catch_up_on = fields.Date(
+        string="Held Back On", copy=False, readonly=True,
+        help="The day the billing run last held invoices of this subscription back: the later runs of that day "
+             "leave it alone.")
     recurring_catch_up_approved = fields.Boolean(
         string="Catch-up Approved", copy=False, readonly=True,
         help="The next billing run makes every due invoice of this subscription at once, however many; "

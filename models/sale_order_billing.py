@@ -58,14 +58,17 @@ class SaleOrder(models.Model):
 
     @api.model
     def _recurring_resting_domain(self, todays):
-        """The subscriptions the billing run may take: not failed yet on their company's today.
+        """The subscriptions the billing run may take: not failed, nor held back by the catch-up limit,
+        yet on their company's today.
 
         A failure is remembered ("Billing Failed On") so that a broken subscription costs one
         attempt a day, not one per batch or per call of the scheduled action; a change to the
         subscription, its lines, its plan or its products forgets it (``_recurring_forget_failure``).
         """
-        return Domain("recurring_billing_failed_on", "=", False) | \
-            self._recurring_per_company("recurring_billing_failed_on", "<", todays)
+        return (Domain("recurring_billing_failed_on", "=", False)
+                | self._recurring_per_company("recurring_billing_failed_on", "<", todays)) & \
+            (Domain("recurring_catch_up_on", "=", False)
+             | self._recurring_per_company("recurring_catch_up_on", "<", todays))
 
     @api.model
     def _cron_recurring_billing(self, batch_size=BATCH_SIZE):
@@ -143,7 +146,7 @@ class SaleOrder(models.Model):
 
         ``todays`` maps each company id to its today (``_recurring_company_todays``).  A
         subscription more periods behind than its company's catch-up limit gets that many
-        invoices only, unless its catch-up was approved; the rest wait for the next runs and the
+        invoices only, unless its catch-up was approved; the rest wait for the next days and the
         subscription says how many are held back ("Invoices Held Back").
         """
         orders = self.with_context(recurring_journals={})  # one journal look-up per company
@@ -157,23 +160,28 @@ class SaleOrder(models.Model):
             if due:
                 work[order] = due
         moves = orders._recurring_make_invoices(work, todays)
-        orders._recurring_set_catch_up(behind)
+        orders._recurring_set_catch_up(behind, todays)
         return moves
 
-    def _recurring_set_catch_up(self, behind):
-        """After a run: ``behind`` ({order: invoices held back}) flags the subscriptions it held
-        back, once with a message; the others are caught up and their approval is used."""
+    def _recurring_set_catch_up(self, behind, todays):
+        """After a run: ``behind`` ({order: invoices held back}) flags the subscriptions it held back,
+        once with a message, and leaves them alone for the rest of the day; the others billed are caught
+        up and their approval is used."""
         for order, count in behind.items():
+            limit = order.company_id.recurring_catch_up_limit
             if not order.recurring_catch_up_behind:
                 order.message_post(body=self.env._(
                     "The billing run made %(limit)s invoices only: %(count)s more are due. It makes at most "
-                    "%(limit)s per run (company setting 'Catch-up Limit'); approve the catch-up to bill them "
-                    "all in the next run.", limit=order.company_id.recurring_catch_up_limit, count=count))
-            order._recurring_flow_write({"recurring_catch_up_behind": count})
-        caught_up = self.filtered(lambda order: order not in behind and (
-            order.recurring_catch_up_behind or order.recurring_catch_up_approved))
+                    "%(limit)s a day (company setting 'Catch-up Limit'); approve the catch-up to bill them "
+                    "all in the next run.", limit=limit, count=count))
+            order._recurring_flow_write({"recurring_catch_up_behind": count,
+                                         "recurring_catch_up_on": todays[order.company_id.id]})
+        # not billed (an error): the approval waits for the run that bills them
+        caught_up = self.filtered(lambda order: order not in behind and not order.recurring_billing_error and (
+            order.recurring_catch_up_behind or order.recurring_catch_up_approved or order.recurring_catch_up_on))
         if caught_up:
-            caught_up._recurring_flow_write({"recurring_catch_up_behind": 0, "recurring_catch_up_approved": False})
+            caught_up._recurring_flow_write({"recurring_catch_up_behind": 0, "recurring_catch_up_approved": False,
+                                             "recurring_catch_up_on": False})
 
     def _recurring_make_invoices(self, work, todays, invoice_date=None):
         """Create, post and send the invoices of ``work`` ({order: [schedule.Invoice]}) in batched

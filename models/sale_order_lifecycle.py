@@ -74,7 +74,7 @@ class SaleOrder(models.Model):
         if not self.env.user.has_group("account.group_account_invoice"):
             raise AccessError(self.env._("Only invoicing users can approve a catch-up."))
         for order in self:
-            order._recurring_flow_write({"recurring_catch_up_approved": True})
+            order._recurring_flow_write({"recurring_catch_up_approved": True, "recurring_catch_up_on": False})
             order.message_post(body=self.env._(
                 "Catch-up approved by %(user)s: the next billing run makes every due invoice at once.",
                 user=self.env.user.name))

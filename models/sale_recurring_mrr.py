@@ -149,8 +149,9 @@ class SaleRecurringMrr(models.Model):
         companies = {company.id: company.currency_id for company in orders.company_id}
         billed = {}
         for order_id, day, monthly, untaxed, signed, company_id in self.env.cr.fetchall():
-            # the invoice's own booked rate; none on a 0.00 invoice, whose MRR is 0 anyway
-            rate = Decimal(str(signed)) / Decimal(str(untaxed)) if untaxed else Decimal(1)
+            if not untaxed:
+                continue  # a 0.00 invoice has no booked rate: the month is valued as the current one
+            rate = Decimal(str(signed)) / Decimal(str(untaxed))  # the invoice's own booked rate
             billed[(order_id, day)] = companies[company_id].round(float(Decimal(str(monthly)) * rate))
         return billed
 

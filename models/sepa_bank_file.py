@@ -64,6 +64,11 @@ class SaleRecurringSepaBatch(models.Model):
             lines = batches.line_ids
             if reject.end_to_end_id:
                 lines = lines.filtered(lambda line, e2e=reject.end_to_end_id: line.end_to_end_id == e2e)
+            elif reject.reason == "DU01":
+                summary["known"] += 1  # the bank saw this file twice: the first one stands, nothing changes
+                continue
+            elif reject.payment_info_id:
+                lines = batches._block_lines().get(reject.payment_info_id, Line)
             if not lines:
                 summary["unknown"].append(self.env._(
                     "reject %(id)s (%(amount)s)", id=reject.end_to_end_id or reject.original_message_id,
@@ -81,10 +86,17 @@ class SaleRecurringSepaBatch(models.Model):
                 continue
             if batch.state == "generated":
                 batch.action_sent()  # the bank booked it: it had the file
-            if batch.state != "sent":
+            # booked per transaction (its end-to-end id), per payment block, or for the whole batch
+            references = set(credit.references)
+            target = batch.line_ids.filtered(lambda line, refs=references: line.end_to_end_id in refs)
+            if not target:
+                blocks = batch._block_lines()
+                target = Line.browse([line.id for ref in credit.references for line in blocks.get(ref, Line)])
+            target = (target or batch.line_ids).filtered(lambda line: line.state == "open")
+            if not target:
                 summary["known"] += 1
                 continue
-            expected = sepa.exact_sum(batch.line_ids.filtered(lambda line: line.state == "open").mapped("amount"))
+            expected = sepa.exact_sum(target.mapped("amount"))
             if Decimal(credit.amount) != expected:
                 raise UserError(self.env._(
                     "File %(file)s: the bank booked %(booked)s for batch %(batch)s, but its open transactions "
@@ -92,8 +104,9 @@ class SaleRecurringSepaBatch(models.Model):
                     booked=format_amount(self.env, float(credit.amount), batch.currency_id), batch=batch.name,
                     expected=format_amount(self.env, float(expected), batch.currency_id)))
             batch.booking_date = credit.booking_date or company._recurring_today()
-            batch._register_payments(batch.line_ids.filtered(lambda line: line.state == "open"))
-            batch.state = "collected"
+            batch._register_payments(target)
+            if not batch.line_ids.filtered(lambda line: line.state == "open"):
+                batch.state = "collected"
             summary["collected"] += 1
         # returns: matched in bulk, then booked per reason and day, one entry per batch
         matched = Line._find_returned_all(found.returns, company)
@@ -118,6 +131,16 @@ class SaleRecurringSepaBatch(models.Model):
         if charges:
             Line._book_charges(charges, filename)
         return summary
+
+    def _block_lines(self):
+        """{payment information id: lines} of these batches, as their files numbered the PmtInf blocks:
+        by scheme, sequence type and collection date (one scheme and date per batch)."""
+        blocks = {}
+        for batch in self:
+            for index, sequence_type in enumerate(sorted(set(batch.line_ids.mapped("sequence_type"))), start=1):
+                blocks[f"{batch.name[:30]}-{index:04d}"] = batch.line_ids.filtered(
+                    lambda line, st=sequence_type: line.sequence_type == st)
+        return blocks
 
     @api.model
     def _batch_of_credit(self, credit, company):
@@ -198,13 +221,17 @@ class SaleRecurringSepaLine(models.Model):
             known = by_id.get(line.end_to_end_id)
             if not known or (known.state != "collected" and line.state == "collected"):
                 by_id[line.end_to_end_id] = line
-        found = []
+        found, taken = [], set()
         for returned in returns:
             line = by_id.get(returned.end_to_end_id) if returned.end_to_end_id else None
             if not line and returned.mandate:
-                domain = [*base, ("mandate_id.name", "=", returned.mandate), ("amount", "=", float(returned.amount))]
+                # a collected line only, not one this file already matched: the most recent collection
+                domain = [("company_id", "=", company.id), ("state", "=", "collected"), ("id", "not in", list(taken)),
+                          ("mandate_id.name", "=", returned.mandate), ("amount", "=", float(returned.amount))]
                 if returned.collection_date:
                     domain.append(("batch_id.collection_date", "=", returned.collection_date))
-                line = self.search(domain, limit=1)
+                line = self.search(domain, order="id desc", limit=1)
+            if line:
+                taken.add(line.id)
             found.append(line or self.browse())
         return found

@@ -74,7 +74,7 @@ class TestLimits(SubscriptionCase):
         self.assertFalse(order.recurring_catch_up_approved, "the approval is used once caught up")
         self.assertFalse(order.recurring_catch_up_behind)
 
-    def test_without_approval_the_run_makes_a_few_per_run_and_flags_it(self):
+    def test_without_approval_the_run_makes_a_few_a_day_and_flags_it(self):
         with freeze_time("2026-11-30 12:00"):
             recent = self._create_subscription(self.weekly, "2026-11-16", confirm=False)  # 3 due: no question
             self.assertIs(recent.with_context(recurring_catch_up_check=True).action_confirm(), True)
@@ -89,7 +89,10 @@ class TestLimits(SubscriptionCase):
                 self.assertEqual(each.recurring_catch_up_behind, 6)
                 self.assertIn("6 more are due", each.message_ids[0].body)
             self.assertEqual(self.env["sale.order"].search([("recurring_catch_up_behind", ">", 0)]), order | rpc)
-            self._run_billing()  # the same day: once per run, so 3 more
+            self._run_billing()  # the hourly run, the same day: the limit is per day
+            self.assertEqual(len(order.recurring_invoice_ids), 3)
+        with freeze_time("2026-12-01 12:00"):
+            self._run_billing()  # the next day: 3 more
             self.assertEqual(len(order.recurring_invoice_ids), 6)
             self.assertEqual(order.recurring_catch_up_behind, 3)
             with self.assertRaises(AccessError):
@@ -97,6 +100,10 @@ class TestLimits(SubscriptionCase):
             with self.assertRaises(AccessError):
                 order.with_user(self.user).write({"recurring_catch_up_approved": True})
             rpc.action_recurring_approve_catch_up()
+            self._run_billing()  # approved: taken again the same day, all of it
+            self.assertEqual(len(rpc.recurring_invoice_ids), 9)
+            self.assertEqual(len(order.recurring_invoice_ids), 6)
+        with freeze_time("2026-12-02 12:00"):
             self._run_billing()
         self.assertEqual(len(order.recurring_invoice_ids), 9)
         self.assertEqual(len(rpc.recurring_invoice_ids), 9)

@@ -476,9 +476,9 @@ class TestSepa(SubscriptionCase):
             f'</Refs><Amt Ccy="EUR">{line.amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
             f"<RtrInf><Rsn><Cd>{reason}</Cd></Rsn></RtrInf></TxDtls>"))
 
-    def _credit_entry(self, batch, amount, booked="2026-12-14"):
+    def _credit_entry(self, batch, amount, booked="2026-12-14", block=1):
         return self._entry(f"{amount:.2f}", True, booked,
-                           f"<Btch><PmtInfId>{batch.name[:30]}-0001</PmtInfId></Btch>")
+                           f"<Btch><PmtInfId>{batch.name[:30]}-{block:04d}</PmtInfId></Btch>")
 
     def _pain002(self, batch, rejected):
         ns = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"
@@ -516,15 +516,16 @@ class TestSepa(SubscriptionCase):
         self.assertEqual(batch.state, "sent")
         self.mandate.state = "active"
         moves_before = self.env["account.move"].search_count([])
-        wrong = self._camt054([self._credit_entry(batch, second.amount)])
+        self.assertEqual((first.sequence_type, second.sequence_type), ("FRST", "RCUR"))
+        wrong = self._camt054([self._credit_entry(batch, second.amount, block=2)])
         with freeze_time("2026-12-16 19:00"), self.assertRaisesRegex(UserError, "control sum minus rejects"):
             self._import(("wrong.xml", wrong))
-        other = self._camt054([self._credit_entry(batch, second.amount + third.amount)],
+        other = self._camt054([self._credit_entry(batch, second.amount + third.amount, block=2)],
                               account="DE89370400440532013000")
         with freeze_time("2026-12-16 19:00"), self.assertRaisesRegex(UserError, "DE89370400440532013000"):
             self._import(("other.xml", other))
         self.assertEqual(self.env["account.move"].search_count([]), moves_before, "a refused file books nothing")
-        notification = self._camt054([self._credit_entry(batch, second.amount + third.amount),
+        notification = self._camt054([self._credit_entry(batch, second.amount + third.amount, block=2),
                                       self._return_entry(second, "AM04")])
         with freeze_time("2026-12-16 19:00"):
             result = self._import(("camt054.xml", notification))
@@ -679,3 +680,34 @@ class TestSepa(SubscriptionCase):
         self.assertEqual(fee_lines.mapped("price_unit"), [2.5])
         self.assertIn("Bank charges", fee_lines.name)
         self.assertEqual(order.recurring_pending_fees, 0.0)
+
+    def test_a_rejected_block_and_a_duplicate_notice_touch_only_what_they_name(self):
+        with freeze_time("2026-11-30 08:00"):
+            for _i in range(2):
+                self._debit_subscription()
+            self._run_billing()
+        with freeze_time("2026-11-30 09:00"):
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+            batch.action_sent()
+        frst = batch.line_ids.filtered(lambda line: line.sequence_type == "FRST")
+        rcur = batch.line_ids - frst
+        ns = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"
+
+        def status(group, block=""):
+            return (f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{ns}"><CstmrPmtStsRpt><GrpHdr>'
+                    f"<MsgId>STS-2</MsgId><CreDtTm>2026-12-01T10:00:00</CreDtTm></GrpHdr><OrgnlGrpInfAndSts>"
+                    f"<OrgnlMsgId>{batch.name}</OrgnlMsgId><OrgnlMsgNmId>pain.008.001.08</OrgnlMsgNmId>{group}"
+                    f"</OrgnlGrpInfAndSts>{block}</CstmrPmtStsRpt></Document>").encode()
+        duplicate = status("<GrpSts>RJCT</GrpSts><StsRsnInf><Rsn><Cd>DU01</Cd></Rsn></StsRsnInf>")
+        with freeze_time("2026-12-01 10:00"):
+            self._import(("dup.xml", duplicate))
+        self.assertEqual(set(batch.line_ids.mapped("state")), {"open"}, "a duplicate notice changes nothing")
+        block = status("<GrpSts>PART</GrpSts>", f"<OrgnlPmtInfAndSts><OrgnlPmtInfId>{batch.name[:30]}-0002"
+                       f"</OrgnlPmtInfId><PmtInfSts>RJCT</PmtInfSts><StsRsnInf><Rsn><Cd>AM04</Cd></Rsn></StsRsnInf>"
+                       f"</OrgnlPmtInfAndSts>")
+        with freeze_time("2026-12-01 10:00"):
+            self._import(("block.xml", block))
+        self.assertEqual((frst.state, rcur.state), ("open", "rejected"), "block 2 is the RCUR block")
+        with freeze_time("2026-12-14 19:00"):
+            self._import(("camt.xml", self._camt054([self._credit_entry(batch, frst.amount, block=1)])))
+        self.assertEqual((frst.state, batch.state), ("collected", "collected"))

@@ -6,7 +6,7 @@ from odoo.tools import format_date
 
 class SaleOrderRecurringCatchUp(models.TransientModel):
     """Asked when a subscription is confirmed with more due invoices than the company's catch-up
-    limit (a start date in the past): bill them all in the next run, or a few per run."""
+    limit (a start date in the past): bill them all in the next run, or a few a day."""
 
     _name = "sale.order.recurring.catch.up"
     _description = "Confirm a Subscription Starting in the Past"
@@ -17,7 +17,7 @@ class SaleOrderRecurringCatchUp(models.TransientModel):
     invoice_count = fields.Integer(compute="_compute_summary", string="Invoices Due",
                                    help="How many invoices the next billing run makes when the catch-up is approved.")
     limit = fields.Integer(compute="_compute_summary", string="Catch-up Limit",
-                           help="The most invoices one subscription gets per billing run without approval.")
+                           help="The most invoices one subscription gets a day without approval.")
 
     @api.model
     def _action_open(self, orders, behind):
@@ -57,6 +57,6 @@ class SaleOrderRecurringCatchUp(models.TransientModel):
         return self._confirm()
 
     def action_confirm_limited(self):
-        """Confirm; the billing run makes at most the catch-up limit per run and flags them."""
+        """Confirm; the billing run makes at most the catch-up limit a day and flags them."""
         self.ensure_one()
         return self._confirm()

@@ -141,3 +141,16 @@ def test_a_large_notification_streams(tmp_path):
     found = b.read(path)
     assert len(found.returns) == 3000
     assert sum((r.amount for r in found.returns), Decimal(0)) == Decimal("30000.00")
+
+
+def test_an_external_entity_is_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    data = camt("camt.054.001.08", [_return_entry("camt.054.001.08", "&x;", "M", "1.00", "AM04")]).replace(
+        b"<Document", f'<!DOCTYPE Document [<!ENTITY x SYSTEM "file://{secret}">]><Document'.encode(), 1)
+    try:
+        found = b.read(data)
+    except b.BankFileError as error:
+        assert "TOP-SECRET" not in str(error)
+    else:
+        assert all("TOP-SECRET" not in (r.end_to_end_id or "") for r in found.returns)
