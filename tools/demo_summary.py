@@ -71,7 +71,7 @@ print("=" * 100 + "\n")
 batch.action_sent()
 lines = batch.line_ids.sorted("end_to_end_id")
 rejected, returned = lines[:1], lines[1:3]
-pmt_inf = f"{batch.name[:30]}-0001"
+pmt_inf = next(block for block, block_lines in batch._block_lines().items() if rejected & block_lines)
 status = (
     '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10">'
     f"<CstmrPmtStsRpt><GrpHdr><MsgId>DEMO-STS-1</MsgId><CreDtTm>{today}T16:00:00</CreDtTm></GrpHdr>"
@@ -81,7 +81,9 @@ status = (
               f"<StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf></TxInfAndSts>" for line in rejected)
     + "</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>").encode()
 booked = batch.collection_date
-expected = sum(lines[1:].mapped("amount"))
+# batch booking: one credit entry per payment block, for its transactions not rejected
+credits = [(block, sum((block_lines - rejected).mapped("amount")))
+           for block, block_lines in batch._block_lines().items() if block_lines - rejected]
 
 
 def entry(amount, credit, details, code):
@@ -96,7 +98,7 @@ notification = (
     f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>DEMO-054-1</MsgId><CreDtTm>{booked}T18:00:00</CreDtTm></GrpHdr>"
     f"<Ntfctn><Id>DEMO-NTF-1</Id><Acct><Id><IBAN>{env.company.sepa_creditor_bank_id.acc_number.replace(' ', '')}"  # noqa: F821
     f"</IBAN></Id></Acct>"
-    + entry(expected, True, f"<Btch><PmtInfId>{pmt_inf}</PmtInfId></Btch>", "ESDD")
+    + "".join(entry(amount, True, f"<Btch><PmtInfId>{block}</PmtInfId></Btch>", "ESDD") for block, amount in credits)
     + "".join(entry(line.amount + charges.get(line, 0), False, (
         f"<TxDtls><Refs><EndToEndId>{line.end_to_end_id}</EndToEndId><MndtId>{line.mandate_id.name}</MndtId></Refs>"
         f'<Amt Ccy="EUR">{line.amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
