@@ -159,6 +159,19 @@ class SaleRecurringSepaLine(models.Model):
 
     end_to_end_id = fields.Char(index=True)
     state = fields.Selection(selection_add=[("rejected", "Rejected")], ondelete={"rejected": "set default"})
+    # the "Returns" report: by reason, by month and by plan, with the return rate
+    collection_date = fields.Date(related="batch_id.collection_date", store=True, string="Collection Date")
+    plan_id = fields.Many2one(related="invoice_id.recurring_order_id.recurring_plan_id", store=True,
+                              string="Subscription Plan")
+    failed_rate = fields.Float(
+        string="Return Rate (%)", compute="_compute_failed_rate", store=True, aggregator="avg",
+        help="100 for a transaction the bank returned or rejected, 0 for one it collected or still holds: "
+             "averaged, the share of collections that failed.")
+
+    @api.depends("state")
+    def _compute_failed_rate(self):
+        for line in self:
+            line.failed_rate = 100.0 if line.state in ("returned", "rejected") else 0.0
 
     @api.model
     def _book_charges(self, charges, filename):

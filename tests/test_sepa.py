@@ -539,6 +539,16 @@ class TestSepa(SubscriptionCase):
             again = self._import(("camt054.xml", notification))
         self.assertIn("nothing new booked", again)
         self.assertEqual(self.env["account.move"].search_count([]), moves_after)
+        # the Returns report: 2 of the 3 transactions failed, one per reason
+        Line = self.env["sale.recurring.sepa.line"]
+        [[rate]] = Line._read_group([("batch_id", "=", batch.id)], [], ["failed_rate:avg"])
+        self.assertAlmostEqual(rate, 200 / 3, places=2)
+        by_reason = dict(Line._read_group([("batch_id", "=", batch.id), ("state", "!=", "collected")],
+                                          ["return_reason_id"], ["__count"]))
+        self.assertEqual({reason.code: count for reason, count in by_reason.items()}, {"AC04": 1, "AM04": 1})
+        self.assertEqual(first.plan_id, self.plan)
+        journal_action = self.env.ref("sale_weekly_subscription.sale_recurring_sepa_import_journal_action")
+        self.assertEqual(journal_action.binding_model_id.model, "account.journal")
         with freeze_time("2026-12-17 09:00"):
             early = self._run("2026-12-18")  # AM04 is re-presented 5 business days after the return
             run = self._run("2026-12-28")
