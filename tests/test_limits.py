@@ -141,3 +141,17 @@ class TestLimits(SubscriptionCase):
         self.assertFalse(order.recurring_billing_error)
         self.assertEqual(shown.recurring_invoice_ids.mapped("amount_total"), [0.0, 0.0])
         self.assertEqual(set(shown.recurring_invoice_ids.mapped("state")), {"posted"})
+
+    def test_an_approval_waits_for_the_run_that_bills(self):
+        with freeze_time("2026-11-30 12:00"):
+            order = self._past_start()
+            order.action_recurring_approve_catch_up()
+            self.product_box.active = False  # the next run cannot bill it
+            self._run_billing()
+            self.assertFalse(order.recurring_invoice_ids)
+            self.assertTrue(order.recurring_billing_error)
+            self.assertTrue(order.recurring_catch_up_approved, "a run that billed nothing keeps the approval")
+            self.product_box.active = True  # forgets the failure: tried again today
+            self._run_billing()
+        self.assertEqual(len(order.recurring_invoice_ids), 9)
+        self.assertFalse(order.recurring_catch_up_approved)

@@ -721,3 +721,30 @@ class TestSepa(SubscriptionCase):
         with freeze_time("2026-12-14 19:00"):
             self._import(("camt.xml", self._camt054([self._credit_entry(batch, frst.amount, block=1)])))
         self.assertEqual((frst.state, batch.state), ("collected", "collected"))
+
+    def test_two_returns_without_ids_take_two_different_collections(self):
+        """The same mandate and amount collected in two batches: two returns that give neither the
+        end-to-end id nor the settlement date are two different transactions, the latest first."""
+        with freeze_time("2026-11-30 08:00"):
+            self._debit_subscription()
+            self._run_billing()
+        first = self._collected_batch(None)
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        with freeze_time("2026-12-07 09:00"):
+            second = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-22").action_create()["res_id"])
+            second.action_sent()
+        with freeze_time("2026-12-22 18:00"):
+            second.action_collected()
+        line = first.line_ids
+
+        def anonymous():
+            return self._entry(f"{line.amount:.2f}", False, "2026-12-23", (
+                f"<TxDtls><Refs><MndtId>{line.mandate_id.name}</MndtId></Refs>"
+                f"<RtrInf><Rsn><Cd>MS03</Cd></Rsn></RtrInf></TxDtls>"))
+        with freeze_time("2026-12-23 19:00"):
+            self._import(("camt.xml", self._camt054([anonymous()])))
+            self.assertEqual((first.line_ids.state, second.line_ids.state), ("collected", "returned"),
+                             "the most recent collection first")
+            self._import(("camt2.xml", self._camt054([anonymous()])))
+        self.assertEqual(first.line_ids.state, "returned", "not the same transaction twice")
