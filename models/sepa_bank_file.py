@@ -59,11 +59,16 @@ class SaleRecurringSepaBatch(models.Model):
             return Reason.search([("code", "=", code)], limit=1) or Reason.create(
                 {"code": code[:4], "name": self.env._("%(code)s (from a bank file)", code=code)})
 
+        # the batches the status report is about, and their lines by end-to-end id, read once
+        reported = self.search([("name", "in", list(found.original_message_ids)), ("company_id", "=", company.id)])
+        by_e2e = defaultdict(list)
+        for line in reported.line_ids:
+            by_e2e[(line.batch_id.name, line.end_to_end_id)].append(line.id)
         for reject in found.rejects:
-            batches = self.search([("name", "=", reject.original_message_id), ("company_id", "=", company.id)])
+            batches = reported.filtered(lambda batch, name=reject.original_message_id: batch.name == name)
             lines = batches.line_ids
             if reject.end_to_end_id:
-                lines = lines.filtered(lambda line, e2e=reject.end_to_end_id: line.end_to_end_id == e2e)
+                lines = Line.browse(by_e2e.get((reject.original_message_id, reject.end_to_end_id), []))
             elif reject.reason == "DU01":
                 summary["known"] += 1  # the bank saw this file twice: the first one stands, nothing changes
                 continue
@@ -207,18 +212,16 @@ class SaleRecurringSepaLine(models.Model):
             for line, amount in items:
                 order = line.invoice_id.recurring_order_id
                 if order.recurring_plan_id.charge_return_fees:
-                    pending = order.recurring_pending_fees + float(amount)
-                    order._recurring_flow_write({"recurring_pending_fees": pending})
+                    pending = sepa.exact_sum([order.recurring_pending_fees, amount])
+                    order._recurring_flow_write({"recurring_pending_fees": float(pending)})
 
     def _reject(self, reason, day):
         """The bank rejected these transactions before settlement (pain.002): out of the batch, nothing
         was booked, the invoice waits for a later run."""
-        for line in self:
-            line.write({"state": "rejected", "return_reason_id": reason.id, "return_date": day})
-            text = self.env._("Direct debit of %(invoice)s rejected by the bank before collection: %(reason)s.",
-                              invoice=line.invoice_id.name, reason=reason.display_name)
-            line.invoice_id.message_post(body=text)
-            line.mandate_id.message_post(body=text)
+        self.write({"state": "rejected", "return_reason_id": reason.id, "return_date": day})
+        self._log_on_documents({line: self.env._(
+            "Direct debit of %(invoice)s rejected by the bank before collection: %(reason)s.",
+            invoice=line.invoice_id.name, reason=reason.display_name) for line in self})
         reason._apply_to_lines(self)
         self.invoice_id._sepa_notify_failure()
 

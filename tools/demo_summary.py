@@ -82,7 +82,7 @@ status = (
     + "</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>").encode()
 booked = batch.collection_date
 # batch booking: one credit entry per payment block, for its transactions not rejected
-credits = [(block, sum((block_lines - rejected).mapped("amount")))
+credits = [(block, sepa.exact_sum((block_lines - rejected).mapped("amount")))
            for block, block_lines in batch._block_lines().items() if block_lines - rejected]
 
 
@@ -99,7 +99,7 @@ notification = (
     f"<Ntfctn><Id>DEMO-NTF-1</Id><Acct><Id><IBAN>{env.company.sepa_creditor_bank_id.acc_number.replace(' ', '')}"  # noqa: F821
     f"</IBAN></Id></Acct>"
     + "".join(entry(amount, True, f"<Btch><PmtInfId>{block}</PmtInfId></Btch>", "ESDD") for block, amount in credits)
-    + "".join(entry(line.amount + charges.get(line, 0), False, (
+    + "".join(entry(sepa.exact_sum([line.amount, charges.get(line, 0)]), False, (
         f"<TxDtls><Refs><EndToEndId>{line.end_to_end_id}</EndToEndId><MndtId>{line.mandate_id.name}</MndtId></Refs>"
         f'<Amt Ccy="EUR">{line.amount:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
         + (f'<Chrgs><Rcrd><Amt Ccy="EUR">{charges[line]:.2f}</Amt><CdtDbtInd>DBIT</CdtDbtInd></Rcrd></Chrgs>'
@@ -120,7 +120,7 @@ env.cr.commit()  # noqa: F821
 print("The bank's answer, imported")
 print(f"  files           {(out / 'pain002_demo.xml').resolve()}, {(out / 'camt054_demo.xml').resolve()}")
 print(f"  collected       {len(lines.filtered(lambda line: line.state == 'collected'))} transactions, "
-      f"{sum(lines.filtered(lambda line: line.state == 'collected').mapped('amount')):.2f} EUR")
+      f"{sepa.exact_sum(lines.filtered(lambda line: line.state == 'collected').mapped('amount'))} EUR")
 for line in lines.filtered(lambda line: line.state != "collected"):
     print(f"  {line.end_to_end_id:28} {line.invoice_id.name:16} {line.amount:8.2f}  {label(line, 'state'):9} "
           f"{line.return_reason_id.display_name or ''}")
