@@ -1,11 +1,12 @@
 # Development commands of the add-on; see the README.
 PYTHON ?= python3
 
-.PHONY: test deps lint pure odoo-test demo pot bench screenshots
+.PHONY: test deps lint pure odoo-test coexist demo pot bench screenshots
 .DEFAULT_GOAL := test
 
-## make test: lint, pure tests, then the Odoo tests in a fresh database of a throwaway cluster
-test: deps lint pure odoo-test
+## make test: lint, pure tests, the Odoo tests in a fresh database of a throwaway cluster, then the
+## install next to OCA's SEPA and subscription add-ons (both orders)
+test: deps lint pure odoo-test coexist
 
 deps:
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -18,6 +19,9 @@ pure:
 
 odoo-test:
 	@$(PYTHON) tools/dev.py test
+
+coexist:
+	@$(PYTHON) tools/dev.py coexist
 
 ## make demo: a demo database with the add-on and its demo data, served at http://localhost:8069
 demo: deps

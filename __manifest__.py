@@ -9,12 +9,12 @@ Plans set the rhythm, terms, renewal and notice; each subscription is a
 sales order with its own start date and send weekday, and shows its exact
 schedule of periods and invoice dates.
 """,
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Sales/Subscriptions",
     "author": "Weekly Subscriptions team",
     "website": "https://github.com/sale-weekly-subscription",
     "license": "LGPL-3",
-    "depends": ["sale", "account", "portal"],
+    "depends": ["sale", "account", "base_iban", "portal"],
     "external_dependencies": {"python": ["schwifty", "python-dateutil", "python-stdnum", "lxml"]},
     "data": [
         "security/sale_weekly_subscription_security.xml",

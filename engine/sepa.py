@@ -190,6 +190,14 @@ def bic_of_iban(iban):
     return str(bic) if bic else None
 
 
+def bank_name_of_iban(iban):
+    """The name of the bank schwifty knows for ``iban``, or None."""
+    try:
+        return IBAN(iban).bank_name or None
+    except SchwiftyException:
+        return None
+
+
 def check_iban(value, record, field_name, problems):
     try:
         iban = normalise_iban(value)

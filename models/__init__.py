@@ -14,6 +14,7 @@ from . import sepa_mandate
 from . import sepa_batch
 from . import sepa_bank_file
 from . import res_partner
+from . import res_partner_bank
 from . import product
 from . import sale_recurring_forecast
 from . import sale_recurring_mrr

@@ -2,6 +2,11 @@ from odoo import fields, models
 
 from ..engine import sepa
 
+# The code of the add-on's inbound payment method.  Its own, not 'sepa_direct_debit': OCA's
+# account_banking_sepa_direct_debit creates an inbound method with that code, and Odoo allows one
+# method per code and direction.
+SDD_CODE = "sale_recurring_sdd"
+
 
 class AccountJournal(models.Model):
     _inherit = "account.journal"
@@ -27,5 +32,5 @@ class AccountPaymentMethod(models.Model):
 
     def _get_payment_method_information(self):
         res = super()._get_payment_method_information()
-        res["sepa_direct_debit"] = {"mode": "multi", "type": ("bank",), "currency_ids": None}
+        res[SDD_CODE] = {"mode": "multi", "type": ("bank",), "currency_ids": None}
         return res

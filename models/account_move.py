@@ -9,7 +9,7 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     recurring_order_id = fields.Many2one(
-        "sale.order", string="Subscription", index="btree_not_null", copy=False, readonly=True,
+        "sale.order", string="Subscription Order", index="btree_not_null", copy=False, readonly=True,
         help="The subscription this invoice bills one period of.")
     recurring_period_start = fields.Date(
         string="Period Start", copy=False, readonly=True,

@@ -1,11 +1,19 @@
+import logging
 from datetime import datetime, timedelta
 
 import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from ..engine import sepa, target2
+
+_logger = logging.getLogger(__name__)
+
+MODULE = "sale_weekly_subscription"
+# the company field of OCA's account_banking_sepa_direct_debit (bank-payment)
+OCA_CREDITOR_FIELD = "sepa_creditor_identifier"
 
 
 class ResCompany(models.Model):
@@ -39,9 +47,11 @@ class ResCompany(models.Model):
         help="How many calendar months the expected-revenue report looks ahead, from this month.")
 
     # -- SEPA direct debit ----------------------------------------------------
-    sepa_creditor_identifier = fields.Char(
-        string="SEPA Creditor Identifier",
-        help="The identifier the company's bank gave it for SEPA direct debits, e.g. BE68ZZZ0123456789.")
+    recurring_sepa_creditor_identifier = fields.Char(
+        string="Creditor Identifier",
+        help="The identifier the company's bank gave it for SEPA direct debits, e.g. BE68ZZZ0123456789. "
+             "With OCA's SEPA Direct Debit installed, this is the same value as its 'SEPA Creditor "
+             "Identifier': changing one changes the other.")
     sepa_creditor_bank_id = fields.Many2one(
         "res.partner.bank", string="Creditor Bank Account",
         domain="[('partner_id', '=', partner_id)]",
@@ -117,22 +127,85 @@ class ResCompany(models.Model):
                     "Company %(company)s: the field 'Pre-notification (Days)' cannot be negative.",
                     company=company.name))
 
-    @api.constrains("sepa_creditor_identifier")
-    def _check_sepa_creditor_identifier(self):
-        for company in self.filtered("sepa_creditor_identifier"):
-            value = company.sepa_creditor_identifier
-            if not sepa.creditor_id_problem(value):
-                continue
-            expected = sepa.expected_check_digits(value)
-            if expected:
-                raise ValidationError(self.env._(
-                    "Company %(company)s: the field 'SEPA Creditor Identifier' (%(value)s) has wrong check "
-                    "digits: expected %(expected)s in positions 3 and 4.",
-                    company=company.name, value=value, expected=expected))
+    # -- one creditor identifier, also next to OCA's account_banking_sepa_direct_debit --------
+    def init(self):
+        """Called whenever a module that extends res.company is installed or updated, so also when
+        OCA's add-on arrives after this one, or this one after it: the two columns get one value.
+        Where both were already filled in differently, OCA's value is kept apart and logged."""
+        super().init()
+        if not self._recurring_oca_creditor_field():
+            return
+        self.env.cr.execute(SQL(
+            """UPDATE res_company
+                  SET recurring_sepa_creditor_identifier = COALESCE(
+                          NULLIF(recurring_sepa_creditor_identifier, ''), sepa_creditor_identifier),
+                      sepa_creditor_identifier = COALESCE(
+                          NULLIF(sepa_creditor_identifier, ''), recurring_sepa_creditor_identifier)
+                WHERE recurring_sepa_creditor_identifier IS DISTINCT FROM sepa_creditor_identifier
+            RETURNING id, name, recurring_sepa_creditor_identifier, sepa_creditor_identifier"""))
+        for company_id, name, ours, theirs in self.env.cr.fetchall():
+            if ours != theirs:
+                _logger.warning(
+                    "Company %s (id %s) has two SEPA creditor identifiers, %s for subscriptions and %s in "
+                    "OCA's SEPA Direct Debit: set the right one in the settings, the other follows.",
+                    name, company_id, ours, theirs)
+
+    def _recurring_oca_creditor_field(self):
+        """OCA account_banking_sepa_direct_debit's own company field, when that add-on is installed."""
+        field = self._fields.get(OCA_CREDITOR_FIELD)
+        return field if field is not None and field.store and MODULE not in field._modules else None
+
+    @api.model
+    def _recurring_sync_creditor_identifier(self, vals):
+        """The values a write or create gives either field, given to both."""
+        if not self._recurring_oca_creditor_field():
+            return vals
+        ours, theirs = "recurring_sepa_creditor_identifier", OCA_CREDITOR_FIELD
+        if ours in vals and theirs in vals and (vals[ours] or False) != (vals[theirs] or False):
             raise ValidationError(self.env._(
-                "Company %(company)s: the field 'SEPA Creditor Identifier' (%(value)s) is not a creditor "
-                "identifier: a country code, 2 check digits, a business code and the national identifier.",
-                company=company.name, value=value))
+                "The fields 'Creditor Identifier' (%(ours)s) and OCA's 'SEPA Creditor Identifier' (%(theirs)s) "
+                "are one value for the company: give only one of them.", ours=vals[ours], theirs=vals[theirs]))
+        if ours in vals:
+            return {**vals, theirs: vals[ours]}
+        if theirs in vals:
+            return {**vals, ours: vals[theirs]}
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [self._recurring_sync_creditor_identifier(vals) for vals in vals_list]
+        if self._recurring_oca_creditor_field():
+            for vals in vals_list:  # before OCA's own check, whose message names no cause
+                self._recurring_check_creditor_identifier(
+                    vals.get("recurring_sepa_creditor_identifier"), vals.get("name", ""))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        vals = self._recurring_sync_creditor_identifier(vals)
+        if self._recurring_oca_creditor_field() and vals.get("recurring_sepa_creditor_identifier"):
+            for company in self:
+                company._recurring_check_creditor_identifier(vals["recurring_sepa_creditor_identifier"], company.name)
+        return super().write(vals)
+
+    @api.constrains("recurring_sepa_creditor_identifier")
+    def _check_sepa_creditor_identifier(self):
+        for company in self.filtered("recurring_sepa_creditor_identifier"):
+            company._recurring_check_creditor_identifier(company.recurring_sepa_creditor_identifier, company.name)
+
+    def _recurring_check_creditor_identifier(self, value, company_name):
+        """Refuse a creditor identifier with wrong check digits or shape, saying which."""
+        if not value or not sepa.creditor_id_problem(value):
+            return
+        expected = sepa.expected_check_digits(value)
+        if expected:
+            raise ValidationError(self.env._(
+                "Company %(company)s: the field 'Creditor Identifier' (%(value)s) has wrong check "
+                "digits: expected %(expected)s in positions 3 and 4.",
+                company=company_name, value=value, expected=expected))
+        raise ValidationError(self.env._(
+            "Company %(company)s: the field 'Creditor Identifier' (%(value)s) is not a creditor "
+            "identifier: a country code, 2 check digits, a business code and the national identifier.",
+            company=company_name, value=value))
 
     # -- the add-on's one clock ------------------------------------------------
 

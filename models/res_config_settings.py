@@ -6,7 +6,8 @@ class ResConfigSettings(models.TransientModel):
 
     recurring_invoice_date_policy = fields.Selection(
         related="company_id.recurring_invoice_date_policy", readonly=False)
-    sepa_creditor_identifier = fields.Char(related="company_id.sepa_creditor_identifier", readonly=False)
+    recurring_sepa_creditor_identifier = fields.Char(
+        related="company_id.recurring_sepa_creditor_identifier", readonly=False)
     sepa_creditor_bank_id = fields.Many2one(related="company_id.sepa_creditor_bank_id", readonly=False)
     sepa_scheme = fields.Selection(related="company_id.sepa_scheme", readonly=False)
     sepa_lead_days = fields.Integer(related="company_id.sepa_lead_days", readonly=False)

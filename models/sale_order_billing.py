@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.fields import Command, Domain
 
 from ..engine import forecast, schedule
+from .account_journal import SDD_CODE
 from .sale_order import MANAGER_GROUP
 
 _logger = logging.getLogger(__name__)
@@ -355,7 +356,7 @@ class SaleOrder(models.Model):
             line_id = cache[key]
         else:
             line_id = self.env["account.payment.method.line"].search([
-                ("code", "=", "sepa_direct_debit"), ("journal_id.type", "=", "bank"),
+                ("code", "=", SDD_CODE), ("journal_id.type", "=", "bank"),
                 ("journal_id.company_id", "=", self.company_id.id)], limit=1).id
             if cache is not None:
                 cache[key] = line_id

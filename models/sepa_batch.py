@@ -9,6 +9,7 @@ from odoo.exceptions import LockError, UserError
 from odoo.tools import format_date
 
 from ..engine import sepa, target2
+from .account_journal import SDD_CODE
 
 
 class SaleRecurringSepaBatch(models.Model):
@@ -111,8 +112,8 @@ class SaleRecurringSepaBatch(models.Model):
 
     def _check_run_invoices(self, invoices, company):
         problems = []
-        if not company.sepa_creditor_identifier:
-            problems.append(self.env._("Company %(company)s: the field 'SEPA Creditor Identifier' is empty.",
+        if not company.recurring_sepa_creditor_identifier:
+            problems.append(self.env._("Company %(company)s: the field 'Creditor Identifier' is empty.",
                                        company=company.name))
         if not company.sepa_creditor_bank_id:
             problems.append(self.env._("Company %(company)s: the field 'Creditor Bank Account' is empty.",
@@ -220,7 +221,8 @@ class SaleRecurringSepaBatch(models.Model):
             currency=invoices[0].currency_id.name,
             mandate=sepa.Mandate(mandate.name, mandate.signed_on, mandate.scheme, sudo_mandate.original_iban or None,
                                  mandate.original_bank_changed),
-            debtor=sepa.Party(name=partner.name or "", iban=sudo_mandate.iban, bic=mandate.bic or None,
+            debtor=sepa.Party(name=sudo_mandate.bank_account_id.acc_holder_name or partner.name or "",
+                              iban=sudo_mandate.iban, bic=mandate.bic or None,
                               country=partner.country_id.code or None, town=partner.city or None,
                               zip=partner.zip or None, street=partner.street or None),
             remittance=names,
@@ -235,7 +237,7 @@ class SaleRecurringSepaBatch(models.Model):
             name=company.name, iban=account.acc_number or "", bic=account.bank_bic or None,
             country=partner.country_id.code or None, town=partner.city or None, zip=partner.zip or None,
             street=partner.street or None, hybrid=company.sepa_address_form == "hybrid",
-            identifier=company.sepa_creditor_identifier or "")
+            identifier=company.recurring_sepa_creditor_identifier or "")
 
     def _problem_text(self, problem):
         what = {
@@ -303,7 +305,7 @@ class SaleRecurringSepaBatch(models.Model):
         outstanding account on the journal, else the company's outstanding receipts."""
         self.ensure_one()
         method = self.journal_id.inbound_payment_method_line_ids.filtered(
-            lambda line: line.code == "sepa_direct_debit")[:1]
+            lambda line: line.code == SDD_CODE)[:1]
         account = method.payment_account_id or self.env["account.payment"].with_company(
             self.company_id).new({"company_id": self.company_id.id})._get_outstanding_account("inbound")
         return account

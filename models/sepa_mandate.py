@@ -27,16 +27,23 @@ class SaleRecurringMandate(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Debtor", required=True, index=True, tracking=True, check_company=True,
         help="The customer (commercial entity) whose account is debited.")
+    bank_account_id = fields.Many2one(
+        "res.partner.bank", string="Bank Account", tracking=True, index=True, ondelete="restrict",
+        check_company=True, groups="account.group_account_invoice",
+        domain="[('partner_id', '=', partner_id)]",
+        help="The debtor's bank account, one of the customer's bank accounts (Contacts, Invoicing tab): "
+             "Odoo keeps its IBAN, its bank (BIC) and its holder. Choosing another account on an active "
+             "mandate is an amendment: the next collection tells the bank the original account.")
     iban = fields.Char(
-        string="IBAN", required=True, tracking=True, groups="account.group_account_invoice",
-        help="The debtor's account. Spaces are removed and letters put in capitals. Changing it on "
-             "an active mandate is an amendment: the next collection tells the bank the original "
-             "account.")
+        string="IBAN", compute="_compute_account", inverse="_inverse_iban", search="_search_iban",
+        groups="account.group_account_invoice",
+        help="The IBAN of the bank account, without spaces. Given one, the mandate takes the customer's bank "
+             "account with that IBAN, or makes it.")
     iban_masked = fields.Char(string="Account", compute="_compute_iban_masked",
                               help="The debtor's IBAN with all but its last 4 digits hidden.")
     bic = fields.Char(
-        string="BIC", tracking=True,
-        help="The debtor bank's BIC; filled in from the IBAN when it is known.")
+        string="BIC", compute="_compute_account", inverse="_inverse_bic",
+        help="The BIC of the bank account's bank; filled in from the IBAN when it is known.")
     signed_on = fields.Date(string="Signature Date", required=True, tracking=True,
                             default=lambda self: self.env.company._recurring_today())
     scheme = fields.Selection(
@@ -61,9 +68,13 @@ class SaleRecurringMandate(models.Model):
         string="Next Collection Is the First", compute="_compute_is_first",
         help="No collection sent yet: with the company's 'FRST for first collections' setting, the "
              "next one is sent as FRST, later ones as RCUR.")
-    original_iban = fields.Char(
-        readonly=True, copy=False, groups="account.group_account_invoice",
+    original_bank_account_id = fields.Many2one(
+        "res.partner.bank", string="Original Bank Account", readonly=True, copy=False, ondelete="restrict",
+        groups="account.group_account_invoice",
         help="The account before an amendment, sent with the next collection (AmdmntInd).")
+    original_iban = fields.Char(
+        compute="_compute_account", groups="account.group_account_invoice",
+        help="The IBAN of the original bank account.")
     original_bank_changed = fields.Boolean(
         readonly=True, copy=False,
         help="The amendment moved the account to another bank: the next collection says SMNDA.")
@@ -81,6 +92,58 @@ class SaleRecurringMandate(models.Model):
 
     _name_company_unique = models.Constraint(
         "UNIQUE(name, company_id)", "The mandate reference must be unique per company.")
+
+    @api.depends("bank_account_id.sanitized_acc_number", "bank_account_id.bank_id.bic",
+                 "original_bank_account_id.sanitized_acc_number")
+    def _compute_account(self):
+        for mandate, sudo in zip(self, self.sudo(), strict=True):
+            mandate.iban = sudo.bank_account_id.sanitized_acc_number or False
+            mandate.bic = sudo.bank_account_id.bank_id.bic or False
+            mandate.original_iban = sudo.original_bank_account_id.sanitized_acc_number or False
+
+    def _inverse_iban(self):
+        for mandate in self:
+            if mandate.iban:
+                mandate.bank_account_id = self._recurring_bank_account(
+                    mandate.partner_id, mandate.iban, mandate.bic, mandate.name)
+
+    def _inverse_bic(self):
+        for mandate in self.sudo().filtered("bank_account_id"):
+            mandate.bank_account_id._recurring_set_bic(mandate.bic)
+
+    def _search_iban(self, operator, value):
+        if isinstance(value, str):
+            value = value.replace(" ", "").upper()
+        return [("bank_account_id.sanitized_acc_number", operator, value)]
+
+    @api.model
+    def _recurring_bank_account(self, partner, iban, bic=None, mandate_name=""):
+        """The debtor's bank account with ``iban``: the one the customer has (archived ones too), or a
+        new one.  The IBAN is checked first, so that the error names the mandate and the field."""
+        iban = self._recurring_checked_iban(iban, mandate_name)
+        partner = partner.commercial_partner_id
+        accounts = self.env["res.partner.bank"].sudo().with_context(active_test=False)
+        account = accounts.search([("partner_id", "=", partner.id), ("sanitized_acc_number", "=", iban)],
+                                  order="active desc, id", limit=1)
+        if not account:
+            account = accounts.create({"partner_id": partner.id, "acc_number": iban})
+        account._recurring_set_bic(sepa.bic_of_iban(iban) or bic)
+        return account.sudo(False).with_env(self.env)
+
+    @api.model
+    def _recurring_checked_iban(self, iban, mandate_name):
+        try:
+            iban = sepa.normalise_iban(iban)
+        except ValueError as error:
+            raise ValidationError(self.env._(
+                "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is not a valid IBAN: %(error)s",
+                mandate=mandate_name or "", iban=iban, error=str(error))) from None
+        if not sepa.in_sepa_zone(iban):
+            raise ValidationError(self.env._(
+                "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is of an account in %(country)s, outside the "
+                "SEPA zone: it cannot be collected by SEPA direct debit.",
+                mandate=mandate_name or "", iban=iban, country=iban[:2]))
+        return iban
 
     @api.depends("iban")
     def _compute_iban_masked(self):
@@ -116,39 +179,13 @@ class SaleRecurringMandate(models.Model):
 
     # -- checks --------------------------------------------------------------
 
-    @api.model
-    def _normalise(self, vals):
-        if vals.get("iban"):
-            try:
-                vals["iban"] = sepa.normalise_iban(vals["iban"])
-            except ValueError as error:
-                raise ValidationError(self.env._(
-                    "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is not a valid IBAN: %(error)s",
-                    mandate=vals.get("name") or self.display_name or "", iban=vals["iban"], error=str(error))) from None
-            if not sepa.in_sepa_zone(vals["iban"]):
-                raise ValidationError(self.env._(
-                    "Mandate %(mandate)s: the field 'IBAN' (%(iban)s) is of an account in %(country)s, outside the "
-                    "SEPA zone: it cannot be collected by SEPA direct debit.",
-                    mandate=vals.get("name") or self.display_name or "", iban=vals["iban"], country=vals["iban"][:2]))
-            # the bank's BIC when schwifty knows the bank: a typed one that contradicts it is replaced
-            vals["bic"] = sepa.bic_of_iban(vals["iban"]) or vals.get("bic") or False
-        if vals.get("bic"):
-            vals["bic"] = vals["bic"].replace(" ", "").upper()
-        return vals
-
-    @api.onchange("iban")
-    def _onchange_iban(self):
-        if self.iban:
-            try:
-                self.iban = sepa.normalise_iban(self.iban)
-            except ValueError:
-                return
-            known = sepa.bic_of_iban(self.iban)
-            if known and self.bic and known != self.bic.replace(" ", "").upper():
-                self.bic = known
-                return {"warning": {"title": self.env._("BIC replaced"), "message": self.env._(
-                    "The IBAN belongs to the bank with BIC %(bic)s: the BIC now says so.", bic=known)}}
-            self.bic = known or self.bic
+    @api.onchange("partner_id")
+    def _onchange_partner_bank_account(self):
+        """The customer's account, when they have exactly one."""
+        partner = self.partner_id.commercial_partner_id
+        if partner and self.bank_account_id.partner_id != partner:
+            accounts = self.env["res.partner.bank"].search([("partner_id", "=", partner.id)], limit=2)
+            self.bank_account_id = accounts if len(accounts) == 1 else False
 
     @api.constrains("name", "signed_on")
     def _check_reference_and_date(self):
@@ -165,44 +202,81 @@ class SaleRecurringMandate(models.Model):
                     "Mandate %(mandate)s: the field 'Signature Date' (%(day)s) cannot be in the future.",
                     mandate=mandate.name, day=format_date(self.env, mandate.signed_on)))
 
-    @api.constrains("bic", "iban")
-    def _check_bic(self):
-        for mandate in self.filtered("bic"):
+    @api.constrains("bank_account_id", "partner_id")
+    def _check_bank_account(self):
+        for mandate in self.sudo():
+            account = mandate.bank_account_id
+            if not account:
+                raise ValidationError(self.env._(
+                    "Mandate %(mandate)s: the field 'Bank Account' is empty.", mandate=mandate.name))
+            if account.partner_id != mandate.partner_id.commercial_partner_id:
+                raise ValidationError(self.env._(
+                    "Mandate %(mandate)s: the field 'Bank Account' (%(account)s) belongs to %(holder)s, not to the "
+                    "debtor %(partner)s.", mandate=mandate.name, account=account.display_name,
+                    holder=account.partner_id.display_name, partner=mandate.partner_id.display_name))
+            self._recurring_checked_iban(account.acc_number, mandate.name)
+            bic = account.bank_id.bic
+            if not bic:
+                continue
             problems = []
-            sepa.check_bic(mandate.bic, mandate.name, "BIC", problems)
+            sepa.check_bic(bic, mandate.name, "BIC", problems)
             if problems:
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'BIC' (%(bic)s) is not a valid BIC.",
-                    mandate=mandate.name, bic=mandate.bic))
-            iban = mandate.sudo().iban or ""
-            if iban and mandate.bic[4:6] != iban[:2]:
+                    mandate=mandate.name, bic=bic))
+            iban = account.sanitized_acc_number
+            if bic[4:6] != iban[:2]:
                 raise ValidationError(self.env._(
                     "Mandate %(mandate)s: the field 'BIC' (%(bic)s) is of a bank in %(bic_country)s, but the IBAN "
-                    "is of %(iban_country)s.", mandate=mandate.name, bic=mandate.bic, bic_country=mandate.bic[4:6],
+                    "is of %(iban_country)s.", mandate=mandate.name, bic=bic, bic_country=bic[4:6],
                     iban_country=iban[:2]))
 
     # -- create / write: amendments -----------------------------------------
 
     @api.model_create_multi
     def create(self, vals_list):
-        return super().create([self._normalise(dict(vals)) for vals in vals_list])
+        """``iban`` (and ``bic``) may be given instead of ``bank_account_id``: the customer's account
+        with that IBAN is taken, or made."""
+        vals_list = [self._recurring_account_vals(dict(vals)) for vals in vals_list]
+        return super().create(vals_list)
 
     def write(self, vals):
-        if vals.get("iban"):
-            vals = self._normalise(dict(vals))
-            for mandate in self.filtered(lambda m: m.state == "active" and m.sudo().iban != vals["iban"]):
-                old = mandate.sudo().iban
+        vals = self._recurring_account_vals(dict(vals), self)
+        if vals.get("bank_account_id"):
+            new = self.env["res.partner.bank"].sudo().browse(vals["bank_account_id"])
+            for mandate in self.sudo().filtered(lambda m: m.state == "active" and m.bank_account_id != new):
+                old = mandate.bank_account_id
                 # the first amendment since the last collection keeps the original account
-                if not mandate.sudo().original_iban:
+                if not mandate.original_bank_account_id:
+                    old_iban, new_iban = old.sanitized_acc_number or "", new.sanitized_acc_number or ""
                     super(SaleRecurringMandate, mandate).write({
-                        "original_iban": old,
-                        "original_bank_changed": sepa.bic_of_iban(old) != sepa.bic_of_iban(vals["iban"])
-                        or old[:2] != vals["iban"][:2],
+                        "original_bank_account_id": old.id,
+                        "original_bank_changed": (old.bank_id.bic or sepa.bic_of_iban(old_iban))
+                        != (new.bank_id.bic or sepa.bic_of_iban(new_iban)) or old_iban[:2] != new_iban[:2],
                     })
                 mandate.message_post(body=self.env._(
                     "Amendment: the debtor's account changed; the next collection tells the bank the "
                     "original account."))
         return super().write(vals)
+
+    @api.model
+    def _recurring_account_vals(self, vals, mandates=None):
+        """``vals`` with an ``iban`` (and ``bic``) turned into the ``bank_account_id`` they name."""
+        if not vals.get("iban"):
+            if vals.get("bic") and "bank_account_id" in vals and vals["bank_account_id"]:
+                self.env["res.partner.bank"].sudo().browse(vals["bank_account_id"])._recurring_set_bic(
+                    vals.pop("bic"))
+            return vals
+        iban, bic = vals.pop("iban"), vals.pop("bic", None)
+        partners = self.env["res.partner"].browse(vals["partner_id"]) if vals.get("partner_id") else (
+            mandates.partner_id if mandates else self.env["res.partner"])
+        if len(partners.commercial_partner_id) != 1:
+            raise ValidationError(self.env._(
+                "Mandate %(mandate)s: the field 'Debtor' is needed to find the bank account of IBAN %(iban)s.",
+                mandate=vals.get("name") or (mandates.name if mandates and len(mandates) == 1 else ""), iban=iban))
+        name = vals.get("name") or (mandates.name if mandates and len(mandates) == 1 else "")
+        vals["bank_account_id"] = self._recurring_bank_account(partners, iban, bic, name).id
+        return vals
 
     # -- life cycle ----------------------------------------------------------
 
@@ -227,8 +301,8 @@ class SaleRecurringMandate(models.Model):
         mandates = self.sudo()
         mandates.filtered(lambda m: not m.last_collection_date or m.last_collection_date < collection_date).write(
             {"last_collection_date": collection_date})
-        mandates.filtered(lambda m: m.original_iban or m.original_bank_changed).write(
-            {"original_iban": False, "original_bank_changed": False})
+        mandates.filtered(lambda m: m.original_bank_account_id or m.original_bank_changed).write(
+            {"original_bank_account_id": False, "original_bank_changed": False})
         self.filtered(lambda m: m.mandate_type == "oneoff").state = "closed"
 
     @api.model

@@ -13,3 +13,4 @@ from . import test_hooks
 from . import test_rules
 from . import test_access
 from . import test_limits
+from . import test_coexistence

@@ -13,6 +13,7 @@ from odoo.fields import Command
 from odoo.tests import Form, tagged
 
 from ..engine import sepa
+from ..models.account_journal import SDD_CODE
 from .common import SubscriptionCase
 
 D = date
@@ -36,7 +37,7 @@ class TestSepa(SubscriptionCase):
         bank = cls.env["res.bank"].create({"name": "Belfius", "bic": "GKCCBEBB"})
         account = cls.env["res.partner.bank"].create({
             "acc_number": "BE71096123456769", "partner_id": company.partner_id.id, "bank_id": bank.id})
-        company.write({"sepa_creditor_identifier": "BE68ZZZ0123456789", "sepa_creditor_bank_id": account.id,
+        company.write({"recurring_sepa_creditor_identifier": "BE68ZZZ0123456789", "sepa_creditor_bank_id": account.id,
                        "sepa_sequence_policy": "frst"})
         cls.journal = cls.company_data["default_journal_bank"]
         cls.customer.write({"city": "Liège", "country_id": cls.env.ref("base.be").id, "company_id": False})
@@ -74,7 +75,7 @@ class TestSepa(SubscriptionCase):
         with freeze_time("2026-11-30"), self.assertRaisesRegex(ValidationError, "future"):
             self._mandate("BE68539007547034", signed_on="2026-12-01")
         with self.assertRaisesRegex(ValidationError, "check digits: expected 68"):
-            self.company_data["company"].sepa_creditor_identifier = "BE69ZZZ0123456789"
+            self.company_data["company"].recurring_sepa_creditor_identifier = "BE69ZZZ0123456789"
 
     def test_full_flow_with_a_return_and_a_second_run(self):
         with freeze_time("2026-11-30 08:00"):
@@ -151,7 +152,7 @@ class TestSepa(SubscriptionCase):
             self._run_billing()
         invoices = order.recurring_invoice_ids
         self.assertEqual(len(invoices), 2)
-        self.assertEqual(invoices.preferred_payment_method_line_id.code, "sepa_direct_debit")
+        self.assertEqual(invoices.preferred_payment_method_line_id.code, SDD_CODE)
         with freeze_time("2026-12-07 09:00"):
             batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-21").action_create()["res_id"])
         self.assertEqual((batch.transaction_count, batch.control_sum), (1, 79.80))
@@ -334,12 +335,12 @@ class TestSepa(SubscriptionCase):
             self._run_billing()
         invoice = order.recurring_invoice_ids
         self.assertFalse(invoice.sepa_mandate_id, "no mandate yet")
-        self.assertEqual(invoice.preferred_payment_method_line_id.code, "sepa_direct_debit")
+        self.assertEqual(invoice.preferred_payment_method_line_id.code, SDD_CODE)
         self.plan.payment_method = "manual"
         with freeze_time("2026-12-07 08:00"):
             self._run_billing()
         later = order.recurring_invoice_ids - invoice
-        self.assertNotEqual(later.preferred_payment_method_line_id.code, "sepa_direct_debit")
+        self.assertNotEqual(later.preferred_payment_method_line_id.code, SDD_CODE)
 
     def test_the_upgrade_links_the_stored_return_codes_to_their_reasons(self):
         """19.0.1.1.0: a line returned by an earlier version kept its ISO code in a column of its own."""

@@ -246,7 +246,7 @@ def euro_company(registry):
             env["res.partner.bank"].create({
                 "acc_number": "BE71096123456769", "partner_id": partner.id,
                 "bank_id": env["res.bank"].create({"name": "Belfius", "bic": "GKCCBEBB"}).id})
-        company.write({"sepa_creditor_identifier": "BE68ZZZ0123456789", "sepa_creditor_bank_id": bank.id,
+        company.write({"recurring_sepa_creditor_identifier": "BE68ZZZ0123456789", "sepa_creditor_bank_id": bank.id,
                        "sepa_prenotification_days": 0})
         cr.commit()
 

@@ -496,6 +496,107 @@ def cmd_bench(args):
                           check=False).returncode
 
 
+# -- next to OCA ---------------------------------------------------------------
+
+OCA_WHEELS = [f"odoo-addon-{name}==19.0.*" for name in (
+    "account-banking-sepa-direct-debit", "account-banking-pain-base", "account-banking-mandate",
+    "account-payment-order", "account-payment-mode", "contract", "subscription-oca")]
+OCA_MODULES = ("account_banking_sepa_direct_debit", "account_banking_pain_base", "account_banking_mandate",
+               "account_payment_order", "account_payment_mode", "contract", "subscription_oca")
+OCA_DIR = DEVENV / "oca"
+OCA_PYTHON_DIR = DEVENV / "oca-python"
+COEXIST_SKIPPED = "Next to OCA: SKIPPED (OCA's 19.0 wheels could not be installed from PyPI)"
+COEXIST_TAGS = f"coexistence/{MODULE}"
+
+
+def ensure_oca():
+    """OCA's 19.0 add-ons from their PyPI wheels in .devenv/oca, and unidecode (which
+    account_banking_pain_base imports) in .devenv/oca-python; None when PyPI can't be reached."""
+    addons = OCA_DIR / "odoo" / "addons"
+    if all((addons / name / "__manifest__.py").exists() for name in OCA_MODULES) \
+            and (OCA_PYTHON_DIR / "unidecode").is_dir():
+        return addons
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+           "--upgrade"]
+    say(f"installing OCA's 19.0 add-ons from PyPI into {OCA_DIR}")
+    for target, wheels in ((OCA_DIR, OCA_WHEELS), (OCA_PYTHON_DIR, ["unidecode"])):
+        done = subprocess.run([*pip, "--target", str(target), *wheels], check=False,
+                              capture_output=True, text=True)
+        if done.returncode:
+            say(f"pip failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+            return None
+    return addons
+
+
+def coexist_problems(path):
+    """WARNING and ERROR lines that name this add-on or one of the OCA add-ons."""
+    names = (MODULE, *OCA_MODULES)
+    problems = []
+    for line in Path(path).read_text(errors="replace").splitlines():
+        match = LOG_LINE.match(line)
+        if match and match["level"] in ("WARNING", "ERROR", "CRITICAL") and any(
+                name in line for name in names):
+            problems.append(line)
+    return problems
+
+
+def cmd_coexist(args):
+    """Install the add-on before OCA's SEPA and subscription add-ons, and after them, each time in
+    a fresh database; then run its coexistence tests there.  Any WARNING or ERROR naming either
+    side fails."""
+    try:
+        python = odoo_python()
+    except Unavailable as reason:
+        say(str(reason))
+        print("\n" + "*" * 72 + "\n*** Next to OCA: SKIPPED (Odoo 19 not importable)\n" + "*" * 72, flush=True)
+        return 0
+    oca = ensure_oca()
+    if oca is None:
+        print("\n" + "*" * 72 + f"\n*** {COEXIST_SKIPPED}\n" + "*" * 72, flush=True)
+        return 0
+    bindir = start_postgres()
+    conf = DEVENV / "odoo-oca.conf"
+    conf.write_text(write_config(python).read_text().replace(
+        "addons_path = ", f"addons_path = {oca},", 1))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(OCA_PYTHON_DIR), os.environ.get("PYTHONPATH", "")]))
+    common = ["--stop-after-init", "--workers=0", "--max-cron-threads=0"]
+    oca_modules = ",".join(OCA_MODULES)
+    orders = (("before", MODULE, oca_modules), ("after", oca_modules, MODULE))
+    failures, counts = [], []
+    started = time.time()
+    for label, first, second in orders:
+        db = f"swsub_coexist_{label}"
+        drop_database(bindir, db)
+        say(f"the add-on {label} OCA's: installing {first}, then {second}, in a fresh database '{db}'")
+        steps = (("install-1", ["-i", first]), ("install-2", ["-i", second]),
+                 ("tests", ["--test-enable", "--test-tags", COEXIST_TAGS]))
+        for step, options in steps:
+            log = DEVENV / f"coexist-{label}-{step}.log"
+            rc = odoo(python, conf, "-d", db, *options, *common, log=log)
+            problems = coexist_problems(log)
+            if rc:
+                failures.append(f"{label}/{step}: Odoo exited with {rc}, see {log}")
+            failures.extend(f"{label}/{step}: {line}" for line in problems)
+            if step == "tests":
+                summary = test_summary(log)
+                if not summary or summary[0] or summary[1] or not summary[2]:
+                    failures.append(f"{label}/{step}: the coexistence tests did not pass: {summary}, see {log}")
+                else:
+                    counts.append(summary[2])
+            if rc:
+                break
+    print("\n" + "=" * 72)
+    for line in failures:
+        print(f"COEXIST: {line}")
+    if failures:
+        print("Next to OCA: FAILED")
+        return 1
+    print(f"Next to OCA: PASSED (installed before and after {oca_modules}, logs clean; "
+          f"{' + '.join(map(str, counts))} coexistence tests; {time.time() - started:.0f} s)")
+    return 0
+
+
 def ensure_debian_package(name):
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say(f"installing the Debian package {name}")
@@ -510,11 +611,12 @@ def main():
     sub.add_parser("bench", help="benchmark the billing run against plain Odoo (BENCH_SIZES=1000,10000)")
     test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
+    sub.add_parser("coexist", help="install the add-on before and after OCA's SEPA and subscription add-ons")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
     sub.add_parser("screenshots", help="capture the README and app-page screenshots from the demo database")
     args = parser.parse_args()
     commands = {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench,
-                "screenshots": cmd_screenshots}
+                "screenshots": cmd_screenshots, "coexist": cmd_coexist}
     return commands[args.command](args)
 
 

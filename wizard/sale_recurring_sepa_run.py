@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
 from ..engine import sepa
+from ..models.account_journal import SDD_CODE
 
 
 class SaleRecurringSepaRun(models.TransientModel):
@@ -51,7 +52,7 @@ class SaleRecurringSepaRun(models.TransientModel):
         return self.env["account.move"].search([
             ("company_id", "=", self.company_id.id), ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
             ("payment_state", "in", ("not_paid", "partial")), ("sepa_line_ids", "not any", [("state", "=", "open")]),
-            "|", ("sepa_mandate_id", "!=", False), ("preferred_payment_method_line_id.code", "=", "sepa_direct_debit"),
+            "|", ("sepa_mandate_id", "!=", False), ("preferred_payment_method_line_id.code", "=", SDD_CODE),
         ], order="invoice_date_due, name")
 
     def _why_left_out(self, invoice):
