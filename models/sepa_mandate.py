@@ -112,8 +112,9 @@ class SaleRecurringMandate(models.Model):
             mandate.bank_account_id._recurring_set_bic(mandate.bic)
 
     def _search_iban(self, operator, value):
-        if isinstance(value, str):
-            value = value.replace(" ", "").upper()
+        def clean(iban):
+            return iban.replace(" ", "").upper() if isinstance(iban, str) else iban
+        value = clean(value) if isinstance(value, str) or not value else [clean(iban) for iban in value]
         return [("bank_account_id.sanitized_acc_number", operator, value)]
 
     @api.model

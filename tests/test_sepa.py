@@ -247,6 +247,92 @@ class TestSepa(SubscriptionCase):
         self.assertFalse(self.mandate.original_iban)
         self.assertTrue(order.recurring_invoice_ids)
 
+    def test_a_mandate_collects_from_the_customers_bank_account(self):
+        """The IBAN lives in res.partner.bank: the customer's account is taken, not copied."""
+        mandate = self.mandate
+        account = mandate.bank_account_id
+        self.assertEqual((account.partner_id, account.sanitized_acc_number), (self.customer, "BE68539007547034"))
+        self.assertIn(account, self.customer.bank_ids)
+        self.assertEqual(mandate.iban, "BE68539007547034")
+        # a second mandate on the same IBAN, typed with spaces, takes the same account
+        second = self._mandate("be68 5390 0754 7034", name="SWS-MDT-SAME")
+        self.assertEqual(second.bank_account_id, account)
+        self.assertEqual(self.env["res.partner.bank"].search_count([("partner_id", "=", self.customer.id)]), 1)
+        # the BIC is the account's bank's, found from the IBAN
+        dutch = self._mandate("NL91ABNA0417164300", name="SWS-MDT-NL")
+        self.assertEqual((dutch.bic, dutch.bank_account_id.bank_id.bic), ("ABNANL2A", "ABNANL2A"))
+        self.assertEqual(dutch.bank_account_id.bank_id.name, "ABN AMRO BANK N.V.")
+        self.assertEqual(self.env["sale.recurring.mandate"].search([("iban", "=", "NL91 ABNA 0417 1643 00")]), dutch)
+        # what a bank statement import does: it finds the customer by the account number
+        found = self.env["res.partner.bank"].search([("acc_number", "=", "BE68 5390 0754 7034")])
+        self.assertEqual(found.partner_id, self.customer)
+        line = self.env["account.bank.statement.line"].create({
+            "journal_id": self.journal.id, "date": "2026-12-14", "payment_ref": "SEPA credit", "amount": 39.90,
+            "partner_id": self.customer.id, "account_number": "BE68539007547034"})
+        self.assertEqual(line._find_or_create_bank_account(), account)
+        # the pain.008 debits that account, in its holder's name
+        account.acc_holder_name = "Brasserie Dupont SRL"
+        with freeze_time("2026-11-30 08:00"):
+            self._debit_subscription()
+            self._run_billing()
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+        xml = etree.fromstring(self._xml(batch))
+        ns = {"p": xml.nsmap[None]}
+        self.assertEqual(xml.findtext(".//p:DrctDbtTxInf/p:DbtrAcct/p:Id/p:IBAN", namespaces=ns), "BE68539007547034")
+        self.assertEqual(xml.findtext(".//p:DrctDbtTxInf/p:Dbtr/p:Nm", namespaces=ns), "Brasserie Dupont SRL")
+
+    def test_a_new_account_is_an_amendment_on_the_same_mandate(self):
+        mandate = self.mandate
+        old = mandate.bank_account_id
+        mandate.write({"last_collection_date": "2026-11-02"})
+        new = self.env["res.partner.bank"].create({"partner_id": self.customer.id, "acc_number": "BE21 0012 3456 7803"})
+        form = Form(mandate)
+        form.bank_account_id = new
+        form.save()
+        self.assertEqual((mandate.bank_account_id, mandate.original_bank_account_id), (new, old))
+        self.assertEqual(mandate.original_iban, "BE68539007547034")
+        self.assertTrue(mandate.original_bank_changed)  # BNP Paribas Fortis, not bpost bank
+        self.assertEqual(self.customer.bank_ids, old | new, "the customer keeps both accounts")
+        with freeze_time("2026-11-30 08:00"):
+            self._debit_subscription()
+            self._run_billing()
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+        xml = self._xml(batch)
+        self.assertIn(b"<AmdmntInd>true</AmdmntInd>", xml)
+        self.assertIn(b"<IBAN>BE21001234567803</IBAN>", xml)
+        self.assertTrue(sepa.validate(xml, sepa.V08))
+        batch.action_sent()
+        self.assertFalse(mandate.original_bank_account_id)
+        self.assertEqual(mandate.bank_account_id, new)
+
+    def test_a_mandates_account_is_its_debtors_and_keeps_its_number(self):
+        other = self.env["res.partner"].create({"name": "Bakkerij Jansen"})
+        foreign = self.env["res.partner.bank"].create({"partner_id": other.id, "acc_number": "BE71096123456769"})
+        account = self.mandate.bank_account_id
+        with self.assertRaisesRegex(ValidationError, "mandate .* collects from it"):
+            account.acc_number = "BE71096123456769"
+        with self.assertRaisesRegex(ValidationError, "mandate .* collects from it"):
+            account.partner_id = other
+        self.assertEqual((account.sanitized_acc_number, account.partner_id), ("BE68539007547034", self.customer))
+        # each refused write on a mandate of its own: a failed write leaves its value in the test's cache
+        with self.assertRaisesRegex(ValidationError, "Bank Account.*belongs to Bakkerij Jansen"):
+            self._mandate("BE68539007547034", name="SWS-MDT-A").write({"bank_account_id": foreign.id})
+        not_iban = self.env["res.partner.bank"].create({"partner_id": self.customer.id, "acc_number": "US12345678"})
+        with self.assertRaisesRegex(ValidationError, "'IBAN' \\(US12345678\\) is not a valid IBAN"):
+            self._mandate("BE68539007547034", name="SWS-MDT-B").write({"bank_account_id": not_iban.id})
+        with self.assertRaisesRegex(ValidationError, "Bank Account' is empty"):
+            self._mandate("BE68539007547034", name="SWS-MDT-C").write({"bank_account_id": False})
+        # an invoicing user who may not create bank accounts still records a mandate from an IBAN
+        clerk = self.env["res.users"].create({
+            "name": "Clerk", "login": "clerk", "company_id": self.company_data["company"].id,
+            "company_ids": [Command.set(self.company_data["company"].ids)],
+            "group_ids": [Command.set([self.env.ref("account.group_account_invoice").id,
+                                       self.env.ref("sale_weekly_subscription.group_subscription_user").id])]})
+        self.assertFalse(self.env["res.partner.bank"].with_user(clerk).has_access("create"))
+        mandate = self.env["sale.recurring.mandate"].with_user(clerk).create(
+            {"partner_id": self.customer.id, "iban": "NL91ABNA0417164300", "signed_on": "2026-01-05"})
+        self.assertEqual(mandate.bank_account_id.partner_id, self.customer)
+
     def test_bad_input_refuses_the_whole_run_and_marks_nothing(self):
         with freeze_time("2026-11-30 08:00"):
             order = self._debit_subscription()
