@@ -1,12 +1,12 @@
 # Development commands of the add-on; see the README.
 PYTHON ?= python3
 
-.PHONY: test deps lint pure odoo-test coexist demo pot bench screenshots
+.PHONY: test deps lint pure odoo-test coexist migration demo pot bench screenshots
 .DEFAULT_GOAL := test
 
 ## make test: lint, pure tests, the Odoo tests in a fresh database of a throwaway cluster, then the
-## install next to OCA's SEPA and subscription add-ons (both orders)
-test: deps lint pure odoo-test coexist
+## install next to OCA's SEPA and subscription add-ons (both orders) and the upgrade from the previous release
+test: deps lint pure odoo-test coexist migration
 
 deps:
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -22,6 +22,9 @@ odoo-test:
 
 coexist:
 	@$(PYTHON) tools/dev.py coexist
+
+migration:
+	@$(PYTHON) tools/dev.py migration
 
 ## make demo: a demo database with the add-on and its demo data, served at http://localhost:8069
 demo: deps

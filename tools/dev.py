@@ -11,6 +11,7 @@ archive).  Everything this script makes lives under ``.devenv/``.
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -597,6 +598,139 @@ def cmd_coexist(args):
     return 0
 
 
+# -- the upgrade from the previous release ------------------------------------
+
+# the last commit of release 19.0.1.2.0: its database is upgraded to this one
+PREVIOUS_RELEASE = ("19.0.1.2.0", "22db1d4245c9a824a3e7d5adfae0aa9d3df8f3ee")
+MIGRATION_SKIPPED = "Upgrade from the previous release: SKIPPED ({})"
+
+BEFORE_UPGRADE = """
+import json
+mandates = env["sale.recurring.mandate"].search([], order="id")
+# one amendment waiting to be told, as a running database has: the original IBAN is kept
+amended = mandates.filtered(lambda m: m.state == "active")[:1]
+amended.iban = "BE71096123456769"
+env.cr.commit()
+env.cr.execute("SELECT id, partner_id, iban, bic, original_iban FROM sale_recurring_mandate ORDER BY id")
+rows = env.cr.fetchall()
+print("BEFORE=" + json.dumps({
+    "mandates": rows, "amended": amended.id,
+    "creditor": {c.id: c.sepa_creditor_identifier for c in env["res.company"].search([])},
+    "method": env.ref("sale_weekly_subscription.account_payment_method_sepa_direct_debit").code,
+    "method_lines": env["account.payment.method.line"].search_count(
+        [("payment_method_id.code", "=", "sepa_direct_debit")]),
+}))
+"""
+
+AFTER_UPGRADE = """
+import json
+before = BEFORE
+problems = []
+Mandate = env["sale.recurring.mandate"].with_context(active_test=False)
+for mandate_id, partner_id, iban, bic, original_iban in before["mandates"]:
+    mandate = Mandate.browse(mandate_id)
+    account = mandate.bank_account_id
+    if (account.sanitized_acc_number, account.partner_id.id) != (iban, partner_id):
+        problems.append(f"mandate {mandate.name}: account {account.sanitized_acc_number} of {account.partner_id.id}, "
+                        f"expected {iban} of {partner_id}")
+    if bic and account.bank_id.bic != bic:
+        problems.append(f"mandate {mandate.name}: BIC {account.bank_id.bic}, expected {bic}")
+    if (mandate.original_iban or None) != original_iban:
+        problems.append(f"mandate {mandate.name}: original {mandate.original_iban}, expected {original_iban}")
+for column in ("iban", "bic", "original_iban"):
+    env.cr.execute("SELECT 1 FROM information_schema.columns WHERE table_name = 'sale_recurring_mandate' "
+                   "AND column_name = %s", [column])
+    if env.cr.fetchone():
+        problems.append(f"the old column sale_recurring_mandate.{column} is still there")
+if not any(before["creditor"].values()) or not before["amended"]:
+    problems.append("the previous release's demo data has no creditor identifier or no active mandate to amend")
+for company_id, value in before["creditor"].items():
+    company = env["res.company"].browse(int(company_id))
+    if (company.recurring_sepa_creditor_identifier or None) != (value or None):
+        problems.append(f"company {company.name}: creditor identifier {company.recurring_sepa_creditor_identifier}, "
+                        f"expected {value}")
+method = env.ref("sale_weekly_subscription.account_payment_method_sepa_direct_debit")
+lines = env["account.payment.method.line"].search_count([("payment_method_id", "=", method.id)])
+if method.code != "sale_recurring_sdd" or lines != before["method_lines"]:
+    problems.append(f"payment method {method.code} on {lines} journals, expected sale_recurring_sdd on "
+                    f"{before['method_lines']}")
+# the amendment is told with the next collection, from the original account
+amended = Mandate.browse(before["amended"])
+if amended and not amended.original_bank_account_id:
+    problems.append(f"mandate {amended.name}: the amendment was lost")
+print("AFTER=" + json.dumps({"mandates": len(before["mandates"]), "problems": problems}))
+"""
+
+
+def cmd_migration(args):
+    """Install the previous release (its commit, with demo data), upgrade it to this one, and check
+    that every mandate now points to a bank account with its IBAN, BIC and original IBAN."""
+    version, commit = PREVIOUS_RELEASE
+    try:
+        python = odoo_python()
+    except Unavailable as reason:
+        print("\n" + "*" * 72 + "\n*** " + MIGRATION_SKIPPED.format(reason) + "\n" + "*" * 72, flush=True)
+        return 0
+    previous = DEVENV / "previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    (previous / MODULE).mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=False)
+    if archive.returncode:
+        print("\n" + "*" * 72 + "\n*** " + MIGRATION_SKIPPED.format(
+            f"commit {commit[:10]} of {version} is not in this checkout's history") + "\n" + "*" * 72, flush=True)
+        return 0
+    subprocess.run(["tar", "-x", "-C", str(previous / MODULE)], input=archive.stdout, check=True)
+    bindir = start_postgres()
+    current = write_config(python)
+    old_conf = DEVENV / "odoo-previous.conf"
+    old_conf.write_text(current.read_text().replace(str(module_link()), str(previous)))
+    db = "swsub_migration"
+    drop_database(bindir, db)
+    common = ["--stop-after-init", "--workers=0", "--max-cron-threads=0"]
+    started = time.time()
+    say(f"installing release {version} ({commit[:10]}) with its demo data in a fresh database '{db}'")
+    failures = []
+    rc = odoo(python, old_conf, "-d", db, "-i", MODULE, "--with-demo", *common, log=DEVENV / "migration-install.log")
+    if rc:
+        failures.append(f"the install of {version} failed: see {DEVENV / 'migration-install.log'}")
+    before = None
+    if not failures:
+        shell = subprocess.run([python, "-m", "odoo", "shell", "-c", str(old_conf), "-d", db, "--no-http",
+                                "--log-level=warn"], input=BEFORE_UPGRADE, text=True, capture_output=True,
+                               check=False)
+        before = next((line[7:] for line in shell.stdout.splitlines() if line.startswith("BEFORE=")), None)
+        if not before:
+            failures.append(f"reading the {version} database failed: {shell.stderr[-2000:]}")
+    result = {}
+    if not failures:
+        say(f"upgrading '{db}' to this checkout (-u {MODULE})")
+        log = DEVENV / "migration-upgrade.log"
+        rc = odoo(python, current, "-d", db, "-u", MODULE, *common, log=log)
+        failures += [f"upgrade: {line}" for line in coexist_problems(log)]
+        if rc:
+            failures.append(f"the upgrade failed: see {log}")
+        else:
+            script = f"import json\nBEFORE = json.loads({before!r})\n" + AFTER_UPGRADE
+            shell = subprocess.run([python, "-m", "odoo", "shell", "-c", str(current), "-d", db, "--no-http",
+                                    "--log-level=warn"], input=script, text=True, capture_output=True, check=False)
+            line = next((line[6:] for line in shell.stdout.splitlines() if line.startswith("AFTER=")), None)
+            if not line:
+                failures.append(f"checking the upgraded database failed: {shell.stderr[-2000:]}")
+            else:
+                result = json.loads(line)
+                failures += result["problems"]
+    print("\n" + "=" * 72)
+    for line in failures:
+        print(f"MIGRATION: {line}")
+    if failures:
+        print(f"Upgrade from {version}: FAILED")
+        return 1
+    print(f"Upgrade from {version}: PASSED ({result['mandates']} mandates of the demo data moved to their "
+          f"bank accounts, an amendment kept, creditor identifier and payment method kept; log clean; "
+          f"{time.time() - started:.0f} s)")
+    return 0
+
+
 def ensure_debian_package(name):
     if os.geteuid() == 0 and shutil.which("apt-get"):
         say(f"installing the Debian package {name}")
@@ -612,11 +746,12 @@ def main():
     test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
     sub.add_parser("coexist", help="install the add-on before and after OCA's SEPA and subscription add-ons")
+    sub.add_parser("migration", help="upgrade a database of the previous release to this checkout")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
     sub.add_parser("screenshots", help="capture the README and app-page screenshots from the demo database")
     args = parser.parse_args()
     commands = {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench,
-                "screenshots": cmd_screenshots, "coexist": cmd_coexist}
+                "screenshots": cmd_screenshots, "coexist": cmd_coexist, "migration": cmd_migration}
     return commands[args.command](args)
 
 
