@@ -10,6 +10,7 @@ archive).  Everything this script makes lives under ``.devenv/``.
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -473,8 +474,27 @@ def cmd_pot(args):
     python, conf, rc = install_fresh(db, DEVENV / "i18n.log")
     if rc:
         return rc
-    return subprocess.run([python, "-m", "odoo", "i18n", "export", "-c", str(conf), "-d", db, MODULE],
-                          check=False).returncode
+    with aside(OCA_DIR, OCA_PYTHON_DIR, DEVENV / "previous"):
+        return subprocess.run([python, "-m", "odoo", "i18n", "export", "-c", str(conf), "-d", db, MODULE],
+                              check=False).returncode
+
+
+@contextlib.contextmanager
+def aside(*folders):
+    """Move ``folders`` (under .devenv) out of the add-on's tree for a while: Odoo's export reads the
+    source of every file under the add-on, and OCA's add-ons or the previous release are not its own."""
+    away = Path(tempfile.mkdtemp(prefix="swsub-aside-"))
+    moved = []
+    try:
+        for folder in folders:
+            if folder.exists():
+                shutil.move(str(folder), str(away / folder.name))
+                moved.append(folder)
+        yield
+    finally:
+        for folder in moved:
+            shutil.move(str(away / folder.name), str(folder))
+        shutil.rmtree(away, ignore_errors=True)
 
 
 def cmd_bench(args):
@@ -719,6 +739,7 @@ def cmd_migration(args):
             else:
                 result = json.loads(line)
                 failures += result["problems"]
+    shutil.rmtree(previous, ignore_errors=True)  # not a second copy of the add-on in its own tree
     print("\n" + "=" * 72)
     for line in failures:
         print(f"MIGRATION: {line}")
