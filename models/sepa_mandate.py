@@ -28,7 +28,7 @@ class SaleRecurringMandate(models.Model):
         "res.partner", string="Debtor", required=True, index=True, tracking=True, check_company=True,
         help="The customer (commercial entity) whose account is debited.")
     bank_account_id = fields.Many2one(
-        "res.partner.bank", string="Bank Account", tracking=True, index=True, ondelete="restrict",
+        "res.partner.bank", tracking=True, index=True, ondelete="restrict",
         check_company=True, groups="account.group_account_invoice",
         domain="[('partner_id', '=', partner_id)]",
         help="The debtor's bank account, one of the customer's bank accounts (Contacts, Invoicing tab): "
@@ -69,7 +69,7 @@ class SaleRecurringMandate(models.Model):
         help="No collection sent yet: with the company's 'FRST for first collections' setting, the "
              "next one is sent as FRST, later ones as RCUR.")
     original_bank_account_id = fields.Many2one(
-        "res.partner.bank", string="Original Bank Account", readonly=True, copy=False, ondelete="restrict",
+        "res.partner.bank", readonly=True, copy=False, ondelete="restrict",
         groups="account.group_account_invoice",
         help="The account before an amendment, sent with the next collection (AmdmntInd).")
     original_iban = fields.Char(
