@@ -14,7 +14,7 @@ schedule of periods and invoice dates.
     "author": "Weekly Subscriptions team",
     "website": "https://github.com/sale-weekly-subscription",
     "license": "LGPL-3",
-    "depends": ["sale", "account", "base_iban", "portal"],
+    "depends": ["sale", "account", "account_edi_ubl_cii", "base_iban", "portal"],
     "external_dependencies": {"python": ["schwifty", "python-dateutil", "python-stdnum", "lxml"]},
     "data": [
         "security/sale_weekly_subscription_security.xml",

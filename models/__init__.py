@@ -10,6 +10,7 @@ from . import sale_order_lifecycle
 from . import sale_order_billing
 from . import sale_order_line
 from . import account_journal
+from . import account_edi_xml_ubl_bis3
 from . import sepa_mandate
 from . import sepa_batch
 from . import sepa_bank_file

@@ -14,3 +14,4 @@ from . import test_rules
 from . import test_access
 from . import test_limits
 from . import test_coexistence
+from . import test_ubl

@@ -532,17 +532,25 @@ COEXIST_TAGS = f"coexistence/{MODULE}"
 
 def ensure_oca():
     """OCA's 19.0 add-ons from their PyPI wheels in .devenv/oca, and unidecode (which
-    account_banking_pain_base imports) in .devenv/oca-python; None when PyPI can't be reached."""
+    account_banking_pain_base imports) in .devenv/oca-python; None when PyPI can't be reached.
+    The wheels are kept in .devenv/oca-wheels; the two folders exist only while ``coexist`` runs,
+    since Odoo's translation export reads every file under the add-on, .devenv included."""
     addons = OCA_DIR / "odoo" / "addons"
-    if all((addons / name / "__manifest__.py").exists() for name in OCA_MODULES) \
-            and (OCA_PYTHON_DIR / "unidecode").is_dir():
-        return addons
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
-           "--upgrade"]
-    say(f"installing OCA's 19.0 add-ons from PyPI into {OCA_DIR}")
-    for target, wheels in ((OCA_DIR, OCA_WHEELS), (OCA_PYTHON_DIR, ["unidecode"])):
-        done = subprocess.run([*pip, "--target", str(target), *wheels], check=False,
-                              capture_output=True, text=True)
+    wheels = DEVENV / "oca-wheels"
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    have = [path.name.lower() for path in wheels.glob("*.whl")]
+    needed = [wheel.split("==")[0].replace("-", "_") for wheel in OCA_WHEELS] + ["unidecode"]
+    if not all(any(name.startswith(f"{prefix}-") for name in have) for prefix in needed):
+        say(f"downloading OCA's 19.0 add-ons from PyPI into {wheels}")
+        done = subprocess.run([*pip, "download", "--no-deps", "--dest", str(wheels), *OCA_WHEELS, "unidecode"],
+                              check=False, capture_output=True, text=True)
+        if done.returncode:
+            say(f"pip failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
+            return None
+    for target, names in ((OCA_DIR, [w.split("==")[0] for w in OCA_WHEELS]), (OCA_PYTHON_DIR, ["unidecode"])):
+        shutil.rmtree(target, ignore_errors=True)
+        done = subprocess.run([*pip, "install", "--no-deps", "--no-index", "--find-links", str(wheels),
+                               "--target", str(target), *names], check=False, capture_output=True, text=True)
         if done.returncode:
             say(f"pip failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
             return None
@@ -575,6 +583,14 @@ def cmd_coexist(args):
     if oca is None:
         print("\n" + "*" * 72 + f"\n*** {COEXIST_SKIPPED}\n" + "*" * 72, flush=True)
         return 0
+    try:
+        return coexist(python, oca)
+    finally:
+        shutil.rmtree(OCA_DIR, ignore_errors=True)
+        shutil.rmtree(OCA_PYTHON_DIR, ignore_errors=True)
+
+
+def coexist(python, oca):
     bindir = start_postgres()
     conf = DEVENV / "odoo-oca.conf"
     conf.write_text(write_config(python).read_text().replace(
