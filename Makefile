@@ -1,12 +1,13 @@
 # Development commands of the add-on; see the README.
 PYTHON ?= python3
 
-.PHONY: test deps lint pure odoo-test coexist migration demo pot bench screenshots
+.PHONY: test deps lint pure odoo-test coexist peppol migration demo pot bench screenshots
 .DEFAULT_GOAL := test
 
 ## make test: lint, pure tests, the Odoo tests in a fresh database of a throwaway cluster, then the
-## install next to OCA's SEPA and subscription add-ons (both orders) and the upgrade from the previous release
-test: deps lint pure odoo-test coexist migration
+## install next to OCA's SEPA and subscription add-ons (both orders), the Peppol and l10n_be tests,
+## and the upgrade from the previous release
+test: deps lint pure odoo-test coexist peppol migration
 
 deps:
 	@$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -22,6 +23,9 @@ odoo-test:
 
 coexist:
 	@$(PYTHON) tools/dev.py coexist
+
+peppol:
+	@$(PYTHON) tools/dev.py peppol
 
 migration:
 	@$(PYTHON) tools/dev.py migration

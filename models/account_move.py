@@ -130,6 +130,14 @@ class AccountMove(models.Model):
         self.ensure_one()
         return self.recurring_order_id._recurring_form_action()
 
+    def _get_invoice_computed_reference(self):
+        """With the company's 'One Payment Reference per Subscription', a subscription invoice carries
+        its subscription's reference, in the journal's communication standard."""
+        order = self.recurring_order_id
+        if order and self.move_type == "out_invoice" and self.company_id.recurring_stable_payment_reference:
+            return order._recurring_payment_reference(self.journal_id)
+        return super()._get_invoice_computed_reference()
+
     def _recurring_post(self):
         """Post the subscription invoices the billing run made (plans with "Post automatically"),
         in one call.  Override to post differently, or to check something first."""
@@ -137,12 +145,16 @@ class AccountMove(models.Model):
             self._post(soft=False)
 
     def _recurring_send(self):
-        """Queue posted subscription invoices for Odoo's standard sending (e-mail with the PDF,
-        in batches, by the "Send invoices" scheduled action).  Plans decide; a customer with
+        """Queue posted subscription invoices for Odoo's standard sending (``account.move.send``, in
+        batches, by the "Send invoices" scheduled action), which follows each customer's preferred
+        sending method: e-mail with the PDF, or Peppol when ``account_peppol`` is installed and the
+        customer's endpoint is verified.  Plans decide; a customer who can only be e-mailed and has
         no e-mail address is reported on the subscription instead."""
         to_send = self.filtered(lambda move: move.state == "posted"
                                 and move.recurring_order_id.recurring_plan_id.auto_send)
-        no_email = to_send.filtered(lambda move: not move.partner_id.email)
+        sender = self.env["account.move.send"]
+        no_email = to_send.filtered(lambda move: not move.partner_id.email and not (
+            sender._get_default_sending_methods(move) - {"email"}))
         for move in no_email:
             move.recurring_order_id.message_post(body=self.env._(
                 "Invoice %(invoice)s was not sent: %(partner)s has no e-mail address (field 'Email').",

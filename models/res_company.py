@@ -35,6 +35,12 @@ class ResCompany(models.Model):
              "further behind (a start date years ago, a run that was down) catches up over the next days "
              "and is flagged, unless the catch-up is approved: at confirmation, or with 'Approve Catch-up' "
              "on the subscription.")
+    recurring_stable_payment_reference = fields.Boolean(
+        string="One Payment Reference per Subscription",
+        help="Every invoice of a subscription carries the same payment reference, made from the subscription in "
+             "the sales journal's communication standard (with l10n_be, a structured communication "
+             "+++123/4567/89012+++). For rent or fees paid by standing order: the customer's bank sends the same "
+             "reference every time. Off: each invoice has its own, as Odoo makes it.")
     recurring_error_user_id = fields.Many2one(
         "res.users", string="Billing Errors To", domain="[('share', '=', False)]",
         help="Who gets the to-do when the billing run cannot invoice a subscription that has no "

@@ -21,6 +21,8 @@ class ResConfigSettings(models.TransientModel):
     recurring_default_plan_id = fields.Many2one(related="company_id.recurring_default_plan_id", readonly=False)
     recurring_error_user_id = fields.Many2one(related="company_id.recurring_error_user_id", readonly=False)
     recurring_catch_up_limit = fields.Integer(related="company_id.recurring_catch_up_limit", readonly=False)
+    recurring_stable_payment_reference = fields.Boolean(
+        related="company_id.recurring_stable_payment_reference", readonly=False)
     sepa_represent_days = fields.Integer(related="company_id.sepa_represent_days", readonly=False)
     sepa_represent_max = fields.Integer(related="company_id.sepa_represent_max", readonly=False)
     sepa_charges_account_id = fields.Many2one(related="company_id.sepa_charges_account_id", readonly=False)

@@ -11,6 +11,8 @@ from odoo.fields import Domain
 from odoo.tools import format_date
 from odoo.tools.misc import babel_locale_parse
 
+from odoo.addons.account.tools import format_structured_reference_iso
+
 from ..engine import periods, schedule
 from .sale_recurring_plan import WEEKDAYS
 
@@ -69,6 +71,10 @@ class SaleOrder(models.Model):
         string="Invoiced Until", copy=False, readonly=True,
         help="Last day covered by the subscription's invoices. The next period to invoice "
              "starts the day after.")
+    recurring_payment_reference = fields.Char(
+        string="Payment Reference", compute="_compute_recurring_payment_reference",
+        help="The reference every invoice of this subscription carries, with the company's 'One Payment Reference "
+             "per Subscription': give it to the customer for a standing order.")
     recurring_end_date = fields.Date(
         string="Term End", copy=False, tracking=True,
         help="Last day of the current fixed term; empty for an open-ended subscription. "
@@ -605,3 +611,34 @@ class SaleOrder(models.Model):
         action["domain"] = [("recurring_order_id", "=", self.id)]
         action["context"] = {"default_move_type": "out_invoice", "create": False}
         return action
+
+    @api.depends("company_id.recurring_stable_payment_reference", "journal_id.invoice_reference_model")
+    def _compute_recurring_payment_reference(self):
+        journals = {}
+        for order in self:
+            company = order.company_id
+            if not (order.id and order.recurring_plan_id and company.recurring_stable_payment_reference):
+                order.recurring_payment_reference = False
+                continue
+            if company.id not in journals:
+                journals[company.id] = self.env["account.journal"].search(
+                    [*self.env["account.journal"]._check_company_domain(company), ("type", "=", "sale")], limit=1)
+            order.recurring_payment_reference = order._recurring_payment_reference(
+                order.journal_id or journals[company.id])
+
+    def _recurring_payment_reference(self, journal):
+        """This subscription's own payment reference, in ``journal``'s communication standard: the same
+        for all its invoices.  Its digits are 9 and the subscription's id on 9 digits, so that it never
+        equals a reference Odoo makes from an invoice's id."""
+        self.ensure_one()
+        digits = f"9{self.id:09d}"[-10:]
+        model = journal.invoice_reference_model
+        if model == "be":  # Belgian structured communication (OGM-VCS): 10 digits and their modulo 97
+            check = int(digits) % 97 or 97
+            return f"+++{digits[:3]}/{digits[3:7]}/{digits[7:]}{check:02d}+++"
+        if model == "euro":  # ISO 11649 creditor reference
+            code = journal.code if journal.code and journal.code.isascii() and journal.code.isalnum() else ""
+            return format_structured_reference_iso(f"{code}{digits}")
+        if model == "number":
+            return digits
+        return self.name

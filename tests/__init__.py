@@ -15,3 +15,4 @@ from . import test_access
 from . import test_limits
 from . import test_coexistence
 from . import test_ubl
+from . import test_peppol

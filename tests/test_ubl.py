@@ -37,6 +37,7 @@ class UblCase:
         cls.product_box.taxes_id = cls.company_data["default_tax_sale"]
         cls.customer.write({
             "is_company": True, "vat": "BE0897223670", "street": "Rue de la Loi 16", "zip": "1000",
+            "city": "Bruxelles", "country_id": cls.env.ref("base.be").id,
             "peppol_eas": "0208", "peppol_endpoint": "0897223670", "invoice_edi_format": "ubl_bis3",
         })
 

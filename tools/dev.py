@@ -557,9 +557,8 @@ def ensure_oca():
     return addons
 
 
-def coexist_problems(path):
-    """WARNING and ERROR lines that name this add-on or one of the OCA add-ons."""
-    names = (MODULE, *OCA_MODULES)
+def log_naming(path, names):
+    """WARNING and ERROR lines that name one of ``names`` (add-ons)."""
     problems = []
     for line in Path(path).read_text(errors="replace").splitlines():
         match = LOG_LINE.match(line)
@@ -591,38 +590,21 @@ def cmd_coexist(args):
 
 
 def coexist(python, oca):
-    bindir = start_postgres()
+    start_postgres()
     conf = DEVENV / "odoo-oca.conf"
     conf.write_text(write_config(python).read_text().replace(
         "addons_path = ", f"addons_path = {oca},", 1))
     os.environ["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(OCA_PYTHON_DIR), os.environ.get("PYTHONPATH", "")]))
-    common = ["--stop-after-init", "--workers=0", "--max-cron-threads=0"]
     oca_modules = ",".join(OCA_MODULES)
-    orders = (("before", MODULE, oca_modules), ("after", oca_modules, MODULE))
-    failures, counts = [], []
     started = time.time()
-    for label, first, second in orders:
-        db = f"swsub_coexist_{label}"
-        drop_database(bindir, db)
-        say(f"the add-on {label} OCA's: installing {first}, then {second}, in a fresh database '{db}'")
-        steps = (("install-1", ["-i", first]), ("install-2", ["-i", second]),
-                 ("tests", ["--test-enable", "--test-tags", COEXIST_TAGS]))
-        for step, options in steps:
-            log = DEVENV / f"coexist-{label}-{step}.log"
-            rc = odoo(python, conf, "-d", db, *options, *common, log=log)
-            problems = coexist_problems(log)
-            if rc:
-                failures.append(f"{label}/{step}: Odoo exited with {rc}, see {log}")
-            failures.extend(f"{label}/{step}: {line}" for line in problems)
-            if step == "tests":
-                summary = test_summary(log)
-                if not summary or summary[0] or summary[1] or not summary[2]:
-                    failures.append(f"{label}/{step}: the coexistence tests did not pass: {summary}, see {log}")
-                else:
-                    counts.append(summary[2])
-            if rc:
-                break
+    failures, counts = [], []
+    for label, first, second in (("before", MODULE, oca_modules), ("after", oca_modules, MODULE)):
+        say(f"the add-on {label} OCA's: installing {first}, then {second}, in a fresh database")
+        failed, count = scenario(python, conf, f"coexist-{label}", (first, second), COEXIST_TAGS,
+                                 (MODULE, *OCA_MODULES))
+        failures += failed
+        counts.append(count)
     print("\n" + "=" * 72)
     for line in failures:
         print(f"COEXIST: {line}")
@@ -631,6 +613,64 @@ def coexist(python, oca):
         return 1
     print(f"Next to OCA: PASSED (installed before and after {oca_modules}, logs clean; "
           f"{' + '.join(map(str, counts))} coexistence tests; {time.time() - started:.0f} s)")
+    return 0
+
+
+def scenario(python, conf, label, installs, tags, names):
+    """Install ``installs`` one after the other in a fresh database, then run the tests of ``tags``
+    there; the failures (Odoo's exit code, WARNING and ERROR lines naming one of ``names``, tests
+    that did not pass) and the number of tests."""
+    db = f"swsub_{label.replace('-', '_')}"
+    drop_database(pg_bin(), db)
+    common = ["--stop-after-init", "--workers=0", "--max-cron-threads=0"]
+    steps = [(f"install-{index}", ["-i", modules]) for index, modules in enumerate(installs, 1)]
+    steps.append(("tests", ["--test-enable", "--test-tags", tags]))
+    failures, count = [], 0
+    for step, options in steps:
+        log = DEVENV / f"{label}-{step}.log"
+        rc = odoo(python, conf, "-d", db, *options, *common, log=log)
+        if rc:
+            failures.append(f"{label}/{step}: Odoo exited with {rc}, see {log}")
+        failures.extend(f"{label}/{step}: {line}" for line in log_naming(log, names))
+        if step == "tests":
+            summary = test_summary(log)
+            if not summary or summary[0] or summary[1] or not summary[2]:
+                failures.append(f"{label}/{step}: the tests did not pass: {summary}, see {log}")
+            else:
+                count = summary[2]
+        if rc:
+            break
+    return failures, count
+
+
+PEPPOL_MODULES = ("l10n_be", "account_peppol")
+PEPPOL_TAGS = f"peppol/{MODULE}"
+
+
+def cmd_peppol(args):
+    """A Belgian database with Odoo Community's l10n_be and account_peppol, then the add-on: its
+    Peppol sending and structured-communication tests run there."""
+    try:
+        python = odoo_python()
+    except Unavailable as reason:
+        say(str(reason))
+        print("\n" + "*" * 72 + "\n*** Peppol and l10n_be: SKIPPED (Odoo 19 not importable)\n" + "*" * 72,
+              flush=True)
+        return 0
+    start_postgres()
+    conf = write_config(python)
+    started = time.time()
+    say(f"installing {', '.join(PEPPOL_MODULES)}, then {MODULE}, in a fresh database")
+    failures, count = scenario(python, conf, "peppol", (",".join(PEPPOL_MODULES), MODULE), PEPPOL_TAGS,
+                               (MODULE, *PEPPOL_MODULES))
+    print("\n" + "=" * 72)
+    for line in failures:
+        print(f"PEPPOL: {line}")
+    if failures:
+        print("Peppol and l10n_be: FAILED")
+        return 1
+    print(f"Peppol and l10n_be: PASSED ({count} tests with {', '.join(PEPPOL_MODULES)} installed, log clean; "
+          f"{time.time() - started:.0f} s)")
     return 0
 
 
@@ -742,7 +782,7 @@ def cmd_migration(args):
         say(f"upgrading '{db}' to this checkout (-u {MODULE})")
         log = DEVENV / "migration-upgrade.log"
         rc = odoo(python, current, "-d", db, "-u", MODULE, *common, log=log)
-        failures += [f"upgrade: {line}" for line in coexist_problems(log)]
+        failures += [f"upgrade: {line}" for line in log_naming(log, (MODULE,))]
         if rc:
             failures.append(f"the upgrade failed: see {log}")
         else:
@@ -783,12 +823,14 @@ def main():
     test = sub.add_parser("test", help="install the add-on in a fresh database and run its Odoo tests")
     test.add_argument("--tags", help="test tags (default: /sale_weekly_subscription)")
     sub.add_parser("coexist", help="install the add-on before and after OCA's SEPA and subscription add-ons")
+    sub.add_parser("peppol", help="install l10n_be and account_peppol, then the add-on, and run its Peppol tests")
     sub.add_parser("migration", help="upgrade a database of the previous release to this checkout")
     sub.add_parser("demo", help="create the demo database, print a summary, serve Odoo")
     sub.add_parser("screenshots", help="capture the README and app-page screenshots from the demo database")
     args = parser.parse_args()
     commands = {"test": cmd_test, "demo": cmd_demo, "lint": cmd_lint, "pot": cmd_pot, "bench": cmd_bench,
-                "screenshots": cmd_screenshots, "coexist": cmd_coexist, "migration": cmd_migration}
+                "screenshots": cmd_screenshots, "coexist": cmd_coexist, "migration": cmd_migration,
+                "peppol": cmd_peppol}
     return commands[args.command](args)
 
 
