@@ -28,7 +28,7 @@ class AccountEdiXmlUblBis3(models.AbstractModel):
         return template
 
     def _add_invoice_header_nodes(self, document_node, vals):
-        super()._add_invoice_header_nodes(document_node, vals)
+        result = super()._add_invoice_header_nodes(document_node, vals)
         invoice = vals["invoice"]
         # BG-14: the billed period, from the subscription invoice's own period fields
         if invoice.recurring_period_start and invoice.recurring_period_end:
@@ -46,13 +46,14 @@ class AccountEdiXmlUblBis3(models.AbstractModel):
                     "cbc:IssueDate": {"_text": origin.invoice_date},
                 },
             }
+        return result
 
     def _add_invoice_payment_means_nodes(self, document_node, vals):
-        super()._add_invoice_payment_means_nodes(document_node, vals)
+        result = super()._add_invoice_payment_means_nodes(document_node, vals)
         invoice = vals["invoice"]
         mandate = self._recurring_mandate(invoice)
         if not mandate:
-            return
+            return result
         # UNCL4461 code 59, SEPA direct debit: the customer is debited, not asked to transfer
         # (PEPPOL-EN16931-R061: with the mandate reference).  No payee account: nothing to pay to.
         document_node["cac:PaymentMeans"] = {
@@ -63,6 +64,7 @@ class AccountEdiXmlUblBis3(models.AbstractModel):
                 "cac:PayerFinancialAccount": {"cbc:ID": {"_text": mandate.iban}},
             },
         }
+        return result
 
     def _get_party_node(self, vals):
         party_node = super()._get_party_node(vals)

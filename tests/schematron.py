@@ -97,4 +97,4 @@ def failed_asserts(xml):
 if __name__ == "__main__":
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-    print(json.dumps(_run(sys.argv[1:])))
+    sys.stdout.write(json.dumps(_run(sys.argv[1:])))
