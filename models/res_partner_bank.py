@@ -10,8 +10,9 @@ class ResPartnerBank(models.Model):
     _inherit = "res.partner.bank"
 
     recurring_mandate_ids = fields.One2many(
-        "sale.recurring.mandate", "bank_account_id", string="Direct Debit Mandates",
-        groups="account.group_account_invoice")
+        "sale.recurring.mandate", "bank_account_id", string="Subscription Mandates",
+        groups="account.group_account_invoice",
+        help="The subscriptions' direct-debit mandates that collect from this account.")
 
     def _recurring_set_bic(self, bic):
         """Give these accounts the bank with ``bic`` (made when Odoo has none with it yet)."""

@@ -60,6 +60,27 @@ class TestAccess(SubscriptionCase, HttpCase):
         with self.assertRaises(AccessError):
             self.mandate.with_user(self.user).read(["scan"])
 
+    def test_a_mandates_bank_account_is_for_invoicing_users(self):
+        """The IBAN lives in res.partner.bank, which Odoo lets every employee read: the accounts
+        that mandates collect from are kept to invoicing users, every other account stays as Odoo has it."""
+        account = self.mandate.bank_account_id
+        other = self.env["res.partner.bank"].create({"partner_id": self.customer.id, "acc_number": "BE71096123456769"})
+        Bank = self.env["res.partner.bank"]
+        self.assertEqual(Bank.with_user(self.user).search([("partner_id", "=", self.customer.id)]), other)
+        self.assertNotIn(account, self.customer.with_user(self.user).bank_ids)
+        with self.assertRaises(AccessError):
+            account.with_user(self.user).read(["acc_number"])
+        with self.assertRaises(AccessError):
+            self.mandate.with_user(self.user).read(["iban"])
+        self.assertEqual(self.mandate.with_user(self.user).iban_masked, "BE** **** **** 7034")
+        self.assertEqual(Bank.with_user(self.accountant).search([("partner_id", "=", self.customer.id)]),
+                         account | other)
+        self.assertEqual(self.mandate.with_user(self.accountant).iban, IBAN)
+        # the company's own accounts (on every invoice) stay readable by everyone
+        company_account = Bank.create({"partner_id": self.company_data["company"].partner_id.id,
+                                       "acc_number": "BE21001234567803"})
+        self.assertTrue(company_account.with_user(self.user).acc_number)
+
     # -- what the flows keep, over the API --------------------------------------------
 
     def test_protected_fields_change_only_through_the_flows_or_by_a_manager(self):
