@@ -375,7 +375,8 @@ batch = env["sale.recurring.sepa.batch"].search([], order="id desc", limit=1)
 print("IDS=" + json.dumps({"subscription": ref("sub_van_damme_meal_demo"), "pause": ref("pause_van_damme_demo"),
                            "running_subscription": ref("sub_de_smet_coffee_demo"),
                            "portal_subscription": ref("sub_peeters_meal_demo"), "batch": batch.id,
-                           "backdated_quotation": ref("sub_dubois_backdated_demo")}))
+                           "backdated_quotation": ref("sub_dubois_backdated_demo"),
+                           "mandate": ref("mandate_van_damme_demo")}))
 """
 
 

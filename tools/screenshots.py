@@ -107,6 +107,8 @@ def main():
             (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_mrr_month_action", "dashboard.png", admin),
             (f"{base}/odoo/weekly-subscriptions/{ids['backdated_quotation']}", "catch_up_wizard.png", admin,
              "button[name=action_confirm]"),
+            (f"{base}/odoo/action-sale_weekly_subscription.sale_recurring_mandate_action/{ids['mandate']}",
+             "mandate_form.png", admin),
             (f"{base}/my/subscriptions/{ids['portal_subscription']}", "portal_subscription.png", portal),
         ]
         # the first page builds the web client's assets: let it finish before the first picture
