@@ -135,7 +135,9 @@ class AccountMove(models.Model):
         its subscription's reference, in the journal's communication standard."""
         order = self.recurring_order_id
         if order and self.move_type == "out_invoice" and self.company_id.recurring_stable_payment_reference:
-            return order._recurring_payment_reference(self.journal_id)
+            reference = order._recurring_payment_reference(self.journal_id)
+            if reference:
+                return reference
         return super()._get_invoice_computed_reference()
 
     def _recurring_post(self):

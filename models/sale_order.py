@@ -624,12 +624,13 @@ class SaleOrder(models.Model):
                 journals[company.id] = self.env["account.journal"].search(
                     [*self.env["account.journal"]._check_company_domain(company), ("type", "=", "sale")], limit=1)
             order.recurring_payment_reference = order._recurring_payment_reference(
-                order.journal_id or journals[company.id])
+                order.journal_id or journals[company.id]) or False
 
     def _recurring_payment_reference(self, journal):
-        """This subscription's own payment reference, in ``journal``'s communication standard: the same
-        for all its invoices.  Its digits are 9 and the subscription's id on 9 digits, so that it never
-        equals a reference Odoo makes from an invoice's id."""
+        """This subscription's own payment reference, in ``journal``'s communication standard (Belgian,
+        RF, number or Odoo's; None for another), the same for all its invoices.  Its digits are 9 and
+        the subscription's id on 9 digits, so that it never equals a reference Odoo makes from an
+        invoice's id."""
         self.ensure_one()
         digits = f"9{self.id:09d}"[-10:]
         model = journal.invoice_reference_model
@@ -641,4 +642,6 @@ class SaleOrder(models.Model):
             return format_structured_reference_iso(f"{code}{digits}")
         if model == "number":
             return digits
-        return self.name
+        if model == "odoo":
+            return self.name
+        return None  # a standard of its own (a country's): each invoice keeps Odoo's reference

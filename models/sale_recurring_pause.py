@@ -334,6 +334,10 @@ class SaleRecurringPause(models.Model):
         vals.pop("transaction_ids", None)  # a payment belongs to the invoice, not to its credit note
         vals.update({
             "move_type": "out_refund",
+            # Odoo would take the customer's first bank account, the one the mandate debits: its full
+            # IBAN would then show (and be tracked) on a credit note that salespeople read.  Days given
+            # back reduce what the customer owes; an accountant sets an account if money goes back.
+            "partner_bank_id": False,
             "company_id": invoice.company_id.id,
             "journal_id": invoice.journal_id.id,
             "partner_id": invoice.partner_id.id,

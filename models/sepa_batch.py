@@ -234,7 +234,7 @@ class SaleRecurringSepaBatch(models.Model):
         account = company.sepa_creditor_bank_id
         partner = company.partner_id
         return sepa.Creditor(
-            name=company.name, iban=account.acc_number or "", bic=account.bank_bic or None,
+            name=company.name, iban=account.sanitized_acc_number or "", bic=account.bank_bic or None,
             country=partner.country_id.code or None, town=partner.city or None, zip=partner.zip or None,
             street=partner.street or None, hybrid=company.sepa_address_form == "hybrid",
             identifier=company.recurring_sepa_creditor_identifier or "")

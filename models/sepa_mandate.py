@@ -27,10 +27,11 @@ class SaleRecurringMandate(models.Model):
     partner_id = fields.Many2one(
         "res.partner", string="Debtor", required=True, index=True, tracking=True, check_company=True,
         help="The customer (commercial entity) whose account is debited.")
+    commercial_partner_id = fields.Many2one(related="partner_id.commercial_partner_id", string="Debtor Company")
     bank_account_id = fields.Many2one(
         "res.partner.bank", tracking=True, index=True, ondelete="restrict",
         check_company=True, groups="account.group_account_invoice",
-        domain="[('partner_id', '=', partner_id)]",
+        domain="[('partner_id', '=', commercial_partner_id)]",
         help="The debtor's bank account, one of the customer's bank accounts (Contacts, Invoicing tab): "
              "Odoo keeps its IBAN, its bank (BIC) and its holder. Choosing another account on an active "
              "mandate is an amendment: the next collection tells the bank the original account.")

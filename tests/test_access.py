@@ -7,7 +7,7 @@ from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .common import SubscriptionCase
 
@@ -80,6 +80,39 @@ class TestAccess(SubscriptionCase, HttpCase):
         company_account = Bank.create({"partner_id": self.company_data["company"].partner_id.id,
                                        "acc_number": "BE21001234567803"})
         self.assertTrue(company_account.with_user(self.user).acc_number)
+        # one global rule, ANDed with the others: another group's rule (hr has one on employees'
+        # accounts, for every employee) cannot open it again
+        self.env["ir.rule"].create({
+            "name": "Like hr's: accounts of non-employees", "model_id": self.env.ref("base.model_res_partner_bank").id,
+            "groups": [Command.link(self.env.ref("base.group_user").id)], "domain_force": "[(1, '=', 1)]"})
+        self.assertNotIn(account, Bank.with_user(self.user).search([("partner_id", "=", self.customer.id)]))
+        # Odoo reads a many-to-one's name as superuser: it is masked for users outside invoicing
+        self.assertEqual(account.with_user(self.user).sudo().display_name, "BE** **** **** 7034")
+        self.assertIn("7034", account.with_user(self.accountant).display_name)
+        self.assertEqual(account.with_user(self.accountant).sanitized_acc_number, IBAN)
+
+    def test_a_pause_credit_note_shows_no_customer_iban(self):
+        self.mandate.action_validate()
+        plan = self._create_plan(name="Weekly debit", auto_send=False)
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(plan, "2026-11-30", recurring_mandate_id=self.mandate.id)
+            self._run_billing()
+        invoice = order.recurring_invoice_ids
+        with freeze_time("2026-12-01 09:00"):
+            wizard = Form(self.env["sale.recurring.pause.wizard"].with_context(default_order_id=order.id))
+            wizard.start_mode = "date"
+            wizard.start_date = date(2026, 12, 3)
+            wizard.weeks = 1
+            wizard.save().action_confirm()
+        refund = order.recurring_pause_ids.refund_ids
+        self.assertTrue(refund and invoice)
+        self.assertFalse(refund.partner_bank_id)
+        salesman = new_test_user(self.env, login="sub_salesman", groups="sales_team.group_sale_salesman_all_leads",
+                                 company_id=self.company_data["company"].id)
+        self.assertFalse(salesman.has_group("account.group_account_invoice"))
+        for move in (refund, invoice):
+            read = move.with_user(salesman).web_read({"partner_bank_id": {"fields": {"display_name": {}}}})
+            self.assertNotIn("7034", str(read), "the debtor's account is not on the invoice or credit note")
 
     # -- what the flows keep, over the API --------------------------------------------
 

@@ -305,6 +305,20 @@ class TestSepa(SubscriptionCase):
         self.assertFalse(mandate.original_bank_account_id)
         self.assertEqual(mandate.bank_account_id, new)
 
+    def test_a_contacts_mandate_uses_the_companys_accounts(self):
+        contact = self.env["res.partner"].create({"name": "Marie Dupont", "parent_id": self.customer.id})
+        form = Form(self.env["sale.recurring.mandate"])
+        form.partner_id = contact
+        self.assertEqual(form.bank_account_id, self.mandate.bank_account_id, "the company's only account")
+        mandate = form.save()
+        self.assertEqual(mandate.bank_account_id.partner_id, self.customer)
+        typed = self._mandate("NL91ABNA0417164300", partner_id=contact.id, name="SWS-MDT-CONTACT")
+        self.assertEqual(typed.bank_account_id.partner_id, self.customer)
+        # a BIC of 8 characters is the same bank as its 11-character form: the bank is kept
+        bank = typed.bank_account_id.bank_id
+        typed.bank_account_id._recurring_set_bic(bank.bic[:8] if len(bank.bic) == 11 else f"{bank.bic}XXX")
+        self.assertEqual(typed.bank_account_id.bank_id, bank)
+
     def test_a_mandates_account_is_its_debtors_and_keeps_its_number(self):
         other = self.env["res.partner"].create({"name": "Bakkerij Jansen"})
         foreign = self.env["res.partner.bank"].create({"partner_id": other.id, "acc_number": "BE71096123456769"})

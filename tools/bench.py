@@ -317,7 +317,7 @@ def _camt054_returns(lines):
         f"<SubFmlyCd>UPDD</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs>"
         f"<EndToEndId>{line.end_to_end_id}</EndToEndId></Refs><Amt Ccy=\"EUR\">{line.amount:.2f}</Amt>"
         f"<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>" for line in lines)
-    account = lines.batch_id.company_id.sepa_creditor_bank_id.acc_number
+    account = lines.batch_id.company_id.sepa_creditor_bank_id.sanitized_acc_number
     return (f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{ns}"><BkToCstmrDbtCdtNtfctn><GrpHdr>'
             f"<MsgId>BENCH-054</MsgId><CreDtTm>2026-12-16T18:00:00</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id>"
             f"<Acct><Id><IBAN>{account}</IBAN></Id></Acct>{entries}</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>").encode()
