@@ -71,6 +71,12 @@ class SaleRecurringSepaBatch(models.Model):
             raise UserError(self.env._("Another direct-debit run is using the mandates of these invoices right "
                                        "now; try again in a moment.")) from None
         self._check_run_invoices(invoices, company)
+        # the mandates' IBAN, BIC and holder come from their bank accounts: computed for all the
+        # mandates at once, not once per transaction
+        mandates = invoices.sepa_mandate_id.sudo()
+        mandates.mapped("iban")
+        mandates.mapped("bic")
+        mandates.bank_account_id.mapped("acc_holder_name")
         version = journal.sepa_pain_version or sepa.V08
         message_id = self.env["ir.sequence"].with_company(company).next_by_code("sale.recurring.sepa.batch")
         created = self.env["sale.order"].with_company(company)._recurring_now().replace(tzinfo=None)
