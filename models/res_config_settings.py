@@ -26,3 +26,6 @@ class ResConfigSettings(models.TransientModel):
     sepa_represent_days = fields.Integer(related="company_id.sepa_represent_days", readonly=False)
     sepa_represent_max = fields.Integer(related="company_id.sepa_represent_max", readonly=False)
     sepa_charges_account_id = fields.Many2one(related="company_id.sepa_charges_account_id", readonly=False)
+
+    def action_recurring_run_billing_now(self):
+        return self.env["sale.order"].action_recurring_run_billing_now()

@@ -8,7 +8,7 @@ from collections import defaultdict
 from psycopg2.extensions import TransactionRollbackError
 
 from odoo import api, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command, Domain
 
 from ..engine import forecast, schedule
@@ -102,6 +102,32 @@ class SaleOrder(models.Model):
             if not cron._commit_progress(len(orders)):
                 break
         return done
+
+    @api.model
+    def action_recurring_run_billing_now(self):
+        """Run billing now (Settings, the subscription list): the scheduled billing run, started by an
+        accountant instead of waiting for its hour, with what it did.  The run is the scheduled
+        action itself, so it bills exactly as the scheduler does, and exactly once per period."""
+        if not (self.env.user.has_group("account.group_account_invoice") or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(self.env._("Only invoicing users and subscription administrators can run the billing."))
+        Move = self.env["account.move"].sudo()
+        last_move = Move.search([], order="id desc", limit=1).id or 0
+        todays = self._recurring_company_todays()
+        failed_before = set(self.sudo().search([("recurring_billing_failed_on", "!=", False)]).ids)
+        cron = self.env.ref("sale_weekly_subscription.ir_cron_recurring_billing").sudo()
+        cron.method_direct_trigger()
+        invoices = Move.search([("id", ">", last_move), ("recurring_order_id", "!=", False),
+                                ("move_type", "=", "out_invoice")])
+        failed = self.sudo().search([("recurring_billing_failed_on", "!=", False),
+                                     ("id", "not in", list(failed_before))])
+        failed = failed.filtered(lambda order: order.recurring_billing_failed_on == todays.get(order.company_id.id))
+        message = self.env._(
+            "Invoices made: %(invoices)s, for %(subscriptions)s subscriptions. Not billed: %(errors)s (the "
+            "'Billing Errors' filter lists them, each with its reason).", invoices=len(invoices),
+            subscriptions=len(invoices.recurring_order_id), errors=len(failed))
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
+            "title": self.env._("Billing run done"), "message": message, "sticky": bool(failed),
+            "type": "warning" if failed else "success", "next": {"type": "ir.actions.act_window_close"}}}
 
     def _recurring_bill_isolated(self, todays):
         """Bill these locked subscriptions in a savepoint; when that fails, roll back to it and bill

@@ -4,7 +4,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -298,6 +298,29 @@ class TestBilling(SubscriptionCase):
         values = self.env["sale.order"].with_context(recurring_subscription=True).default_get(["recurring_plan_id"])
         self.assertEqual(values["recurring_plan_id"], self.weekly.id)
         self.assertFalse(self.env["sale.order"].default_get(["recurring_plan_id"]).get("recurring_plan_id"))
+
+    def test_run_billing_now_bills_as_the_scheduler_and_says_what_it_did(self):
+        account = self.env["account.account"].create({
+            "name": "Old box sales", "code": "700901", "account_type": "income"})
+        product = self._create_product(name="Old box", lst_price=10.0, taxes_id=[])
+        product.property_account_income_id = account
+        with freeze_time("2026-12-07 09:00"):
+            good = self._create_subscription(self.weekly, "2026-12-07")
+            broken = self._create_subscription(self.weekly, "2026-12-07", confirm=False)
+            broken.order_line.product_id = product
+            broken.action_confirm()
+            account.active = False
+            with self.assertRaises(AccessError):  # a subscription user without invoicing rights
+                self.env["sale.order"].with_user(self.user).action_recurring_run_billing_now()
+            with self.enter_registry_test_mode():
+                action = self.env["res.config.settings"].create({}).action_recurring_run_billing_now()
+                again = self.env["sale.order"].action_recurring_run_billing_now()
+        self.assertEqual(len(good.recurring_invoice_ids), 1)
+        self.assertFalse(broken.recurring_invoice_ids)
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("Invoices made: 1, for 1 subscriptions. Not billed: 1", action["params"]["message"])
+        self.assertIn("Invoices made: 0", again["params"]["message"], "exactly once: a second run bills nothing")
+        self.assertIn("Not billed: 0", again["params"]["message"], "the failure of the day is not counted twice")
 
     def test_a_failed_subscription_rests_until_it_changes_or_the_next_day(self):
         """One broken subscription among good ones: it fails inside Odoo's invoice creation (its
