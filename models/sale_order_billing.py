@@ -103,11 +103,11 @@ class SaleOrder(models.Model):
                 break
         return done
 
-    @api.model
     def action_recurring_run_billing_now(self):
-        """Run billing now (Settings, the subscription list): the scheduled billing run, started by an
-        accountant instead of waiting for its hour, with what it did.  The run is the scheduled
-        action itself, so it bills exactly as the scheduler does, and exactly once per period."""
+        """Run billing now (Settings, the subscription list's header): the scheduled billing run, started
+        by an accountant instead of waiting for its hour, with what it did.  The run is the scheduled
+        action itself, so it bills every due subscription (not only those selected) exactly as the
+        scheduler does, and exactly once per period."""
         if not (self.env.user.has_group("account.group_account_invoice") or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(self.env._("Only invoicing users and subscription administrators can run the billing."))
         Move = self.env["account.move"].sudo()
@@ -121,13 +121,15 @@ class SaleOrder(models.Model):
         failed = self.sudo().search([("recurring_billing_failed_on", "!=", False),
                                      ("id", "not in", list(failed_before))])
         failed = failed.filtered(lambda order: order.recurring_billing_failed_on == todays.get(order.company_id.id))
+        waiting = self.sudo().search_count([("recurring_billing_error", "!=", False)])
         message = self.env._(
-            "Invoices made: %(invoices)s, for %(subscriptions)s subscriptions. Not billed: %(errors)s (the "
-            "'Billing Errors' filter lists them, each with its reason).", invoices=len(invoices),
-            subscriptions=len(invoices.recurring_order_id), errors=len(failed))
+            "Invoices made: %(invoices)s, for %(subscriptions)s subscriptions. Not billed in this run: %(errors)s. "
+            "Subscriptions with a billing error: %(waiting)s (the 'Billing Errors' filter lists them, each with its "
+            "reason).", invoices=len(invoices), subscriptions=len(invoices.recurring_order_id), errors=len(failed),
+            waiting=waiting)
         return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "title": self.env._("Billing run done"), "message": message, "sticky": bool(failed),
-            "type": "warning" if failed else "success", "next": {"type": "ir.actions.act_window_close"}}}
+            "title": self.env._("Billing run done"), "message": message, "sticky": bool(waiting),
+            "type": "warning" if waiting else "success", "next": {"type": "ir.actions.act_window_close"}}}
 
     def _recurring_bill_isolated(self, todays):
         """Bill these locked subscriptions in a savepoint; when that fails, roll back to it and bill

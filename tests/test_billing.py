@@ -314,13 +314,17 @@ class TestBilling(SubscriptionCase):
                 self.env["sale.order"].with_user(self.user).action_recurring_run_billing_now()
             with self.enter_registry_test_mode():
                 action = self.env["res.config.settings"].create({}).action_recurring_run_billing_now()
-                again = self.env["sale.order"].action_recurring_run_billing_now()
+                # from the list's header, as the web client calls it: with the selected ids, or none
+                again = good.action_recurring_run_billing_now()
         self.assertEqual(len(good.recurring_invoice_ids), 1)
         self.assertFalse(broken.recurring_invoice_ids)
         self.assertEqual(action["params"]["type"], "warning")
-        self.assertIn("Invoices made: 1, for 1 subscriptions. Not billed: 1", action["params"]["message"])
+        self.assertIn("Invoices made: 1, for 1 subscriptions. Not billed in this run: 1. "
+                      "Subscriptions with a billing error: 1", action["params"]["message"])
         self.assertIn("Invoices made: 0", again["params"]["message"], "exactly once: a second run bills nothing")
-        self.assertIn("Not billed: 0", again["params"]["message"], "the failure of the day is not counted twice")
+        self.assertIn("Not billed in this run: 0. Subscriptions with a billing error: 1", again["params"]["message"],
+                      "the failure of the day is not tried again, and still shown")
+        self.assertEqual(again["params"]["type"], "warning")
 
     def test_a_failed_subscription_rests_until_it_changes_or_the_next_day(self):
         """One broken subscription among good ones: it fails inside Odoo's invoice creation (its
