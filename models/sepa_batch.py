@@ -6,7 +6,7 @@ from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
-from odoo.tools import format_date
+from odoo.tools import format_amount, format_date
 
 from ..engine import sepa, target2
 from .account_journal import SDD_CODE
@@ -30,6 +30,9 @@ class SaleRecurringSepaBatch(models.Model):
     version = fields.Selection(
         sepa.VERSION_SELECTION, string="Message Version",
         required=True, readonly=True)
+    collection_due = fields.Boolean(
+        compute="_compute_collection_due",
+        help="The collection date has come (the company's today): the batch can be marked collected.")
     collection_date = fields.Date(required=True, readonly=True, tracking=True,
                                   help="The day the bank collects: a TARGET2 business day.")
     created_at = fields.Datetime(string="Created On", required=True, readonly=True)
@@ -292,6 +295,13 @@ class SaleRecurringSepaBatch(models.Model):
             batch.state = "sent"
         return True
 
+    @api.depends_context("uid")
+    @api.depends("collection_date")
+    def _compute_collection_due(self):
+        for batch in self:
+            batch.collection_due = bool(batch.collection_date) and \
+                batch.company_id._recurring_today() >= batch.collection_date
+
     def action_collected(self):
         """The bank collected: one payment per invoice, reconciled with it."""
         for batch in self:
@@ -436,6 +446,8 @@ class SaleRecurringSepaLine(models.Model):
     _description = "SEPA Direct Debit Batch Invoice"
     _order = "batch_id desc, end_to_end_id, id"
     _check_company_auto = True
+    # "Record a Return" and the lists find a line by its invoice, customer or end-to-end id
+    _rec_names_search = ["invoice_id.name", "invoice_id.partner_id.name", "end_to_end_id"]
 
     batch_id = fields.Many2one("sale.recurring.sepa.batch", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="batch_id.company_id", store=True)
@@ -460,6 +472,12 @@ class SaleRecurringSepaLine(models.Model):
     # an invoice is in one open batch at most, whatever runs at the same time
     _invoice_open_unique = models.UniqueIndex(
         "(invoice_id) WHERE state = 'open'", "An invoice can be in one open direct-debit batch only.")
+
+    @api.depends("invoice_id.name", "invoice_id.partner_id", "amount")
+    def _compute_display_name(self):
+        for line in self:
+            amount = format_amount(self.env, line.amount, line.currency_id) if line.currency_id else line.amount
+            line.display_name = f"{line.invoice_id.name} - {line.invoice_id.partner_id.display_name} - {amount}"
 
     def _return(self, reason, day):
         """The bank returned these transactions with ``reason`` (sale.recurring.return.reason): reverse

@@ -305,6 +305,28 @@ class TestSepa(SubscriptionCase):
         self.assertFalse(mandate.original_bank_account_id)
         self.assertEqual(mandate.bank_account_id, new)
 
+    def test_a_batch_line_is_named_and_found_by_invoice_and_customer(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+            batch = self.env["sale.recurring.sepa.batch"].browse(self._run("2026-12-14").action_create()["res_id"])
+        invoice = order.recurring_invoice_ids
+        line = batch.line_ids
+        self.assertIn(invoice.name, line.display_name)
+        self.assertIn("Brasserie Dupont", line.display_name)
+        self.assertIn("39.90", line.display_name)
+        Line = self.env["sale.recurring.sepa.line"]
+        for text in (invoice.name, "Dupont", line.end_to_end_id):
+            self.assertEqual(Line.search([("display_name", "ilike", text)]), line, text)
+        # "Collected" is offered from the collection date on, not before
+        batch.action_sent()
+        with freeze_time("2026-12-11 09:00"):
+            batch.invalidate_recordset(["collection_due"])
+            self.assertFalse(batch.collection_due)
+        with freeze_time("2026-12-14 09:00"):
+            batch.invalidate_recordset(["collection_due"])
+            self.assertTrue(batch.collection_due)
+
     def test_a_contacts_mandate_uses_the_companys_accounts(self):
         contact = self.env["res.partner"].create({"name": "Marie Dupont", "parent_id": self.customer.id})
         form = Form(self.env["sale.recurring.mandate"])
