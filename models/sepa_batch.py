@@ -295,7 +295,6 @@ class SaleRecurringSepaBatch(models.Model):
             batch.state = "sent"
         return True
 
-    @api.depends_context("uid")
     @api.depends("collection_date")
     def _compute_collection_due(self):
         for batch in self:

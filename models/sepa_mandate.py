@@ -36,7 +36,7 @@ class SaleRecurringMandate(models.Model):
              "Odoo keeps its IBAN, its bank (BIC) and its holder. Choosing another account on an active "
              "mandate is an amendment: the next collection tells the bank the original account.")
     iban = fields.Char(
-        string="IBAN", compute="_compute_account", inverse="_inverse_iban", search="_search_iban",
+        string="IBAN", compute="_compute_account", search="_search_iban",
         groups="account.group_account_invoice",
         help="The IBAN of the bank account, without spaces. Given one, the mandate takes the customer's bank "
              "account with that IBAN, or makes it.")
@@ -101,12 +101,6 @@ class SaleRecurringMandate(models.Model):
             mandate.iban = sudo.bank_account_id.sanitized_acc_number or False
             mandate.bic = sudo.bank_account_id.bank_id.bic or False
             mandate.original_iban = sudo.original_bank_account_id.sanitized_acc_number or False
-
-    def _inverse_iban(self):
-        for mandate in self:
-            if mandate.iban:
-                mandate.bank_account_id = self._recurring_bank_account(
-                    mandate.partner_id, mandate.iban, mandate.bic, mandate.name)
 
     def _inverse_bic(self):
         for mandate in self.sudo().filtered("bank_account_id"):
@@ -272,11 +266,11 @@ class SaleRecurringMandate(models.Model):
         iban, bic = vals.pop("iban"), vals.pop("bic", None)
         partners = self.env["res.partner"].browse(vals["partner_id"]) if vals.get("partner_id") else (
             mandates.partner_id if mandates else self.env["res.partner"])
+        name = vals.get("name") or (mandates.name if mandates and len(mandates) == 1 else "")
         if len(partners.commercial_partner_id) != 1:
             raise ValidationError(self.env._(
                 "Mandate %(mandate)s: the field 'Debtor' is needed to find the bank account of IBAN %(iban)s.",
-                mandate=vals.get("name") or (mandates.name if mandates and len(mandates) == 1 else ""), iban=iban))
-        name = vals.get("name") or (mandates.name if mandates and len(mandates) == 1 else "")
+                mandate=name, iban=iban))
         vals["bank_account_id"] = self._recurring_bank_account(partners, iban, bic, name).id
         return vals
 

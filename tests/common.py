@@ -1,5 +1,5 @@
 from odoo.fields import Command
-from odoo.tests import new_test_user
+from odoo.tests import Form, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -49,6 +49,14 @@ class SubscriptionCase(AccountTestInvoicingCommon):
         if confirm:
             order.action_confirm()
         return order
+
+    def _pause_from(self, order, start, weeks):
+        """Pause ``order`` from ``start`` (a date) for ``weeks``, through the pause wizard."""
+        wizard = Form(self.env["sale.recurring.pause.wizard"].with_context(default_order_id=order.id))
+        wizard.start_mode = "date"
+        wizard.start_date = start
+        wizard.weeks = weeks
+        return wizard.save().action_confirm()
 
     def _run_billing(self):
         """The billing run as the scheduler runs it: its own cursor, commits per batch."""

@@ -7,7 +7,7 @@ from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Command
-from odoo.tests import Form, HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import SubscriptionCase
 
@@ -99,11 +99,7 @@ class TestAccess(SubscriptionCase, HttpCase):
             self._run_billing()
         invoice = order.recurring_invoice_ids
         with freeze_time("2026-12-01 09:00"):
-            wizard = Form(self.env["sale.recurring.pause.wizard"].with_context(default_order_id=order.id))
-            wizard.start_mode = "date"
-            wizard.start_date = date(2026, 12, 3)
-            wizard.weeks = 1
-            wizard.save().action_confirm()
+            self._pause_from(order, date(2026, 12, 3), 1)
         refund = order.recurring_pause_ids.refund_ids
         self.assertTrue(refund and invoice)
         self.assertFalse(refund.partner_bank_id)

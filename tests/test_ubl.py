@@ -8,7 +8,7 @@ from pathlib import Path
 from freezegun import freeze_time
 from lxml import etree
 
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 
 from .schematron import failed_asserts
 from .test_sepa import TestSepa
@@ -112,11 +112,7 @@ class TestUbl(UblCase, TestSepa):
             self._run_billing()
         invoice = order.recurring_invoice_ids
         with freeze_time("2026-12-01 09:00"):
-            wizard = Form(self.env["sale.recurring.pause.wizard"].with_context(default_order_id=order.id))
-            wizard.start_mode = "date"
-            wizard.start_date = date(2026, 12, 3)
-            wizard.weeks = 1
-            wizard.save().action_confirm()
+            self._pause_from(order, date(2026, 12, 3), 1)
         credit = order.recurring_pause_ids.refund_ids
         self.assertEqual((len(credit), credit.state), (1, "posted"))
         _xml, tree = self._ubl(credit)

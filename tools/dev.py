@@ -569,6 +569,23 @@ def log_naming(path, names):
     return problems
 
 
+def skipped(text):
+    """Say loudly that a step was skipped: never a pass."""
+    print("\n" + "*" * 72 + f"\n*** {text}\n" + "*" * 72, flush=True)
+
+
+def verdict(tag, title, failures, passed):
+    """Print the failures of a step, or what passed; 1 when it failed."""
+    print("\n" + "=" * 72)
+    for line in failures:
+        print(f"{tag}: {line}")
+    if failures:
+        print(f"{title}: FAILED")
+        return 1
+    print(f"{title}: PASSED ({passed})")
+    return 0
+
+
 def cmd_coexist(args):
     """Install the add-on before OCA's SEPA and subscription add-ons, and after them, each time in
     a fresh database; then run its coexistence tests there.  Any WARNING or ERROR naming either
@@ -577,11 +594,11 @@ def cmd_coexist(args):
         python = odoo_python()
     except Unavailable as reason:
         say(str(reason))
-        print("\n" + "*" * 72 + "\n*** Next to OCA: SKIPPED (Odoo 19 not importable)\n" + "*" * 72, flush=True)
+        skipped("Next to OCA: SKIPPED (Odoo 19 not importable)")
         return 0
     oca = ensure_oca()
     if oca is None:
-        print("\n" + "*" * 72 + f"\n*** {COEXIST_SKIPPED}\n" + "*" * 72, flush=True)
+        skipped(COEXIST_SKIPPED)
         return 0
     try:
         return coexist(python, oca)
@@ -606,15 +623,8 @@ def coexist(python, oca):
                                  (MODULE, *OCA_MODULES))
         failures += failed
         counts.append(count)
-    print("\n" + "=" * 72)
-    for line in failures:
-        print(f"COEXIST: {line}")
-    if failures:
-        print("Next to OCA: FAILED")
-        return 1
-    print(f"Next to OCA: PASSED (installed before and after {oca_modules}, logs clean; "
-          f"{' + '.join(map(str, counts))} coexistence tests; {time.time() - started:.0f} s)")
-    return 0
+    return verdict("COEXIST", "Next to OCA", failures, f"installed before and after {oca_modules}, logs clean; "
+                   f"{' + '.join(map(str, counts))} coexistence tests; {time.time() - started:.0f} s")
 
 
 def scenario(python, conf, label, installs, tags, names):
@@ -655,8 +665,7 @@ def cmd_peppol(args):
         python = odoo_python()
     except Unavailable as reason:
         say(str(reason))
-        print("\n" + "*" * 72 + "\n*** Peppol and l10n_be: SKIPPED (Odoo 19 not importable)\n" + "*" * 72,
-              flush=True)
+        skipped("Peppol and l10n_be: SKIPPED (Odoo 19 not importable)")
         return 0
     start_postgres()
     conf = write_config(python)
@@ -664,15 +673,8 @@ def cmd_peppol(args):
     say(f"installing {', '.join(PEPPOL_MODULES)}, then {MODULE}, in a fresh database")
     failures, count = scenario(python, conf, "peppol", (",".join(PEPPOL_MODULES), MODULE), PEPPOL_TAGS,
                                (MODULE, *PEPPOL_MODULES))
-    print("\n" + "=" * 72)
-    for line in failures:
-        print(f"PEPPOL: {line}")
-    if failures:
-        print("Peppol and l10n_be: FAILED")
-        return 1
-    print(f"Peppol and l10n_be: PASSED ({count} tests with {', '.join(PEPPOL_MODULES)} installed, log clean; "
-          f"{time.time() - started:.0f} s)")
-    return 0
+    return verdict("PEPPOL", "Peppol and l10n_be", failures, f"{count} tests with {', '.join(PEPPOL_MODULES)} "
+                   f"installed, log clean; {time.time() - started:.0f} s")
 
 
 # -- the upgrade from the previous release ------------------------------------
@@ -746,15 +748,14 @@ def cmd_migration(args):
     try:
         python = odoo_python()
     except Unavailable as reason:
-        print("\n" + "*" * 72 + "\n*** " + MIGRATION_SKIPPED.format(reason) + "\n" + "*" * 72, flush=True)
+        skipped(MIGRATION_SKIPPED.format(reason))
         return 0
     previous = DEVENV / "previous"
     shutil.rmtree(previous, ignore_errors=True)
     (previous / MODULE).mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=False)
     if archive.returncode:
-        print("\n" + "*" * 72 + "\n*** " + MIGRATION_SKIPPED.format(
-            f"commit {commit[:10]} of {version} is not in this checkout's history") + "\n" + "*" * 72, flush=True)
+        skipped(MIGRATION_SKIPPED.format(f"commit {commit[:10]} of {version} is not in this checkout's history"))
         return 0
     subprocess.run(["tar", "-x", "-C", str(previous / MODULE)], input=archive.stdout, check=True)
     bindir = start_postgres()
@@ -797,16 +798,9 @@ def cmd_migration(args):
                 result = json.loads(line)
                 failures += result["problems"]
     shutil.rmtree(previous, ignore_errors=True)  # not a second copy of the add-on in its own tree
-    print("\n" + "=" * 72)
-    for line in failures:
-        print(f"MIGRATION: {line}")
-    if failures:
-        print(f"Upgrade from {version}: FAILED")
-        return 1
-    print(f"Upgrade from {version}: PASSED ({result['mandates']} mandates of the demo data moved to their "
-          f"bank accounts, an amendment kept, creditor identifier and payment method kept; log clean; "
-          f"{time.time() - started:.0f} s)")
-    return 0
+    return verdict("MIGRATION", f"Upgrade from {version}", failures,
+                   f"{result.get('mandates')} mandates of the demo data moved to their bank accounts, an amendment "
+                   f"kept, creditor identifier and payment method kept; log clean; {time.time() - started:.0f} s")
 
 
 def ensure_debian_package(name):
