@@ -17,6 +17,39 @@ class TestSecurity(SubscriptionCase):
         cls.other_company = cls.setup_other_company()["company"]
         cls.other_plan = cls._create_plan(name="Other company plan", company_id=cls.other_company.id)
 
+    def test_the_app_and_its_menus_without_sales_management(self):
+        """Subscriptions is an app of its own: with the add-on's dependencies alone (no sale_management,
+        so no active Sales root menu) a subscription user still reaches every screen of theirs"""
+        self.assertNotEqual(self.env["ir.module.module"].search([("name", "=", "sale_management")]).state,
+                            "installed", "this test means a database without Sales' own app")
+        root = self.env.ref("sale_weekly_subscription.sale_subscription_menu")
+        self.assertFalse(root.parent_id)
+
+        def visible(user):
+            menus = self.env["ir.ui.menu"].with_user(user).load_menus(debug=False)
+            names = {menu["xmlid"]: menu for key, menu in menus.items() if key != "root" and menu["xmlid"]}
+            return menus, names
+
+        menus, names = visible(self.user)
+        self.assertIn(root.id, menus["root"]["children"], "the app shows in the main menu")
+        for xmlid in ("sale_order_subscription_menu", "sale_recurring_pause_menu", "sale_sepa_mandate_menu",
+                      "sale_recurring_forecast_menu", "sale_recurring_plan_menu"):
+            menu = names.get(f"sale_weekly_subscription.{xmlid}")
+            self.assertTrue(menu, f"{xmlid} is reachable by a subscription user")
+            self.assertEqual(menu["app_id"], root.id)
+        self.assertNotIn("sale_weekly_subscription.sale_subscription_settings_menu", set(names))
+        self.assertNotIn("sale_weekly_subscription.sale_recurring_close_reason_menu", set(names))
+        _menus, names = visible(self.manager)
+        for xmlid in ("sale_recurring_close_reason_menu", "sale_recurring_pause_reason_menu"):
+            self.assertIn(f"sale_weekly_subscription.{xmlid}", set(names))
+        _menus, names = visible(self.env.ref("base.user_admin"))
+        self.assertIn("sale_weekly_subscription.sale_subscription_settings_menu", set(names))
+        # a user without the add-on's groups does not get the app
+        salesman = new_test_user(self.env, login="plain_salesman", groups="sales_team.group_sale_salesman",
+                                 company_id=self.company_data["company"].id)
+        menus, _names = visible(salesman)
+        self.assertNotIn(root.id, menus["root"]["children"])
+
     def test_user_reads_but_cannot_edit_plans(self):
         plan = self.plan.with_user(self.user)
         self.assertEqual(plan.name, "Weekly")

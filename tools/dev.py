@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -205,6 +206,14 @@ def drop_database(bindir, name):
                  "--force", name])
 
 
+def free_port():
+    """A TCP port nobody listens on now: the tests' HTTP server (tours, HttpCase) takes it, so that two
+    checkouts (or a demo server on 8069) can run side by side"""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def write_config(python, extra=""):
     conf = DEVENV / "odoo.conf"
     conf.write_text(
@@ -216,6 +225,7 @@ def write_config(python, extra=""):
         f"data_dir = {DEVENV / 'filestore'}\n"
         "admin_passwd = admin\n"
         "http_interface = 127.0.0.1\n"
+        f"http_port = {os.environ.get('DEV_HTTP_PORT') or free_port()}\n"
         + extra
     )
     return conf
