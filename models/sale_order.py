@@ -541,8 +541,13 @@ class SaleOrder(models.Model):
         """A new subscription gets the plan's products."""
         if self.recurring_plan_id and self.state in ("draft", "sent") \
                 and not self.order_line.filtered(lambda line: not line.display_type):
-            self.order_line = [fields.Command.create(line._prepare_order_line_vals())
+            self.order_line = [fields.Command.create(line._prepare_order_line_vals(self))
                                for line in self.recurring_plan_id.line_ids]
+
+    def _recompute_prices(self):
+        """*Update Prices* is the explicit request that re-prices a running subscription's lines, which
+        otherwise keep their agreed price and discount (``sale.order.line._recurring_agreed_lines``)."""
+        return super(SaleOrder, self.with_context(recurring_update_prices=True))._recompute_prices()
 
     # -- billing run ---------------------------------------------------------
 

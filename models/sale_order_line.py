@@ -16,6 +16,25 @@ class SaleOrderLine(models.Model):
         recurring.qty_to_invoice = 0.0
         return super(SaleOrderLine, self - recurring)._compute_qty_to_invoice()
 
+    # -- the agreed price of a running subscription ---------------------------
+
+    def _recurring_agreed_lines(self):
+        """Lines of running subscriptions that keep their agreed price and discount: a change of quantity
+        does not re-price them from the pricelist (Odoo's sale does, for a quotation).  Only the user
+        typing a price, a new product or unit, or an explicit *Update Prices* changes them."""
+        if self.env.context.get("force_price_recomputation") or self.env.context.get("recurring_update_prices"):
+            return self.browse()
+        return self.filtered(lambda line: line._origin.id and line.order_id.recurring_plan_id
+                             and line.order_id.state == "sale"
+                             and line.product_id == line._origin.product_id
+                             and line.product_uom_id == line._origin.product_uom_id)
+
+    def _compute_price_unit(self):
+        return super(SaleOrderLine, self - self._recurring_agreed_lines())._compute_price_unit()
+
+    def _compute_discount(self):
+        return super(SaleOrderLine, self - self._recurring_agreed_lines())._compute_discount()
+
     # -- a change of what is billed: a failed subscription is tried again -------
 
     @api.model_create_multi

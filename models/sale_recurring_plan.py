@@ -225,6 +225,10 @@ class SaleRecurringPlan(models.Model):
                 raise ValidationError(self.env._(
                     "Plan '%(plan)s': notice periods cannot be negative.", plan=plan.display_name))
 
+    @api.constrains("company_id")
+    def _check_line_tax_company(self):
+        self.line_ids._check_tax_company()
+
     def write(self, vals):
         self.env["sale.order"]._recurring_forget_failures([("recurring_plan_id", "in", self.ids)])
         changed = [name for name in RHYTHM_FIELDS if name in vals]
@@ -290,10 +294,26 @@ class SaleRecurringPlanLine(models.Model):
         string="Unit Price", digits="Product Price",
         help="Price per billing period. Leave at 0 to take the pricelist price of the "
              "subscription.")
+    # Like a product's own taxes, a shared plan's line may hold taxes of several companies: each
+    # subscription takes those of its company (``_recurring_taxes``), so no check_company here
     tax_ids = fields.Many2many(
-        "account.tax", string="Taxes", check_company=True,
+        "account.tax", string="Taxes",
         domain="[('type_tax_use', '=', 'sale')]",
-        help="Taxes of the line; the product's sales taxes when empty.")
+        help="Taxes of the line. A plan shared by several companies may hold a tax of each: a subscription takes "
+             "those of its own company, mapped by its fiscal position. When none is of its company, the "
+             "product's sales taxes apply.")
+
+    @api.constrains("tax_ids", "plan_id")
+    def _check_tax_company(self):
+        for line in self.filtered("company_id"):
+            foreign = line.tax_ids.filtered(lambda tax, line=line: tax.company_id not in line.company_id.parent_ids)
+            if foreign:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s', product '%(product)s': the tax %(tax)s belongs to company %(other)s, not to the "
+                    "plan's company %(company)s (field 'Taxes'). Leave the plan's Company empty to share it.",
+                    plan=line.plan_id.display_name, product=line.product_id.display_name,
+                    tax=foreign[0].display_name, other=foreign[0].company_id.display_name,
+                    company=line.company_id.display_name))
 
     @api.onchange("product_id")
     def _onchange_product_id(self):
@@ -302,8 +322,17 @@ class SaleRecurringPlanLine(models.Model):
             line.tax_ids = line.product_id.taxes_id._filter_taxes_by_company(
                 line.company_id or self.env.company)
 
-    def _prepare_order_line_vals(self):
-        """Values of the sale order line this plan line becomes."""
+    def _recurring_taxes(self, order):
+        """The taxes this line has on ``order``: its own taxes of the order's company (or of a parent
+        company), else the product's, mapped by the order's fiscal position"""
+        self.ensure_one()
+        company = order.company_id or self.env.company
+        taxes = self.tax_ids._filter_taxes_by_company(company) \
+            or self.product_id.taxes_id._filter_taxes_by_company(company)
+        return order.fiscal_position_id.map_tax(taxes)
+
+    def _prepare_order_line_vals(self, order):
+        """Values of ``order``'s sale order line that this plan line becomes."""
         self.ensure_one()
         vals = {
             "product_id": self.product_id.id,
@@ -315,5 +344,5 @@ class SaleRecurringPlanLine(models.Model):
         if self.price_unit:
             vals["price_unit"] = self.price_unit
         if self.tax_ids:
-            vals["tax_ids"] = [fields.Command.set(self.tax_ids.ids)]
+            vals["tax_ids"] = [fields.Command.set(self._recurring_taxes(order).ids)]
         return vals

@@ -43,9 +43,10 @@ class SubscriptionCase(AccountTestInvoicingCommon):
             "partner_id": cls.customer.id,
             "recurring_plan_id": plan.id,
             "recurring_start_date": start,
-            "order_line": [Command.create(line._prepare_order_line_vals()) for line in plan.line_ids],
             **values,
         })
+        if "order_line" not in values and plan.line_ids:
+            order.order_line = [Command.create(line._prepare_order_line_vals(order)) for line in plan.line_ids]
         if confirm:
             order.action_confirm()
         return order

@@ -303,3 +303,29 @@ class TestSubscription(SubscriptionCase):
         # Thu 17 - Sun 20 Dec were never billed: they come first, prorated
         self.assertPeriod(order, D(2026, 12, 17), D(2026, 12, 20), D(2026, 12, 14))
         self.assertEqual(order._recurring_preview_vals(1)[0]["amount_untaxed"], 22.80)  # 39.90 x 4/7
+
+    @freeze_time("2026-12-02")
+    def test_a_running_subscription_keeps_its_agreed_price(self):
+        """29.90 agreed on the plan (the product lists 39.90): a new quantity keeps it; only Update Prices
+        re-prices from the pricelist"""
+        plan = self._create_plan(name="Capsules")
+        plan.line_ids.price_unit = 29.90
+        order = self._create_subscription(plan, "2026-12-07", user_id=self.user.id)
+        line = order.order_line
+        self.assertEqual(line.price_unit, 29.90)
+        form = Form(order.with_user(self.user))
+        with form.order_line.edit(0) as edited:
+            edited.product_uom_qty = 2
+            self.assertEqual(edited.price_unit, 29.90, "the form keeps the agreed price")
+        form.save()
+        self.assertEqual((line.product_uom_qty, line.price_unit), (2, 29.90))
+        line.with_user(self.user).product_uom_qty = 3
+        self.assertEqual(line.price_unit, 29.90)
+        self.assertEqual(order.amount_untaxed, 89.70)
+
+        quotation = self._create_subscription(plan, "2026-12-07", confirm=False)
+        quotation.order_line.product_uom_qty = 2  # a quotation is priced as Odoo's sale prices it
+        self.assertEqual(quotation.order_line.price_unit, 39.90)
+
+        order.with_user(self.user).action_update_prices()
+        self.assertEqual(line.price_unit, 39.90, "Update Prices is the explicit request")
