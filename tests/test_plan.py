@@ -68,7 +68,8 @@ class TestPlan(SubscriptionCase):
         self.assertEqual(there.order_line.tax_ids, tax_b)
 
         exempt = tax_a.copy({"name": "Intra-EU 0%", "amount": 0.0, "original_tax_ids": [Command.set(tax_a.ids)]})
-        position = self.env["account.fiscal.position"].create({"name": "Intra-EU", "tax_ids": [Command.set(exempt.ids)]})
+        position = self.env["account.fiscal.position"].create({
+            "name": "Intra-EU", "tax_ids": [Command.set(exempt.ids)]})
         mapped = self._create_subscription(plan, "2026-12-07", confirm=False, fiscal_position_id=position.id)
         self.assertEqual(mapped.order_line.tax_ids, exempt)
 
