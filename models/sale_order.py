@@ -90,6 +90,9 @@ class SaleOrder(models.Model):
         "sale.recurring.close.reason", string="Close Reason", copy=False, tracking=True,
         readonly=True)
     recurring_close_comment = fields.Text(string="Close Comment", copy=False, readonly=True)
+    recurring_closing_label = fields.Char(
+        string="Closing", compute="_compute_recurring_closing_label",
+        help="A running or paused subscription with a close date still to come: 'Closing on' that date.")
     recurring_last_date = fields.Date(
         string="End Date", compute="_compute_recurring_last_date", store=True,
         help="Last day of service: the close date, else the term end.")
@@ -280,6 +283,14 @@ class SaleOrder(models.Model):
             else:
                 order.invoice_status = "no"
         return result
+
+    @api.depends("recurring_state", "recurring_close_date")
+    @api.depends_context("lang")
+    def _compute_recurring_closing_label(self):
+        for order in self:
+            closing = order.recurring_close_date and order.recurring_state in ("progress", "to_renew", "paused")
+            order.recurring_closing_label = closing and self.env._(
+                "Closing on %(day)s", day=format_date(self.env, order.recurring_close_date))
 
     @api.depends("recurring_end_date", "recurring_close_date")
     def _compute_recurring_last_date(self):

@@ -1,3 +1,5 @@
+import ast
+import re
 from datetime import date
 
 from freezegun import freeze_time
@@ -157,6 +159,17 @@ class TestSubscription(SubscriptionCase):
             early.action_close()
         self.assertEqual(order.recurring_state, "progress")  # closes after its last day
         self.assertEqual(order.recurring_close_date, D(2026, 12, 16))
+        # ... and says so: a badge, and the search filter
+        self.assertEqual(order.recurring_closing_label, "Closing on 12/16/2026")
+        view = self.env.ref("sale_weekly_subscription.sale_order_subscription_view_search")
+        search = self.env["sale.order"].with_user(self.user).get_views([(view.id, "search")])
+        arch = search["views"]["search"]["arch"]
+        domain = re.search(r'name="closing"\s+domain="([^"]+)"', arch)[1].replace("&apos;", "'")
+        self.assertIn(order, self.env["sale.order"].with_user(self.user).search(ast.literal_eval(domain)))
+        with freeze_time("2026-12-02"):
+            running = self._create_subscription(plan, "2026-12-02")
+        self.assertFalse(running.recurring_closing_label)
+        self.assertNotIn(running, self.env["sale.order"].search(ast.literal_eval(domain)))
         self.assertEqual(order.recurring_last_date, D(2026, 12, 16))
         order.sudo().recurring_invoiced_until = D(2026, 12, 15)
         # the last period is one day of a week: prorated
