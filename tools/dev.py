@@ -167,17 +167,49 @@ def pg_bin():
 
 
 def as_pg_owner(cmd):
-    """Run a PostgreSQL program; as root it runs as the 'postgres' user."""
+    """Run a PostgreSQL program; as root it runs as the 'postgres' user.  A failure stops the command
+    with PostgreSQL's own last words, not a Python traceback."""
     cmd = [str(part) for part in cmd]
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True)
+    try:
+        return subprocess.run(cmd, check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as error:
+        said = (error.stderr or error.stdout or "").strip().splitlines()
+        raise SystemExit(f"[dev] {Path(cmd[cmd.index('--') + 1] if '--' in cmd else cmd[0]).name} failed: "
+                         f"{said[-1] if said else f'exit code {error.returncode}'}") from None
+
+
+def postgres_can_enter(folder):
+    """Whether the 'postgres' user (who runs the cluster when we are root) can reach ``folder``."""
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(folder)],
+                          capture_output=True, check=False).returncode == 0
+
+
+def place_cluster():
+    """The cluster lives in .devenv, unless we are root and the 'postgres' user cannot enter the
+    checkout (a mode-700 temporary folder, root's home): then in a folder of its own that it can."""
+    global PGDATA, PGRUN
+    if os.geteuid() != 0 or postgres_can_enter(DEVENV):
+        return
+    for base in (Path("/var/tmp"), Path("/tmp")):
+        if base.is_dir() and postgres_can_enter(base):
+            home = base / f"swsub-pg-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
+            home.mkdir(exist_ok=True)
+            shutil.chown(home, "postgres", "postgres")
+            PGDATA, PGRUN = home / "pg", home / "pgrun"
+            say(f"the 'postgres' user cannot enter {ROOT}: the throwaway cluster lives in {home}")
+            return
+    raise SystemExit(f"[dev] the 'postgres' user cannot enter {ROOT}, nor /var/tmp or /tmp: move the checkout to "
+                     "a folder every user can enter (e.g. under /srv or /opt), or run the tooling as a user who "
+                     "owns a PostgreSQL server.")
 
 
 def start_postgres():
     """A throwaway cluster under .devenv/pg, listening on a socket in .devenv/pgrun."""
     bindir = pg_bin()
     DEVENV.mkdir(exist_ok=True)
+    place_cluster()
     for folder in (PGDATA, PGRUN):
         folder.mkdir(exist_ok=True)
         if os.geteuid() == 0:
