@@ -75,15 +75,27 @@ def bootstrap_venv():
     say(f"Odoo 19 is not importable: installing it into {VENV} from ODOO_SOURCE={source}")
     folder = fetch_source(source)
     run([sys.executable, "-m", "venv", VENV])
-    pip = [VENV / "bin" / "python", "-m", "pip", "install", "-q", "--prefer-binary"]
+    python = str(VENV / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--prefer-binary"]
     requirements = loosened_requirements(folder / "requirements.txt")
     run([*pip, "-r", requirements])
-    run([*pip, folder])
+    if Path(source).is_dir():
+        use_in_place(python, folder)
+    else:
+        run([*pip, folder])
     run([*pip, "-r", ROOT / "requirements.txt"])
-    python = str(VENV / "bin" / "python")
     if subprocess.run([python, "-c", PROBE], check=False).returncode:
         raise Unavailable(f"{source} did not give an importable Odoo 19")
     return python
+
+
+def use_in_place(python, folder):
+    """A source folder (a git clone of Odoo 19.0) is run where it is, as odoo-bin runs it: pip would
+    copy the Python package without the addons' data files (FileNotFoundError: .../uom_data.xml)."""
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "odoo-source.pth").write_text(f"{Path(folder).resolve()}\n")
+    say(f"Odoo runs from {Path(folder).resolve()} itself (odoo-source.pth in the virtualenv)")
 
 
 def fetch_source(source):
