@@ -1,6 +1,9 @@
 # Run by `make demo` inside `odoo shell`: bills the demo weeks, then prints the plans, each
 # subscription's next invoice dates, the invoices per send day and any billing errors.
-Order = env["sale.order"]  # noqa: F821
+# the demo's Belgian company, as its administrator works in it
+env = env(context=dict(env.context, allowed_company_ids=[  # noqa: F821
+    env.ref("sale_weekly_subscription.company_be_demo").id]))  # noqa: F821
+Order = env["sale.order"]
 
 
 def label(record, field):

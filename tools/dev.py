@@ -217,6 +217,14 @@ def place_cluster():
                      "owns a PostgreSQL server.")
 
 
+def running_port():
+    """The port the cluster's running server listens on (the 4th line of its postmaster.pid)."""
+    try:
+        return int((PGDATA / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def start_postgres():
     """A throwaway cluster under .devenv/pg, listening on a socket in .devenv/pgrun."""
     bindir = pg_bin()
@@ -233,7 +241,12 @@ def start_postgres():
     status = subprocess.run(
         (["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else [])
         + [str(bindir / "pg_ctl"), "-D", str(PGDATA), "status"], capture_output=True, check=False)
-    if status.returncode != 0:
+    running = status.returncode == 0
+    if running and running_port() != PGPORT:
+        # started by an earlier command with another DEV_PGPORT: restarted on this one
+        as_pg_owner([bindir / "pg_ctl", "-D", PGDATA, "-m", "fast", "-w", "stop"])
+        running = False
+    if not running:
         options = f"-c listen_addresses='' -c unix_socket_directories='{PGRUN}' -p {PGPORT} " \
                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         as_pg_owner([bindir / "pg_ctl", "-D", PGDATA, "-l", PGDATA / "server.log", "-w", "-o", options,
@@ -396,7 +409,8 @@ def cmd_test(args):
 def cmd_demo(args):
     db = os.environ.get("DEMO_DB", "swsub_demo")
     try:
-        python, conf, rc = install_fresh(db, DEVENV / "demo.log", "--with-demo")
+        python, conf, rc = install_fresh(db, DEVENV / "demo.log", "--with-demo",
+                                         "--load-language=fr_BE,nl_BE,de_DE")
     except Unavailable as reason:
         print(f"\nmake demo: {reason}.\nSet ODOO_SOURCE to a folder or .tar.gz of the Odoo 19.0 "
               "source (e.g. a git clone of github.com/odoo/odoo, branch 19.0), or install Odoo 19 "
@@ -406,6 +420,11 @@ def cmd_demo(args):
     if rc:
         print(f"make demo: the install failed, see {DEVENV / 'demo.log'}", file=sys.stderr)
         return rc
+    if f"Module {MODULE} demo data failed to install" in (DEVENV / "demo.log").read_text(errors="replace"):
+        # Odoo goes on without the demo data, with the reason in its log only
+        print(f"make demo: the demo data failed to load, see the traceback in {DEVENV / 'demo.log'}",
+              file=sys.stderr)
+        return 1
     summary = subprocess.run(
         [python, "-m", "odoo", "shell", "-c", str(conf), "-d", db, "--no-http", "--log-level=warn"],
         input=(ROOT / "tools" / "demo_summary.py").read_text(), text=True, check=False,
