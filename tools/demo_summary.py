@@ -1,8 +1,8 @@
 # Run by `make demo` inside `odoo shell`: bills the demo weeks, then prints the plans, each
 # subscription's next invoice dates, the invoices per send day and any billing errors.
 # the demo's Belgian company, as its administrator works in it
-env = env(context=dict(env.context, allowed_company_ids=[  # noqa: F821
-    env.ref("sale_weekly_subscription.company_be_demo").id]))  # noqa: F821
+env = env(context=dict(env.context, allowed_company_ids=[
+    env.ref("sale_weekly_subscription.company_be_demo").id]))
 Order = env["sale.order"]
 
 
@@ -43,25 +43,25 @@ for order in orders.filtered("recurring_billing_error"):
 print("=" * 100 + "\n")
 
 # SEPA direct debit: one run over the demo invoices, its file written under out/
-import base64  # noqa: E402
-import os  # noqa: E402
-from datetime import timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
+import base64
+import os
+from datetime import timedelta
+from pathlib import Path
 
-from odoo.addons.sale_weekly_subscription.engine import sepa  # noqa: E402
+from odoo.addons.sale_weekly_subscription.engine import sepa
 
-today = env["sale.order"]._recurring_today()  # noqa: F821
-journal = env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1)  # noqa: F821
-run = env["sale.recurring.sepa.run"].create({  # noqa: F821
-    "journal_id": journal.id, "requested_date": today + timedelta(days=env.company.sepa_prenotification_days)})  # noqa: F821
-batch = env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])  # noqa: F821
+today = env["sale.order"]._recurring_today()
+journal = env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1)
+run = env["sale.recurring.sepa.run"].create({
+    "journal_id": journal.id, "requested_date": today + timedelta(days=env.company.sepa_prenotification_days)})
+batch = env["sale.recurring.sepa.batch"].browse(run.action_create()["res_id"])
 data = base64.b64decode(batch.xml_file)
 out = Path(os.environ.get("SWSUB_OUT", "out"))
 out.mkdir(parents=True, exist_ok=True)
 path = out / batch.xml_filename
 path.write_bytes(data)
 sepa.validate(data, batch.version)
-env.cr.commit()  # noqa: F821
+env.cr.commit()
 print("SEPA direct-debit run")
 print(f"  file            {path.resolve()}")
 print(f"  transactions    {batch.transaction_count}")
@@ -99,7 +99,7 @@ charges = {returned[0]: 2.5}
 notification = (
     '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
     f"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>DEMO-054-1</MsgId><CreDtTm>{booked}T18:00:00</CreDtTm></GrpHdr>"
-    f"<Ntfctn><Id>DEMO-NTF-1</Id><Acct><Id><IBAN>{env.company.sepa_creditor_bank_id.acc_number.replace(' ', '')}"  # noqa: F821
+    f"<Ntfctn><Id>DEMO-NTF-1</Id><Acct><Id><IBAN>{env.company.sepa_creditor_bank_id.acc_number.replace(' ', '')}"
     f"</IBAN></Id></Acct>"
     + "".join(entry(amount, True, f"<Btch><PmtInfId>{block}</PmtInfId></Btch>", "ESDD") for block, amount in credits)
     + "".join(entry(sepa.exact_sum([line.amount, charges.get(line, 0)]), False, (
@@ -110,16 +110,16 @@ notification = (
         + f"<RtrInf><Rsn><Cd>{code}</Cd></Rsn></RtrInf></TxDtls>"), "UPDD")
         for line, code in zip(returned, ("AM04", "MD06"), strict=False))
     + "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>").encode()
-if not env.company.sepa_charges_account_id:  # noqa: F821
-    env.company.sepa_charges_account_id = env["account.account"].search([  # noqa: F821
-        ("account_type", "=", "expense"), ("company_ids", "in", env.company.id)], limit=1)  # noqa: F821
+if not env.company.sepa_charges_account_id:
+    env.company.sepa_charges_account_id = env["account.account"].search([
+        ("account_type", "=", "expense"), ("company_ids", "in", env.company.id)], limit=1)
 for name, data in (("pain002_demo.xml", status), ("camt054_demo.xml", notification)):
     (out / name).write_bytes(data)
-importer = env["sale.recurring.sepa.import"].create({"attachment_ids": [  # noqa: F821
+importer = env["sale.recurring.sepa.import"].create({"attachment_ids": [
     (0, 0, {"name": name, "datas": base64.b64encode((out / name).read_bytes())})
     for name in ("pain002_demo.xml", "camt054_demo.xml")]})
 importer.action_import()
-env.cr.commit()  # noqa: F821
+env.cr.commit()
 print("The bank's answer, imported")
 print(f"  files           {(out / 'pain002_demo.xml').resolve()}, {(out / 'camt054_demo.xml').resolve()}")
 print(f"  collected       {len(lines.filtered(lambda line: line.state == 'collected'))} transactions, "
@@ -132,16 +132,16 @@ print(f"  batch           {label(batch, 'state')}, booked on {batch.booking_date
 print("=" * 100 + "\n")
 
 # Reporting: expected revenue for the coming months, and MRR
-Forecast = env["sale.recurring.forecast"]  # noqa: F821
+Forecast = env["sale.recurring.forecast"]
 Forecast._refresh(months=6)
 print("Expected revenue (untaxed, company currency), next 6 months")
 for group in Forecast._read_group([], ["month:month"], ["amount:sum", "invoice_count:sum"]):
     print(f"  {group[0]!s:16} {group[2]:4} invoices {group[1]:12.2f}")
-env["sale.recurring.mrr"]._rebuild(months=6)  # noqa: F821
+env["sale.recurring.mrr"]._rebuild(months=6)
 print("MRR per month (paused subscriptions drop out, but are no churn)")
-for month in env["sale.recurring.mrr.month"].search([], order="month"):  # noqa: F821
+for month in env["sale.recurring.mrr.month"].search([], order="month"):
     print(f"  {month.month}  MRR {month.mrr:10.2f}  ARR {month.arr:11.2f}  active {month.active_count:3}  "
           f"paused {month.paused_count:2}  new {month.new_count:2}  closed {month.closed_count:2}  "
           f"churn {month.churn_rate:5.1f}%")
-env.cr.commit()  # noqa: F821
+env.cr.commit()
 print("=" * 100 + "\n")
