@@ -1,8 +1,9 @@
 # Run by `make demo` inside `odoo shell`: bills the demo weeks, then prints the plans, each
 # subscription's next invoice dates, the invoices per send day and any billing errors.
 # the demo's Belgian company, as its administrator works in it
-env = env(context=dict(env.context, allowed_company_ids=[
-    env.ref("sale_weekly_subscription.company_be_demo").id]))
+shell_env = globals()["env"]  # given by odoo shell
+env = shell_env(context=dict(shell_env.context, allowed_company_ids=[
+    shell_env.ref("sale_weekly_subscription.company_be_demo").id]))
 Order = env["sale.order"]
 
 
