@@ -1,9 +1,8 @@
 # Run by `make demo` inside `odoo shell`: bills the demo weeks, then prints the plans, each
 # subscription's next invoice dates, the invoices per send day and any billing errors.
 # the demo's Belgian company, as its administrator works in it
-shell_env = globals()["env"]  # given by odoo shell
-env = shell_env(context=dict(shell_env.context, allowed_company_ids=[
-    shell_env.ref("sale_weekly_subscription.company_be_demo").id]))
+env = env(context=dict(env.context, allowed_company_ids=[  # noqa: F821
+    env.ref("sale_weekly_subscription.company_be_demo").id]))  # noqa: F821
 Order = env["sale.order"]
 
 
@@ -44,12 +43,12 @@ for order in orders.filtered("recurring_billing_error"):
 print("=" * 100 + "\n")
 
 # SEPA direct debit: one run over the demo invoices, its file written under out/
-import base64
-import os
-from datetime import timedelta
-from pathlib import Path
+import base64  # noqa: E402
+import os  # noqa: E402
+from datetime import timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from odoo.addons.sale_weekly_subscription.engine import sepa
+from odoo.addons.sale_weekly_subscription.engine import sepa  # noqa: E402
 
 today = env["sale.order"]._recurring_today()
 journal = env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", env.company.id)], limit=1)
