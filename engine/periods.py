@@ -349,12 +349,44 @@ def period_amount(amount, period, rounding="0.01"):
     return prorate(amount, period.factor, rounding, lead_in=period.is_lead_in)
 
 
+@dataclass(frozen=True)
+class WeekWords:
+    """The words of a week label, as ``%``-templates (the models pass them translated).
+
+    ``one``: a period within one ISO week; ``several``: several weeks of one ISO
+    year; ``across``: weeks of two ISO years, each named with its year.
+    """
+
+    one: str = "week %(week)s %(year)s"
+    several: str = "weeks %(first)s\u2013%(last)s %(year)s"
+    across: str = "week %(first)s %(first_year)s \u2013 week %(last)s %(last_year)s"
+
+
+EN_WEEKS = WeekWords()
+
+
 def iso_weeks(start, end):
-    """ISO week numbers of a period: '49', '49–50', '53–1'."""
-    first, last = start.isocalendar()[1], end.isocalendar()[1]
-    if (start.isocalendar()[0], first) == (end.isocalendar()[0], last):
-        return str(first)
-    return f"{first}\u2013{last}"
+    """ISO week numbers of a period: '53', '49–50', '52 2027 – 1 2028' (the years when they differ)."""
+    (first_year, first, _day), (last_year, last, _last_day) = start.isocalendar(), end.isocalendar()
+    if first_year != last_year:
+        return f"{first} {first_year} \u2013 {last} {last_year}"
+    return str(first) if first == last else f"{first}\u2013{last}"
+
+
+def week_span(start, end, words=EN_WEEKS):
+    """The ISO weeks of a period in words: 'week 53 2026', 'weeks 49–50 2026',
+    'week 52 2026 – week 3 2027'.
+
+    The last day decides the last week.  A range is written only between two
+    different weeks of one ISO year, so no label reads '12–12': a period from
+    week 12 of one year to week 12 of the next names both years.
+    """
+    (first_year, first, _day), (last_year, last, _last_day) = start.isocalendar(), end.isocalendar()
+    if first_year != last_year:
+        return words.across % {"first": first, "first_year": first_year, "last": last, "last_year": last_year}
+    if first == last:
+        return words.one % {"week": first, "year": first_year}
+    return words.several % {"first": first, "last": last, "year": first_year}
 
 
 EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -362,20 +394,33 @@ EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
 
 
 def date_span(start, end, months=EN_MONTHS):
-    """'30 Nov – 13 Dec 2026'; the year is repeated only when it changes."""
+    """'2 Dec 2026', '22–28 Mar 2027', '30 Nov – 13 Dec 2026', '28 Dec 2026 – 3 Jan 2027'.
+
+    Each part is written once: one day is one date, never an empty-looking range;
+    the month is repeated only when it changes, the year only when it changes.
+    """
     def day_month(day):
         return f"{day.day} {months[day.month - 1]}"
+    if start == end:
+        return f"{day_month(end)} {end.year}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}\u2013{day_month(end)} {end.year}"
     if start.year == end.year:
         return f"{day_month(start)} \u2013 {day_month(end)} {end.year}"
     return f"{day_month(start)} {start.year} \u2013 {day_month(end)} {end.year}"
 
 
-def period_label(start, end, unit=WEEK, months=EN_MONTHS, week_word="week"):
-    """Invoice line label of a period, e.g. 'week 49–50, 30 Nov – 13 Dec 2026'."""
+def period_label(start, end, unit=WEEK, months=EN_MONTHS, weeks=EN_WEEKS):
+    """Invoice line label of a period, e.g. 'weeks 49–50 2026, 30 Nov – 13 Dec 2026'.
+
+    Month and year plans show the dates only; week plans put the ISO weeks first
+    (see :func:`week_span`).  ``months`` and ``weeks`` carry the words of the
+    reader's language.
+    """
     span = date_span(start, end, months)
     if unit != WEEK:
         return span
-    return f"{week_word} {iso_weeks(start, end)}, {span}"
+    return f"{week_span(start, end, weeks)}, {span}"
 
 
 # -- pauses: credit for paid days, limits -------------------------------------

@@ -525,14 +525,37 @@ class SaleOrder(models.Model):
         return self.currency_id.round(max(total, 0.0))
 
     def _recurring_period_label(self, start, end):
-        """'week 49–50, 30 Nov – 13 Dec 2026' in the partner's language."""
+        """'weeks 49–50 2026, 30 Nov – 13 Dec 2026' in the partner's language (``periods.period_label``)."""
         lang = self.partner_id.lang or self.env.lang or "en_US"
         env = self.with_context(lang=lang).env
         names = get_month_names("abbreviated", locale=babel_locale_parse(lang))
         months = tuple(names[number] for number in range(1, 13))
         return periods.period_label(
             start, end, unit=self.recurring_plan_id.billing_unit, months=months,
-            week_word=env._("week"))
+            weeks=self._recurring_week_words(env))
+
+    @api.model
+    def _recurring_week_words(self, env):
+        """The week templates of a period label in ``env``'s language (``periods.WeekWords``):
+        %(week)s, %(first)s and %(last)s are ISO week numbers, the others ISO years.
+
+        A language whose translation of a template is still missing keeps its own word for
+        'week' (translated since the first release) in the English template, rather than
+        an English word in its label."""
+        translated = periods.WeekWords(
+            one=env._("week %(week)s %(year)s"),
+            several=env._("weeks %(first)s\u2013%(last)s %(year)s"),
+            across=env._("week %(first)s %(first_year)s \u2013 week %(last)s %(last_year)s"))
+        if (env.lang or "en_US").startswith("en"):
+            return translated
+        word = env._("week").replace("%", "%%")
+        fallback = periods.WeekWords(
+            one=f"{word} %(week)s %(year)s",
+            several=f"{word} %(first)s\u2013%(last)s %(year)s",
+            across=f"{word} %(first)s %(first_year)s \u2013 {word} %(last)s %(last_year)s")
+        return periods.WeekWords(**{
+            key: text if text != getattr(periods.EN_WEEKS, key) else getattr(fallback, key)
+            for key, text in vars(translated).items()})
 
     # -- plan lines ----------------------------------------------------------
 
