@@ -319,6 +319,108 @@ def extend_term(rhythm, segment_start, old_end, periods, pauses=()):
     raise AssertionError("unreachable: the schedule never ends")
 
 
+# -- the lead-in: its own invoice, with the first full period, or free ------------
+
+SEPARATE, MERGE, MERGE_SHORT, FREE = "separate", "merge", "merge_short", "free"
+LEAD_IN_POLICIES = (SEPARATE, MERGE, MERGE_SHORT, FREE)
+
+
+@dataclass(frozen=True)
+class LeadIn:
+    """What becomes of a subscription's lead-in: the prorated period from its start date to
+    the first full period (aligned plans only).
+
+    ``separate``: its own invoice.  ``merge``: on the invoice of the first full period, as
+    lines of its own, on that period's invoice date (in advance its send day, in arrears
+    after its end).  ``merge_short``: merged only when shorter than ``merge_days`` days.
+    ``free``: never billed; the first full period's invoice settles it.
+    """
+
+    policy: str = SEPARATE
+    merge_days: int = 0
+
+    def __post_init__(self):
+        if self.policy not in LEAD_IN_POLICIES:
+            raise ValueError(f"lead-in policy must be one of {LEAD_IN_POLICIES}, not {self.policy!r}")
+        if self.policy == MERGE_SHORT and not (isinstance(self.merge_days, int) and self.merge_days >= 1):
+            raise ValueError(f"merging a lead-in shorter than N days needs N >= 1, not {self.merge_days!r}")
+
+    def treatment(self, lead_in, following):
+        """SEPARATE, MERGE or FREE for the lead-in period ``lead_in``; ``following`` is the next
+        period of the schedule (None when the schedule ends in the lead-in).  Only a period that
+        follows the lead-in without a gap (no pause between them) is merged with it."""
+        if self.policy == FREE:
+            return FREE
+        if following is None or following.start != lead_in.end + ONE_DAY:
+            return SEPARATE
+        if self.policy == MERGE or (self.policy == MERGE_SHORT and lead_in.days < self.merge_days):
+            return MERGE
+        return SEPARATE
+
+
+def is_opening_lead_in(period, subscription_start):
+    """Whether ``period`` is the subscription's lead-in: it starts on the start date and is cut
+    at its start.  Lead-ins after a pause or a change of plan are billed as they come."""
+    return period.start == subscription_start and period.is_lead_in
+
+
+@dataclass(frozen=True)
+class Bill:
+    """The periods one invoice settles: ``periods``, the ones it bills (two when a lead-in is
+    merged), and ``free``, a free lead-in it settles without billing it.  A bill with no
+    ``periods`` (a free lead-in the schedule ends in) settles without any invoice."""
+
+    periods: tuple
+    free: tuple = ()
+
+    @property
+    def start(self):
+        """First day settled."""
+        return min(period.start for period in self.periods + self.free)
+
+    @property
+    def end(self):
+        """Last day settled: "Invoiced Until" once the bill is made."""
+        return max(period.end for period in self.periods + self.free)
+
+    @property
+    def invoice_date(self):
+        """The day of the invoice: that of the last period billed (the first full period of a merge)."""
+        return (self.periods or self.free)[-1].invoice_date
+
+    @property
+    def span(self):
+        """The days the invoice bills as one period, with the invoice's date: the period itself
+        when it bills one, else from the first day billed to the last."""
+        billed = self.periods or self.free
+        if len(billed) == 1:
+            return billed[0]
+        return Period(start=billed[0].start, end=billed[-1].end, invoice_date=self.invoice_date,
+                      full_start=billed[0].start, full_end=billed[-1].end)
+
+
+def bills(schedule_periods, lead_in=None, subscription_start=None):
+    """Group the periods to bill (``periods_after``'s, in order) into :class:`Bill` s: one per
+    period, but for the subscription's lead-in, which ``lead_in`` merges with the period after
+    it or settles for free.  The one rule for the billing run, the preview and the forecast."""
+    lead_in = lead_in or LeadIn()
+    walk = iter(schedule_periods)
+    for period in walk:
+        if lead_in.policy == SEPARATE or not is_opening_lead_in(period, subscription_start):
+            yield Bill((period,))
+            continue
+        following = next(walk, None)
+        treatment = lead_in.treatment(period, following)
+        if treatment == FREE:
+            yield Bill((following,), (period,)) if following else Bill((), (period,))
+        elif treatment == MERGE:
+            yield Bill((period, following))
+        else:
+            yield Bill((period,))
+            if following:
+                yield Bill((following,))
+
+
 def add_notice(day, quantity, unit):
     """``day`` plus a notice of ``quantity`` days or weeks."""
     if unit not in ("day", "week"):
