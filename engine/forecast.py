@@ -49,10 +49,13 @@ def expected_invoices(sched, first_day, last_day):
         period = invoice.period
         if period.invoice_date > last_day:
             break
+        if not invoice.is_invoiced:  # a free lead-in the schedule ends in: no invoice
+            continue
         if period.invoice_date >= first_day:
             found.append((period.invoice_date, invoice.untaxed))
         unclamped = periods.invoice_date(sched.rhythm, period.start, period.end, date.min)
-        if fast_step and horizon_end and not period.is_prorated and period.invoice_date == unclamped \
+        if fast_step and horizon_end and len(invoice.periods) == 1 and not invoice.free \
+                and not period.is_prorated and period.invoice_date == unclamped \
                 and not invoice.pending and (quiet_from is None or period.start > quiet_from):
             # from here on every period is full and N weeks after the previous one: so is its invoice date
             day = period.invoice_date + fast_step

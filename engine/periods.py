@@ -319,6 +319,108 @@ def extend_term(rhythm, segment_start, old_end, periods, pauses=()):
     raise AssertionError("unreachable: the schedule never ends")
 
 
+# -- the lead-in: its own invoice, with the first full period, or free ------------
+
+SEPARATE, MERGE, MERGE_SHORT, FREE = "separate", "merge", "merge_short", "free"
+LEAD_IN_POLICIES = (SEPARATE, MERGE, MERGE_SHORT, FREE)
+
+
+@dataclass(frozen=True)
+class LeadIn:
+    """What becomes of a subscription's lead-in: the prorated period from its start date to
+    the first full period (aligned plans only).
+
+    ``separate``: its own invoice.  ``merge``: on the invoice of the first full period, as
+    lines of its own, on that period's invoice date (in advance its send day, in arrears
+    after its end).  ``merge_short``: merged only when shorter than ``merge_days`` days.
+    ``free``: never billed; the first full period's invoice settles it.
+    """
+
+    policy: str = SEPARATE
+    merge_days: int = 0
+
+    def __post_init__(self):
+        if self.policy not in LEAD_IN_POLICIES:
+            raise ValueError(f"lead-in policy must be one of {LEAD_IN_POLICIES}, not {self.policy!r}")
+        if self.policy == MERGE_SHORT and not (isinstance(self.merge_days, int) and self.merge_days >= 1):
+            raise ValueError(f"merging a lead-in shorter than N days needs N >= 1, not {self.merge_days!r}")
+
+    def treatment(self, lead_in, following):
+        """SEPARATE, MERGE or FREE for the lead-in period ``lead_in``; ``following`` is the next
+        period of the schedule (None when the schedule ends in the lead-in).  Only a period that
+        follows the lead-in without a gap (no pause between them) is merged with it."""
+        if self.policy == FREE:
+            return FREE
+        if following is None or following.start != lead_in.end + ONE_DAY:
+            return SEPARATE
+        if self.policy == MERGE or (self.policy == MERGE_SHORT and lead_in.days < self.merge_days):
+            return MERGE
+        return SEPARATE
+
+
+def is_opening_lead_in(period, subscription_start):
+    """Whether ``period`` is the subscription's lead-in: it starts on the start date and is cut
+    at its start.  Lead-ins after a pause or a change of plan are billed as they come."""
+    return period.start == subscription_start and period.is_lead_in
+
+
+@dataclass(frozen=True)
+class Bill:
+    """The periods one invoice settles: ``periods``, the ones it bills (two when a lead-in is
+    merged), and ``free``, a free lead-in it settles without billing it.  A bill with no
+    ``periods`` (a free lead-in the schedule ends in) settles without any invoice."""
+
+    periods: tuple
+    free: tuple = ()
+
+    @property
+    def start(self):
+        """First day settled."""
+        return min(period.start for period in self.periods + self.free)
+
+    @property
+    def end(self):
+        """Last day settled: "Invoiced Until" once the bill is made."""
+        return max(period.end for period in self.periods + self.free)
+
+    @property
+    def invoice_date(self):
+        """The day of the invoice: that of the last period billed (the first full period of a merge)."""
+        return (self.periods or self.free)[-1].invoice_date
+
+    @property
+    def span(self):
+        """The days the invoice bills as one period, with the invoice's date: the period itself
+        when it bills one, else from the first day billed to the last."""
+        billed = self.periods or self.free
+        if len(billed) == 1:
+            return billed[0]
+        return Period(start=billed[0].start, end=billed[-1].end, invoice_date=self.invoice_date,
+                      full_start=billed[0].start, full_end=billed[-1].end)
+
+
+def bills(schedule_periods, lead_in=None, subscription_start=None):
+    """Group the periods to bill (``periods_after``'s, in order) into :class:`Bill` s: one per
+    period, but for the subscription's lead-in, which ``lead_in`` merges with the period after
+    it or settles for free.  The one rule for the billing run, the preview and the forecast."""
+    lead_in = lead_in or LeadIn()
+    walk = iter(schedule_periods)
+    for period in walk:
+        if lead_in.policy == SEPARATE or not is_opening_lead_in(period, subscription_start):
+            yield Bill((period,))
+            continue
+        following = next(walk, None)
+        treatment = lead_in.treatment(period, following)
+        if treatment == FREE:
+            yield Bill((following,), (period,)) if following else Bill((), (period,))
+        elif treatment == MERGE:
+            yield Bill((period, following))
+        else:
+            yield Bill((period,))
+            if following:
+                yield Bill((following,))
+
+
 def add_notice(day, quantity, unit):
     """``day`` plus a notice of ``quantity`` days or weeks."""
     if unit not in ("day", "week"):
@@ -349,12 +451,44 @@ def period_amount(amount, period, rounding="0.01"):
     return prorate(amount, period.factor, rounding, lead_in=period.is_lead_in)
 
 
+@dataclass(frozen=True)
+class WeekWords:
+    """The words of a week label, as ``%``-templates (the models pass them translated).
+
+    ``one``: a period within one ISO week; ``several``: several weeks of one ISO
+    year; ``across``: weeks of two ISO years, each named with its year.
+    """
+
+    one: str = "week %(week)s %(year)s"
+    several: str = "weeks %(first)s\u2013%(last)s %(year)s"
+    across: str = "week %(first)s %(first_year)s \u2013 week %(last)s %(last_year)s"
+
+
+EN_WEEKS = WeekWords()
+
+
 def iso_weeks(start, end):
-    """ISO week numbers of a period: '49', '49–50', '53–1'."""
-    first, last = start.isocalendar()[1], end.isocalendar()[1]
-    if (start.isocalendar()[0], first) == (end.isocalendar()[0], last):
-        return str(first)
-    return f"{first}\u2013{last}"
+    """ISO week numbers of a period: '53', '49–50', '52 2027 – 1 2028' (the years when they differ)."""
+    (first_year, first, _day), (last_year, last, _last_day) = start.isocalendar(), end.isocalendar()
+    if first_year != last_year:
+        return f"{first} {first_year} \u2013 {last} {last_year}"
+    return str(first) if first == last else f"{first}\u2013{last}"
+
+
+def week_span(start, end, words=EN_WEEKS):
+    """The ISO weeks of a period in words: 'week 53 2026', 'weeks 49–50 2026',
+    'week 52 2026 – week 3 2027'.
+
+    The last day decides the last week.  A range is written only between two
+    different weeks of one ISO year, so no label reads '12–12': a period from
+    week 12 of one year to week 12 of the next names both years.
+    """
+    (first_year, first, _day), (last_year, last, _last_day) = start.isocalendar(), end.isocalendar()
+    if first_year != last_year:
+        return words.across % {"first": first, "first_year": first_year, "last": last, "last_year": last_year}
+    if first == last:
+        return words.one % {"week": first, "year": first_year}
+    return words.several % {"first": first, "last": last, "year": first_year}
 
 
 EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -362,20 +496,33 @@ EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
 
 
 def date_span(start, end, months=EN_MONTHS):
-    """'30 Nov – 13 Dec 2026'; the year is repeated only when it changes."""
+    """'2 Dec 2026', '22–28 Mar 2027', '30 Nov – 13 Dec 2026', '28 Dec 2026 – 3 Jan 2027'.
+
+    Each part is written once: one day is one date, never an empty-looking range;
+    the month is repeated only when it changes, the year only when it changes.
+    """
     def day_month(day):
         return f"{day.day} {months[day.month - 1]}"
+    if start == end:
+        return f"{day_month(end)} {end.year}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}\u2013{day_month(end)} {end.year}"
     if start.year == end.year:
         return f"{day_month(start)} \u2013 {day_month(end)} {end.year}"
     return f"{day_month(start)} {start.year} \u2013 {day_month(end)} {end.year}"
 
 
-def period_label(start, end, unit=WEEK, months=EN_MONTHS, week_word="week"):
-    """Invoice line label of a period, e.g. 'week 49–50, 30 Nov – 13 Dec 2026'."""
+def period_label(start, end, unit=WEEK, months=EN_MONTHS, weeks=EN_WEEKS):
+    """Invoice line label of a period, e.g. 'weeks 49–50 2026, 30 Nov – 13 Dec 2026'.
+
+    Month and year plans show the dates only; week plans put the ISO weeks first
+    (see :func:`week_span`).  ``months`` and ``weeks`` carry the words of the
+    reader's language.
+    """
     span = date_span(start, end, months)
     if unit != WEEK:
         return span
-    return f"{week_word} {iso_weeks(start, end)}, {span}"
+    return f"{week_span(start, end, weeks)}, {span}"
 
 
 # -- pauses: credit for paid days, limits -------------------------------------

@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from . import periods
 
+NO_LEAD_IN_RULE = periods.LeadIn()  # its own invoice, as before the option existed
+
 
 @dataclass(frozen=True)
 class Line:
@@ -60,22 +62,52 @@ class Schedule:
     deductions: tuple = ()
     rounding: str = "0.01"
     renewal_periods: int = 0  # automatic renewal: periods added each time the term ends
+    lead_in: periods.LeadIn = NO_LEAD_IN_RULE  # what becomes of the subscription's lead-in
 
     def period_args(self):
         """The keyword arguments of the ``periods`` functions."""
         return {"rhythm": self.rhythm, "segment_start": self.segment_start, "end": self.end,
                 "subscription_start": self.subscription_start, "pauses": self.pauses}
 
+    def bills(self):
+        """The bills to come (``periods.Bill``, dates only): which periods each invoice settles."""
+        return periods.bills(periods.periods_after(invoiced_until=self.invoiced_until, **self.period_args()),
+                             self.lead_in, self.subscription_start)
+
 
 @dataclass(frozen=True)
 class Invoice:
-    """One invoice to come: its period, its untaxed amount after deductions, the deductions it
-    carries, and how many deductions still wait after it."""
+    """One invoice to come: the periods it settles (``bill``), its untaxed amount after
+    deductions, the deductions it carries, and how many deductions still wait after it."""
 
-    period: periods.Period
+    bill: periods.Bill
     untaxed: Decimal
     deductions: tuple = ()
     pending: int = 0
+
+    @property
+    def periods(self):
+        """The periods billed, one invoice line each per subscription line (two with a merged lead-in)."""
+        return self.bill.periods
+
+    @property
+    def free(self):
+        """A free lead-in this invoice settles without billing it."""
+        return self.bill.free
+
+    @property
+    def period(self):
+        """The days billed as one period, with the invoice date (``periods.Bill.span``)."""
+        return self.bill.span
+
+    @property
+    def is_invoiced(self):
+        """False for a free lead-in the schedule ends in: settled without an invoice."""
+        return bool(self.bill.periods)
+
+    @property
+    def is_prorated(self):
+        return any(period.is_prorated for period in self.bill.periods)
 
 
 def line_base(line, period, rounding="0.01"):
@@ -99,6 +131,11 @@ def period_untaxed(schedule, period):
     return sum((line_untaxed(line, period, schedule.rounding) for line in schedule.lines), Decimal(0))
 
 
+def bill_untaxed(schedule, bill):
+    """Untaxed amount of the lines for each period ``bill`` bills, rounded per line, before deductions."""
+    return sum((period_untaxed(schedule, period) for period in bill.periods), Decimal(0))
+
+
 def take_deductions(pending, period, room):
     """The deductions of ``pending`` (oldest first) the invoice of ``period`` carries: those of a
     pause over before the period starts, as long as the invoice stays at or above zero."""
@@ -112,15 +149,16 @@ def take_deductions(pending, period, room):
 
 def invoices(schedule, taken=()):
     """The invoices to come, in order, as the billing run makes them (an endless generator for an
-    open-ended subscription).  ``taken``: keys of deductions already carried by an invoice."""
+    open-ended subscription), the lead-in grouped by the schedule's ``lead_in`` (``periods.bills``).
+    ``taken``: keys of deductions already carried by an invoice."""
     pending = sorted((d for d in schedule.deductions if d.key not in taken), key=lambda d: (d.after, d.key))
-    for period in periods.periods_after(invoiced_until=schedule.invoiced_until, **schedule.period_args()):
-        amount = period_untaxed(schedule, period)
-        carried = take_deductions(pending, period, amount) if pending else ()
+    for bill in schedule.bills():
+        amount = bill_untaxed(schedule, bill)
+        carried = take_deductions(pending, bill.span, amount) if pending and bill.periods else ()
         if carried:
             pending = [d for d in pending if d not in carried]
             amount -= sum((d.amount for d in carried), Decimal(0))
-        yield Invoice(period, amount, carried, len(pending))
+        yield Invoice(bill, amount, carried, len(pending))
 
 
 def lines_amount(lines, rounding="0.01"):

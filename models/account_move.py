@@ -168,3 +168,15 @@ class AccountMove(models.Model):
                 "author_partner_id": self.env.user.partner_id.id,
             }
             self.env.ref("account.ir_cron_account_move_send")._trigger()
+
+
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    recurring_period_start = fields.Date(
+        string="Line Period Start", copy=False, readonly=True,
+        help="First day of the subscription period this line bills: an invoice with a lead-in merged into its "
+             "first full period bills two periods, one set of lines each.")
+    recurring_period_end = fields.Date(
+        string="Line Period End", copy=False, readonly=True,
+        help="Last day of the subscription period this line bills.")

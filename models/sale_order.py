@@ -1,4 +1,5 @@
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from itertools import islice
@@ -330,6 +331,7 @@ class SaleOrder(models.Model):
             rounding=str(self.currency_id.rounding),
             renewal_periods=plan.renewal_periods
             if plan.renewal_type == "auto" and not self.recurring_close_date else 0,
+            lead_in=plan._recurring_lead_in(),
         )
 
     def _recurring_prefetch_schedules(self):
@@ -366,20 +368,22 @@ class SaleOrder(models.Model):
     @api.depends(
         "recurring_plan_id.billing_unit", "recurring_plan_id.billing_interval",
         "recurring_plan_id.billing_timing", "recurring_plan_id.anchoring",
+        "recurring_plan_id.lead_in_policy", "recurring_plan_id.lead_in_merge_days",
         "recurring_send_weekday", "recurring_start_date", "recurring_schedule_start",
         "recurring_invoiced_until", "recurring_last_date", "recurring_state",
         "recurring_pause_ids.state", "recurring_pause_ids.start_date", "recurring_pause_ids.end_date")
     def _compute_recurring_schedule(self):
+        """The next bill (``schedule.Schedule.bills``): the days it settles, a merged or free lead-in
+        included, and the date of its invoice."""
         for order in self:
-            period = None
+            bill = None
             if order.recurring_plan_id and order.recurring_start_date \
                     and periods.FIRST_DAY <= order.recurring_start_date <= periods.LAST_DAY \
                     and order.recurring_state != "cancel":
-                sched = order._recurring_schedule()
-                period = periods.next_period(invoiced_until=sched.invoiced_until, **sched.period_args())
-            order.recurring_next_period_start = period and period.start
-            order.recurring_next_period_end = period and period.end
-            order.recurring_next_invoice_date = period and period.invoice_date
+                bill = next(order._recurring_schedule().bills(), None)
+            order.recurring_next_period_start = bill and bill.start
+            order.recurring_next_period_end = bill and bill.end
+            order.recurring_next_invoice_date = bill and bill.invoice_date
 
     @api.depends("recurring_next_period_start")
     def _compute_recurring_current_period(self):
@@ -490,22 +494,24 @@ class SaleOrder(models.Model):
 
     def _recurring_preview_vals(self, count=6):
         """The next ``count`` invoices: date, period, label and untaxed amount (after the paid days
-        of a pause it deducts), as the billing run will make them."""
+        of a pause it deducts), as the billing run will make them; a merged lead-in is on the
+        invoice of the first full period, a free one on none."""
         self.ensure_one()
         if not self.recurring_plan_id or not self.recurring_start_date:
             return []
         sched = self._recurring_schedule()
-        upcoming = self._recurring_invoices(count)
-        unpaused = [before for _period, before in periods.shifted_invoice_dates(
-            invoiced_until=sched.invoiced_until, count=count, **sched.period_args())]
+        upcoming = [invoice for invoice in self._recurring_invoices(count + 1) if invoice.is_invoiced][:count]
+        # the date the same-ranked invoice would have without the pauses
+        unpaused = [bill.invoice_date for bill in islice(
+            (bill for bill in replace(sched, pauses=()).bills() if bill.periods), count)] if sched.pauses else []
         return [{
             "invoice_date": invoice.period.invoice_date,
             "invoice_date_unpaused": unpaused[index]
-            if sched.pauses and unpaused[index] != invoice.period.invoice_date else False,
+            if index < len(unpaused) and unpaused[index] != invoice.period.invoice_date else False,
             "period_start": invoice.period.start,
             "period_end": invoice.period.end,
             "label": self._recurring_period_label(invoice.period.start, invoice.period.end),
-            "is_prorated": invoice.period.is_prorated,
+            "is_prorated": invoice.is_prorated,
             "amount_untaxed": float(invoice.untaxed),
         } for index, invoice in enumerate(upcoming)]
 
@@ -522,12 +528,13 @@ class SaleOrder(models.Model):
             return 0.0
         invoice = self._recurring_invoices(1)[0]
         total = 0.0
-        for line in self.order_line.filtered(lambda line: not line.display_type):
-            vals = line._prepare_recurring_invoice_line_vals(invoice.period, "")
-            price = vals["price_unit"] * (1 - (vals["discount"] or 0.0) / 100)
-            taxes = line.tax_ids.compute_all(price, self.currency_id, vals["quantity"], line.product_id,
-                                             self.partner_invoice_id)
-            total += taxes["total_included"]
+        for period in invoice.periods:
+            for line in self.order_line.filtered(lambda line: not line.display_type):
+                vals = line._prepare_recurring_invoice_line_vals(period, "")
+                price = vals["price_unit"] * (1 - (vals["discount"] or 0.0) / 100)
+                taxes = line.tax_ids.compute_all(price, self.currency_id, vals["quantity"], line.product_id,
+                                                 self.partner_invoice_id)
+                total += taxes["total_included"]
         for pause in self.recurring_pause_ids.browse([d.key for d in invoice.deductions]):
             for vals in pause.carry_over_lines:
                 taxes = self.env["account.tax"].browse(vals["tax_ids"][0][2]).compute_all(
@@ -536,14 +543,37 @@ class SaleOrder(models.Model):
         return self.currency_id.round(max(total, 0.0))
 
     def _recurring_period_label(self, start, end):
-        """'week 49–50, 30 Nov – 13 Dec 2026' in the partner's language."""
+        """'weeks 49–50 2026, 30 Nov – 13 Dec 2026' in the partner's language (``periods.period_label``)."""
         lang = self.partner_id.lang or self.env.lang or "en_US"
         env = self.with_context(lang=lang).env
         names = get_month_names("abbreviated", locale=babel_locale_parse(lang))
         months = tuple(names[number] for number in range(1, 13))
         return periods.period_label(
             start, end, unit=self.recurring_plan_id.billing_unit, months=months,
-            week_word=env._("week"))
+            weeks=self._recurring_week_words(env))
+
+    @api.model
+    def _recurring_week_words(self, env):
+        """The week templates of a period label in ``env``'s language (``periods.WeekWords``):
+        %(week)s, %(first)s and %(last)s are ISO week numbers, the others ISO years.
+
+        A language whose translation of a template is still missing keeps its own word for
+        'week' (translated since the first release) in the English template, rather than
+        an English word in its label."""
+        translated = periods.WeekWords(
+            one=env._("week %(week)s %(year)s"),
+            several=env._("weeks %(first)s\u2013%(last)s %(year)s"),
+            across=env._("week %(first)s %(first_year)s \u2013 week %(last)s %(last_year)s"))
+        if (env.lang or "en_US").startswith("en"):
+            return translated
+        word = env._("week").replace("%", "%%")
+        fallback = periods.WeekWords(
+            one=f"{word} %(week)s %(year)s",
+            several=f"{word} %(first)s\u2013%(last)s %(year)s",
+            across=f"{word} %(first)s %(first_year)s \u2013 {word} %(last)s %(last_year)s")
+        return periods.WeekWords(**{
+            key: text if text != getattr(periods.EN_WEEKS, key) else getattr(fallback, key)
+            for key, text in vars(translated).items()})
 
     # -- plan lines ----------------------------------------------------------
 

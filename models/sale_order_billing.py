@@ -225,8 +225,8 @@ class SaleOrder(models.Model):
             skip_zero = order.recurring_plan_id.skip_zero_invoices
             fees = order._recurring_fee_line_vals()  # on the first invoice made only
             for invoice in due:
-                if skip_zero and not invoice.deductions and not invoice.untaxed:
-                    owners.append((order, invoice.period))  # billed, with nothing to invoice
+                if not invoice.is_invoiced or (skip_zero and not invoice.deductions and not invoice.untaxed):
+                    owners.append((order, invoice.bill))  # settled, with nothing to invoice (a free lead-in)
                     continue
                 # in the subscription's company, as Odoo's own invoicing does (fiscal position, taxes)
                 vals = order.with_company(order.company_id)._prepare_recurring_invoice_vals(
@@ -238,7 +238,7 @@ class SaleOrder(models.Model):
                     vals["recurring_fees_billed"] = fees["price_unit"]
                     fees = {}
                 vals_list.append(vals)
-                owners.append((order, invoice.period))
+                owners.append((order, invoice.bill))  # a merged or free lead-in with it
         moves = self._recurring_create_invoices(vals_list)
         billed = self.browse(list(dict.fromkeys(order.id for order, _period in owners)))
         to_post = moves.filtered(lambda move: move.recurring_order_id.recurring_plan_id.auto_post)
@@ -323,7 +323,6 @@ class SaleOrder(models.Model):
         self.ensure_one()
         period = invoice.period
         deducting = self.recurring_pause_ids.browse([deduction.key for deduction in invoice.deductions])
-        label = self._recurring_period_label(period.start, period.end)
         policy = self.company_id.recurring_invoice_date_policy
         vals = self._prepare_invoice()
         # a payment transaction belongs to the order's first sale, not to every period's invoice
@@ -337,8 +336,7 @@ class SaleOrder(models.Model):
             # the MRR of the month ends this invoice covers, as billed (sale.recurring.mrr)
             "recurring_monthly_amount": float(self._recurring_monthly_amount()),
             "invoice_line_ids": [
-                Command.create(line._prepare_recurring_invoice_line_vals(period, label))
-                for line in self.order_line if not line.display_type
+                Command.create(vals) for vals in self._prepare_recurring_invoice_lines_vals(invoice)
             ] + [
                 Command.create({**vals, "sequence": 1000})
                 for pause in deducting for vals in pause.carry_over_lines
@@ -347,6 +345,16 @@ class SaleOrder(models.Model):
         })
         vals.update(self._recurring_sepa_vals())
         return vals
+
+    def _prepare_recurring_invoice_lines_vals(self, invoice):
+        """The invoice lines of the periods ``invoice`` bills: one per subscription line and period,
+        each labelled with its own period, so a lead-in merged with the first full period shows as
+        lines of its own with its own dates and prorated amount, before the full period's."""
+        self.ensure_one()
+        lines = self.order_line.filtered(lambda line: not line.display_type)
+        labels = {period: self._recurring_period_label(period.start, period.end) for period in invoice.periods}
+        return [line._prepare_recurring_invoice_line_vals(period, labels[period])
+                for period in invoice.periods for line in lines]
 
     def _recurring_fee_line_vals(self):
         """The line billing the bank's charges on returned direct debits, if any are pending."""
@@ -393,7 +401,8 @@ class SaleOrder(models.Model):
         return vals
 
     def _recurring_set_invoiced_until(self, owners):
-        """Move "Invoiced Until" to the end of the last period billed, in one write per date."""
+        """Move "Invoiced Until" to the end of the last period billed, in one write per date
+        (``owners``: [(order, anything with an ``end``: an engine ``Bill`` or ``Period``)])."""
         last = {}
         for order, period in owners:
             if order not in last or period.end > last[order]:
@@ -456,7 +465,7 @@ class SaleOrder(models.Model):
                                        order=self.name))
         locked = self._recurring_lock_rows()
         upcoming = self._recurring_invoices(1)  # read again under the lock
-        if locked != self or not upcoming or self.recurring_next_period_start != upcoming[0].period.start:
+        if locked != self or not upcoming or self.recurring_next_period_start != upcoming[0].bill.start:
             raise UserError(self.env._(
                 "Subscription %(order)s is being billed right now; try again in a moment.", order=self.name))
         problem = self._recurring_check_invoiceable()

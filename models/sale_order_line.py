@@ -98,6 +98,7 @@ class SaleOrderLine(models.Model):
         """
         self.ensure_one()
         vals = self._prepare_invoice_line(quantity=self.product_uom_qty, name=f"{self.name}\n{label}")
+        vals.update(recurring_period_start=period.start, recurring_period_end=period.end)
         if self.analytic_distribution:
             vals["analytic_distribution"] = self.analytic_distribution
         if period.is_prorated:

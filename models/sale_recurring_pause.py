@@ -304,8 +304,10 @@ class SaleRecurringPause(models.Model):
         for line in invoice.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
             base = self.env["sale.order.line"]._recurring_base_line(
                 line.price_subtotal, line.price_total, line.tax_ids, self.order_id, line.product_id).prorated_base
-            amount = periods.unused_amount(base, invoice.recurring_period_start, invoice.recurring_period_end,
-                                           self.start_date, rounding, paid_until=until)
+            # a line bills its own period when the invoice bills two (a lead-in merged with its full period)
+            start = line.recurring_period_start or invoice.recurring_period_start
+            end = line.recurring_period_end or invoice.recurring_period_end
+            amount = periods.unused_amount(base, start, end, self.start_date, rounding, paid_until=until)
             if not amount:
                 continue
             result.append({

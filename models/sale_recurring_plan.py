@@ -63,6 +63,24 @@ class SaleRecurringPlan(models.Model):
              "before the first send day and is prorated by days; full periods follow. "
              "Month and year plans align on the 1st of the month and on 1 January.")
 
+    lead_in_policy = fields.Selection(
+        [("separate", "Its own invoice"), ("merge", "With the first full period"),
+         ("merge_short", "With the first full period when short"), ("free", "Free")],
+        string="Lead-in", required=True, default="separate", tracking=True,
+        help="The lead-in is the prorated first period of a subscription aligned to the send day, from its "
+             "start date to its first full period.\n"
+             "Its own invoice: billed on its own invoice, on the start date (in advance) or after it (in arrears).\n"
+             "With the first full period: billed on the invoice of the first full period, on that period's "
+             "invoice date, as lines of its own with its own dates and prorated amount.\n"
+             "With the first full period when short: the same, but only for a lead-in shorter than the days "
+             "given; a longer one gets its own invoice.\n"
+             "Free: never billed; the subscription still runs from its start date.\n"
+             "A change applies to the lead-ins not yet invoiced.")
+    lead_in_merge_days = fields.Integer(
+        string="Merge When Shorter Than (Days)", default=7,
+        help="A lead-in of fewer days than this goes on the invoice of the first full period; a lead-in of "
+             "this many days or more gets its own invoice.")
+
     # -- terms ---------------------------------------------------------------
     duration_type = fields.Selection(
         [("open", "Open-ended"), ("fixed", "Fixed number of periods"),
@@ -201,6 +219,14 @@ class SaleRecurringPlan(models.Model):
                     "Plan '%(plan)s': the field 'Bill Every' must be between 1 and %(top)s %(unit)s, not %(value)s.",
                     plan=plan.display_name, top=top, unit=unit.lower(), value=plan.billing_interval))
 
+    @api.constrains("lead_in_policy", "lead_in_merge_days")
+    def _check_lead_in(self):
+        for plan in self.filtered(lambda plan: plan.lead_in_policy == "merge_short"):
+            if plan.lead_in_merge_days < 1:
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s': the field 'Merge When Shorter Than (Days)' must be at least 1, not %(value)s.",
+                    plan=plan.display_name, value=plan.lead_in_merge_days))
+
     @api.constrains("duration_type", "duration_periods", "renewal_type", "renewal_periods",
                     "renewal_notice_weeks", "notice_quantity", "pause_max_weeks",
                     "pause_max_weeks_year", "pause_notice_days")
@@ -264,6 +290,13 @@ class SaleRecurringPlan(models.Model):
             send_weekday=int(send_weekday or self.send_weekday),
             anchoring=self.anchoring,
         )
+
+    def _recurring_lead_in(self):
+        """The engine's view of this plan's lead-in option (``periods.LeadIn``)."""
+        self.ensure_one()
+        return periods.LeadIn(
+            policy=self.lead_in_policy or periods.SEPARATE,
+            merge_days=self.lead_in_merge_days if self.lead_in_policy == periods.MERGE_SHORT else 0)
 
     def action_view_subscriptions(self):
         self.ensure_one()

@@ -16,3 +16,5 @@ from . import test_limits
 from . import test_coexistence
 from . import test_ubl
 from . import test_peppol
+from . import test_lead_in
+from . import test_labels

@@ -44,7 +44,7 @@ class TestBilling(SubscriptionCase):
         self.assertEqual(invoice.amount_untaxed, 39.90)
         self.assertEqual(invoice.partner_id, order.partner_invoice_id)
         self.assertEqual(invoice.invoice_origin, order.name)
-        self.assertEqual(invoice.invoice_line_ids.name, "Meal box\nweek 50, 7 Dec \u2013 13 Dec 2026")
+        self.assertEqual(invoice.invoice_line_ids.name, "Meal box\nweek 50 2026, 7\u201313 Dec 2026")
         self.assertEqual(order.recurring_invoiced_until, D(2026, 12, 13))
         self.assertEqual(order.recurring_next_invoice_date, D(2026, 12, 14))
         self.assertEqual(order.invoice_status, "invoiced")
@@ -169,8 +169,8 @@ class TestBilling(SubscriptionCase):
         with freeze_time("2027-01-04 12:00"):
             self._run_billing()
         self.assertEqual(self._invoices(order).invoice_line_ids.mapped("name"), [
-            "Meal box\nweek 52\u201353, 21 Dec 2026 \u2013 3 Jan 2027",
-            "Meal box\nweek 1\u20132, 4 Jan \u2013 17 Jan 2027",
+            "Meal box\nweeks 52\u201353 2026, 21 Dec 2026 \u2013 3 Jan 2027",
+            "Meal box\nweeks 1\u20132 2027, 4\u201317 Jan 2027",
         ])
 
     def test_prorated_lead_in_matches_the_preview_to_the_cent(self):

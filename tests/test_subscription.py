@@ -62,8 +62,8 @@ class TestSubscription(SubscriptionCase):
                 (D(2026, 12, 21), D(2026, 12, 21), D(2027, 1, 3), False, 39.90),
                 (D(2027, 1, 4), D(2027, 1, 4), D(2027, 1, 17), False, 39.90),
             ])
-        self.assertEqual(preview[0]["label"], "week 49, 2 Dec \u2013 6 Dec 2026")
-        self.assertEqual(preview[2]["label"], "week 52\u201353, 21 Dec 2026 \u2013 3 Jan 2027")
+        self.assertEqual(preview[0]["label"], "week 49 2026, 2\u20136 Dec 2026")
+        self.assertEqual(preview[2]["label"], "weeks 52\u201353 2026, 21 Dec 2026 \u2013 3 Jan 2027")
         action = order.action_recurring_preview()
         wizard = self.env[action["res_model"]].browse(action["res_id"])
         self.assertEqual(len(wizard.line_ids), 6)

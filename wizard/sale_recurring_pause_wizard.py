@@ -1,4 +1,5 @@
 from datetime import timedelta
+from itertools import islice
 
 from markupsafe import Markup, escape
 
@@ -54,9 +55,15 @@ class SaleRecurringPauseWizard(models.TransientModel):
     def _schedules(self):
         """(now, with the pause) lists of upcoming periods, and the untaxed amount given back."""
         order = self.order_id
-        args = order._recurring_schedule().period_args()
+        sched = order._recurring_schedule()
+        args = sched.period_args()
         until = order.recurring_invoiced_until or None
-        now = periods.periods_after(invoiced_until=until, limit=ROWS, **args)
+
+        def upcoming(until, args):  # the periods of the next invoices, a merged or free lead-in as billed
+            bills = periods.bills(periods.periods_after(invoiced_until=until, **args), sched.lead_in,
+                                  sched.subscription_start)
+            return [bill.span for bill in islice(bills, ROWS + 1) if bill.periods][:ROWS]
+        now = upcoming(until, args)
         pause = periods.Pause(self.start_date, self.end_date)
         given_back = 0.0
         if until and until >= self.start_date:
@@ -70,7 +77,7 @@ class SaleRecurringPauseWizard(models.TransientModel):
                 and not order.recurring_close_date:
             args["end"] += timedelta(days=pause.days)
         args["pauses"] = (*args["pauses"], pause)
-        after = periods.periods_after(invoiced_until=until, limit=ROWS, **args)
+        after = upcoming(until, args)
         return now, after, given_back
 
     @api.depends("order_id", "start_date", "weeks")

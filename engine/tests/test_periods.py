@@ -93,28 +93,61 @@ def test_rhythm_rejects_bad_values(bad):
 # -- ISO weeks and labels -------------------------------------------------------
 
 def test_label_two_weeks():
-    assert p.period_label(D(2026, 11, 30), D(2026, 12, 13)) == "week 49\u201350, 30 Nov \u2013 13 Dec 2026"
+    assert p.period_label(D(2026, 11, 30), D(2026, 12, 13)) == "weeks 49\u201350 2026, 30 Nov \u2013 13 Dec 2026"
+
+
+def test_label_one_week_names_its_year_and_writes_the_month_once():
+    assert p.period_label(D(2027, 3, 22), D(2027, 3, 28)) == "week 12 2027, 22\u201328 Mar 2027"
+    assert p.period_label(D(2027, 3, 22), D(2027, 4, 18)) == "weeks 12\u201315 2027, 22 Mar \u2013 18 Apr 2027"
+
+
+def test_label_of_a_52_week_period_names_both_years():
+    # the tester's case: 28 Mar 2027 (a Sunday, week 12 of 2027) to 25 Mar 2028 (week 12 of 2028)
+    assert D(2027, 3, 28).isocalendar()[:2] == (2027, 12) and D(2028, 3, 25).isocalendar()[:2] == (2028, 12)
+    assert p.period_label(D(2027, 3, 28), D(2028, 3, 25)) == \
+        "week 12 2027 \u2013 week 12 2028, 28 Mar 2027 \u2013 25 Mar 2028"
+    assert p.iso_weeks(D(2027, 3, 28), D(2028, 3, 25)) == "12 2027 \u2013 12 2028"
 
 
 def test_label_iso_week_53_of_2026():
-    # 2026 has an ISO week 53: Mon 28 Dec 2026 - Sun 3 Jan 2027
+    # 2026 has an ISO week 53: Mon 28 Dec 2026 - Sun 3 Jan 2027, all of it in ISO year 2026
     assert D(2026, 12, 28).isocalendar()[:2] == (2026, 53)
-    assert p.period_label(D(2026, 12, 28), D(2027, 1, 3)) == "week 53, 28 Dec 2026 \u2013 3 Jan 2027"
-    assert p.period_label(D(2026, 12, 21), D(2027, 1, 3)) == "week 52\u201353, 21 Dec 2026 \u2013 3 Jan 2027"
-    assert p.period_label(D(2026, 12, 28), D(2027, 1, 10)) == "week 53\u20131, 28 Dec 2026 \u2013 10 Jan 2027"
+    assert p.period_label(D(2026, 12, 28), D(2027, 1, 3)) == "week 53 2026, 28 Dec 2026 \u2013 3 Jan 2027"
+    assert p.period_label(D(2026, 12, 21), D(2027, 1, 3)) == \
+        "weeks 52\u201353 2026, 21 Dec 2026 \u2013 3 Jan 2027"
+    assert p.period_label(D(2026, 12, 28), D(2027, 1, 10)) == \
+        "week 53 2026 \u2013 week 1 2027, 28 Dec 2026 \u2013 10 Jan 2027"
+    # 1 Jan 2027 is a Friday of week 53 of 2026: the ISO year, not the calendar year, is named
+    assert p.period_label(D(2027, 1, 1), D(2027, 1, 1)) == "week 53 2026, 1 Jan 2027"
 
 
 def test_label_year_end_without_week_53():
     # 2027 has no week 53: 27 Dec 2027 is week 52, 3 Jan 2028 is week 1
-    assert p.iso_weeks(D(2027, 12, 27), D(2028, 1, 9)) == "52\u20131"
+    assert p.iso_weeks(D(2027, 12, 27), D(2028, 1, 9)) == "52 2027 \u2013 1 2028"
+    assert p.period_label(D(2027, 12, 27), D(2028, 1, 9)) == \
+        "week 52 2027 \u2013 week 1 2028, 27 Dec 2027 \u2013 9 Jan 2028"
+    # 30 Dec 2024 (a Monday) already is week 1 of 2025
+    assert p.period_label(D(2024, 12, 30), D(2025, 1, 5)) == "week 1 2025, 30 Dec 2024 \u2013 5 Jan 2025"
+
+
+def test_label_of_one_day_is_one_date():
+    assert p.period_label(D(2028, 2, 29), D(2028, 2, 29)) == "week 9 2028, 29 Feb 2028"  # a leap day
+    assert p.period_label(D(2028, 2, 29), D(2028, 2, 29), unit=p.MONTH) == "29 Feb 2028"
+    assert p.period_label(D(2028, 2, 28), D(2028, 3, 5)) == "week 9 2028, 28 Feb \u2013 5 Mar 2028"
 
 
 def test_label_months_and_translation_hooks():
     assert p.period_label(D(2027, 1, 31), D(2027, 2, 27), unit=p.MONTH) == "31 Jan \u2013 27 Feb 2027"
+    assert p.period_label(D(2028, 2, 1), D(2028, 2, 29), unit=p.MONTH) == "1\u201329 Feb 2028"
+    assert p.period_label(D(2027, 1, 1), D(2027, 12, 31), unit=p.YEAR) == "1 Jan \u2013 31 Dec 2027"
     french = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août",
               "sept.", "oct.", "nov.", "déc.")
-    assert p.period_label(D(2026, 11, 30), D(2026, 12, 13), months=french, week_word="semaine") == \
-        "semaine 49\u201350, 30 nov. \u2013 13 déc. 2026"
+    words = p.WeekWords(one="semaine %(week)s %(year)s", several="semaines %(first)s\u2013%(last)s %(year)s",
+                        across="semaine %(first)s %(first_year)s \u2013 semaine %(last)s %(last_year)s")
+    assert p.period_label(D(2026, 11, 30), D(2026, 12, 13), months=french, weeks=words) == \
+        "semaines 49\u201350 2026, 30 nov. \u2013 13 déc. 2026"
+    assert p.period_label(D(2026, 12, 28), D(2027, 1, 10), months=french, weeks=words) == \
+        "semaine 53 2026 \u2013 semaine 1 2027, 28 déc. 2026 \u2013 10 janv. 2027"
 
 
 # -- months and years: month-end clamping and leap days --------------------------

@@ -1,6 +1,7 @@
 """Property tests of engine.periods (hypothesis)."""
 
 import itertools
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -92,3 +93,27 @@ def test_term_end_is_the_end_of_a_period(rhythm, start, count):
     assert found[-1].end == end and not found[-1].is_prorated
     full = [x for x in found if not x.is_prorated]
     assert len(full) == count
+
+
+EMPTY_RANGE = re.compile(r"\b(\d+)\u2013\1\b")
+
+
+@settings(max_examples=500)
+@given(starts, st.integers(0, 800), st.sampled_from(p.UNITS))
+def test_no_label_reads_like_an_empty_range(start, length, unit):
+    """Never '12–12' nor '2 Dec – 2 Dec': a range is written only between two different values, and each
+    week of a period of two ISO years is named with its year."""
+    end = start + timedelta(days=length)
+    label = p.period_label(start, end, unit=unit)
+    assert not EMPTY_RANGE.search(label), label
+    assert str(end.year) in label and str(end.day) in label
+    if length == 0:
+        assert "\u2013" not in label, label
+    if unit == p.WEEK:
+        (first_year, first, _), (last_year, last, _) = start.isocalendar(), end.isocalendar()
+        if first_year != last_year:
+            assert f"week {first} {first_year} \u2013 week {last} {last_year}" in label, label
+        elif first != last:
+            assert label.startswith(f"weeks {first}\u2013{last} {first_year}, "), label
+        else:
+            assert label.startswith(f"week {first} {first_year}, "), label
