@@ -18,3 +18,4 @@ from . import test_ubl
 from . import test_peppol
 from . import test_lead_in
 from . import test_labels
+from . import test_tour

@@ -330,13 +330,15 @@ def test_summary(path):
 # -- commands ------------------------------------------------------------------
 
 BROWSER_DID_NOT_START = "Chrome headless failed to start"
-TOUR_TEST = "TestPortal.test_portal_pause_tour"
+# the browser tours: the portal pause, and the main back-office flow
+TOUR_TESTS = ("TestPortal.test_portal_pause_tour", "TestBackofficeTour.test_backoffice_flow_tour")
+TOUR_TEST = ",".join(f"/{MODULE}:{test}" for test in TOUR_TESTS)
 
 
 def tour_succeeded(path):
-    """Whether the log shows the portal tour run to its end in the browser."""
+    """Whether the log shows every browser tour run to its end."""
     text = Path(path).read_text(errors="replace")
-    return re.search(r"test_portal_pause_tour\.browser: tour succeeded", text) is not None
+    return all(re.search(rf"{test.split('.')[1]}\.browser: tour succeeded", text) for test in TOUR_TESTS)
 
 
 def cmd_test(args):
@@ -363,20 +365,20 @@ def cmd_test(args):
     if problems and all(BROWSER_DID_NOT_START in line for line in problems) and rc == 0:
         # Odoo skips a tour (with a WARNING) when Chromium does not start within 10 s, which
         # happens on a busy machine; a skipped tour is never a pass, so it runs again alone
-        say(f"Chromium did not start in time, the tour was skipped; running {TOUR_TEST} again alone")
+        say("Chromium did not start in time, a tour was skipped; running the tours again alone")
         retry_log = DEVENV / "tour-retry.log"
-        rc = odoo(python, conf, "-d", db, "--test-enable", "--test-tags", f"/{MODULE}:{TOUR_TEST}",
+        rc = odoo(python, conf, "-d", db, "--test-enable", "--test-tags", TOUR_TEST,
                   "--stop-after-init", "--workers=0", "--max-cron-threads=0", log=retry_log)
         retry = test_summary(retry_log)
         problems = log_problems(retry_log, during_tests=True)
         if rc or problems or not retry or retry[0] or retry[1] or not tour_succeeded(retry_log):
-            problems.append(f"the browser tour {TOUR_TEST} did not pass when run again: see {retry_log}")
+            problems.append(f"the browser tours did not pass when run again: see {retry_log}")
         else:
-            say(f"the browser tour {TOUR_TEST} passed when run again alone")
+            say("the browser tours passed when run again alone")
             log = retry_log
     if not args.tags and not tour_succeeded(log):
         # Odoo skips a tour silently in some cases (no browser, no websocket-client): never a pass
-        problems.append(f"the browser tour {TOUR_TEST} did not run to its end: see {log}")
+        problems.append(f"a browser tour ({', '.join(TOUR_TESTS)}) did not run to its end: see {log}")
     failed = rc != 0 or summary is None or summary[0] or summary[1] or not summary[2] or problems
     say("upgrading the add-on (-u) and checking its log stays clean")
     upgrade_log = DEVENV / "upgrade.log"
