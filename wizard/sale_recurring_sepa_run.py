@@ -66,11 +66,11 @@ class SaleRecurringSepaRun(models.TransientModel):
             return "hold"
         if invoice.sepa_retry_date and invoice.sepa_retry_date > self.collection_date:
             return "retry"
+        # the debtor was told the date: never collect before it
+        if invoice.sepa_collection_date and invoice.sepa_collection_date > self.collection_date:
+            return "notice"
         if invoice.invoice_date_due and invoice.invoice_date_due > self.collection_date:
             return "due"
-        # the debtor was told the date: never collect before it
-        if invoice.sepa_collection_date > self.collection_date:
-            return "notice"
         return None
 
     def _left_out_labels(self):
