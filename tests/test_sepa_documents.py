@@ -142,3 +142,51 @@ class TestSepaDocuments(SubscriptionCase):
         self.assertIn("Payment Communication", html)
         self.assertNotIn("This invoice will be collected by SEPA direct debit", html)
         self.assertTrue(invoice.display_qr_code)
+
+    # -- the direct-debit run ---------------------------------------------------------
+
+    def _run(self, requested=None):
+        wizard = Form(self.env["sale.recurring.sepa.run"].with_user(self.accountant))
+        wizard.journal_id = self.journal
+        if requested:
+            wizard.requested_date = requested
+        return wizard.save()
+
+    def test_the_run_says_how_many_invoices_wait_and_from_when(self):
+        with freeze_time("2026-11-30 07:00"):
+            self.assertEqual(self._run().waiting_note, "No posted, unpaid invoice is waiting for a direct debit.")
+        first = self._billed_invoice("2026-11-30")
+        with freeze_time("2026-11-30 09:00"):
+            run = self._run()  # today: collected tomorrow at the earliest, before the 14 days' notice has run
+            self.assertEqual(run.collection_date, D(2026, 12, 1))
+            self.assertFalse(run.line_ids)
+            self.assertEqual((run.waiting_count, run.waiting_date), (1, D(2026, 12, 14)))
+            self.assertEqual(run.waiting_note, "1 invoice is waiting for collection; it can be collected from "
+                                               "12/14/2026 (pre-notification lead time).")
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        second = first.recurring_order_id.recurring_invoice_ids - first
+        with freeze_time("2026-12-07 09:00"):
+            run = self._run()
+            self.assertEqual((run.waiting_count, run.waiting_date), (2, D(2026, 12, 14)))
+            self.assertEqual(run.waiting_note, "2 invoices are waiting for collection; the earliest can be collected "
+                                               "from 12/14/2026 (pre-notification lead time).")
+            run.action_use_waiting_date()
+            self.assertEqual((run.requested_date, run.collection_date), (D(2026, 12, 14), D(2026, 12, 14)))
+            self.assertEqual(run.line_ids.invoice_id, first)
+            self.assertEqual((run.waiting_count, run.waiting_date), (1, D(2026, 12, 21)))
+            self.assertEqual(second.invoice_date_due, D(2026, 12, 21))
+
+    def test_the_run_totals_are_in_the_invoices_currency(self):
+        self.assertEqual(self.env.company.currency_id, self.env.ref("base.USD"))
+        self._billed_invoice()
+        with freeze_time("2026-11-30 09:00"):
+            run = self._run("2026-12-14")
+            self.assertEqual(run.line_ids.invoice_id.currency_id, self.euro)
+            self.assertEqual(run.currency_id, self.euro)
+            self.assertEqual(run._fields["amount_total"].get_currency_field(run), "currency_id")
+            self.assertEqual(run.amount_total, 39.90)
+            summary = str(run.summary_html)
+            self.assertIn("39.90", summary)
+            self.assertIn("€", summary)
+            self.assertNotIn("$", summary)
