@@ -3,6 +3,7 @@ from datetime import date
 from freezegun import freeze_time
 from lxml import etree
 
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
 from odoo.tests import Form, new_test_user, tagged
 
@@ -190,3 +191,38 @@ class TestSepaDocuments(SubscriptionCase):
             self.assertIn("39.90", summary)
             self.assertIn("€", summary)
             self.assertNotIn("$", summary)
+
+    # -- cancelling a batch -----------------------------------------------------------
+
+    def test_a_batch_not_yet_sent_can_be_cancelled_and_its_invoices_collected_again(self):
+        invoice = self._billed_invoice()
+        Batch = self.env["sale.recurring.sepa.batch"].with_user(self.accountant)
+        with freeze_time("2026-11-30 09:00"):
+            batch = Batch.browse(self._run("2026-12-14").action_create()["res_id"])
+            self.assertFalse(self._run("2026-12-14").line_ids, "in an open batch: not offered")
+        self.assertTrue(batch.xml_file)
+        with self.assertRaises(AccessError):
+            batch.with_user(self.user).action_cancel()
+        batch.action_cancel()
+        self.assertEqual((batch.state, batch.line_ids.state), ("cancelled", "cancelled"))
+        self.assertFalse(batch.xml_file)
+        self.assertFalse(self.env["ir.attachment"].search(
+            [("res_model", "=", batch._name), ("res_id", "=", batch.id), ("res_field", "=", "xml_file")]))
+        self.assertIn("cancelled", str(batch.message_ids[:1].body))
+        with self.assertRaisesRegex(UserError, f"Batch {batch.name} was cancelled"):
+            batch.action_download()
+        with self.assertRaisesRegex(UserError, f"Batch {batch.name} was cancelled"):
+            batch.action_sent()
+        # its invoice is offered again, and collected in a new file with a new message id
+        with freeze_time("2026-11-30 09:00"):
+            run = self._run("2026-12-14")
+            self.assertEqual(run.line_ids.invoice_id, invoice)
+            again = Batch.browse(run.action_create()["res_id"])
+        self.assertNotEqual(again.name, batch.name)
+        self.assertEqual((again.state, again.line_ids.invoice_id), ("generated", invoice))
+        # once the bank has the file, it is too late
+        again.action_sent()
+        with self.assertRaisesRegex(UserError, f"Batch {again.name} cannot be cancelled: its field 'Status' is "
+                                               "'Sent to Bank'"):
+            again.action_cancel()
+        self.assertEqual(again.line_ids.state, "open")
