@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import frozendict
+from odoo.tools import format_amount, format_date, frozendict
 
 from ..engine import target2
 
@@ -113,6 +113,22 @@ class AccountMove(models.Model):
         if self.move_type == "out_invoice" and mandate.state == "active" and not self.sepa_hold:
             return mandate
         return mandate.browse()
+
+    def _sepa_debit_notice(self):
+        """The pre-notification the PDF prints in place of the bank-transfer block: the amount, the masked
+        account, the mandate, the day and the creditor identifier, in one sentence of the document's language
+        (the report renders the invoice in its customer's)."""
+        self.ensure_one()
+        mandate = self._sepa_debit_mandate()
+        if not mandate:
+            return False
+        return self.env._(
+            "This invoice will be collected by SEPA direct debit: %(amount)s from account %(account)s (mandate "
+            "%(mandate)s) on or about %(date)s, creditor identifier %(creditor)s.",
+            amount=format_amount(self.env, self.amount_residual, self.currency_id),
+            account=mandate.iban_masked or "", mandate=mandate.name,
+            date=format_date(self.env, self.sepa_collection_date),
+            creditor=self.company_id.recurring_sepa_creditor_identifier or "")
 
     @api.depends("sepa_mandate_id.state", "sepa_hold")
     def _compute_display_qr_code(self):
