@@ -16,9 +16,7 @@ class AccountEdiXmlUblBis3(models.AbstractModel):
 
     def _recurring_mandate(self, invoice):
         """The mandate that collects ``invoice``, when it is a customer invoice paid by direct debit."""
-        if invoice.move_type == "out_invoice" and invoice.sepa_mandate_id.state == "active" and not invoice.sepa_hold:
-            return invoice.sepa_mandate_id.sudo()
-        return invoice.sepa_mandate_id.browse()
+        return invoice._sepa_debit_mandate().sudo()
 
     def _get_document_template(self, vals):
         template = super()._get_document_template(vals)

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import format_amount, format_date, frozendict
 
 from ..engine import target2
 
@@ -55,17 +56,89 @@ class AccountMove(models.Model):
         help="Why the bank last returned or rejected this invoice's direct debit, in plain words.")
     sepa_collection_date = fields.Date(
         string="Expected Collection", compute="_compute_sepa_collection_date",
-        help="The day the direct debit is expected: the first TARGET2 business day on or after the due "
-             "date and at least the pre-notification days after the invoice date.")
+        help="The day the direct debit is expected: the first TARGET2 business day at least the "
+             "pre-notification days after the invoice date, and not before the payment terms' date. The "
+             "invoice falls due on that day.")
 
     @api.depends("sepa_mandate_id", "invoice_date", "invoice_date_due")
     def _compute_sepa_collection_date(self):
         for move in self:
-            if not (move.sepa_mandate_id and move.invoice_date):
-                move.sepa_collection_date = False
+            move.sepa_collection_date = move._sepa_expected_collection_date(move.invoice_date_due)
+
+    def _sepa_expected_collection_date(self, due):
+        """The day the direct debit of this invoice is expected when its terms make it due on ``due``: the
+        first TARGET2 business day on or after ``due`` that leaves the debtor the company's pre-notification
+        days after the invoice date.  False for an invoice not collected by direct debit (no mandate) or
+        without an invoice date yet.  The one home of that rule: the due date and the run read it."""
+        self.ensure_one()
+        if not (self.move_type == "out_invoice" and self.sepa_mandate_id and self.invoice_date):
+            return False
+        notice = self.invoice_date + timedelta(days=self.company_id.sepa_prenotification_days)
+        return target2.next_business_day(max(notice, due or notice))
+
+    @api.depends("sepa_mandate_id")
+    def _compute_needed_terms(self):
+        """A direct-debit invoice falls due when it is collected: its receivable lines mature on its expected
+        collection date (all of it: the run collects the whole amount due at once), so that it is not
+        overdue while it waits for its pre-notified collection."""
+        result = super()._compute_needed_terms()
+        for move in self.with_context(bin_size=False):
+            terms = move.needed_terms
+            if not terms:
                 continue
-            notice = move.invoice_date + timedelta(days=move.company_id.sepa_prenotification_days)
-            move.sepa_collection_date = target2.next_business_day(max(notice, move.invoice_date_due or notice))
+            due = max((key["date_maturity"] for key in terms if key.get("date_maturity")), default=False)
+            day = move._sepa_expected_collection_date(due)
+            if not day or all(key.get("date_maturity") == day for key in terms):
+                continue
+            merged = {}
+            for key, values in terms.items():
+                key = frozendict({**key, "date_maturity": day})
+                if key not in merged:
+                    merged[key] = dict(values)
+                    continue
+                # two instalments become one: added in their currencies' rounding
+                merged[key]["balance"] = move.company_currency_id.round(
+                    merged[key]["balance"] + values["balance"])
+                merged[key]["amount_currency"] = move.currency_id.round(
+                    merged[key]["amount_currency"] + values["amount_currency"])
+            move.needed_terms = merged
+        return result
+
+    def _sepa_debit_mandate(self):
+        """The mandate this invoice is collected with: a customer invoice whose mandate is active and that
+        is not held from direct debit; else empty, and the invoice is paid another way.  The PDF prints the
+        debit notice in place of the bank-transfer block, and the UBL file names the mandate, for it."""
+        self.ensure_one()
+        mandate = self.sepa_mandate_id
+        if self.move_type == "out_invoice" and mandate.state == "active" and not self.sepa_hold:
+            return mandate
+        return mandate.browse()
+
+    def _sepa_debit_notice(self):
+        """The pre-notification the PDF prints in place of the bank-transfer block: the amount, the masked
+        account, the mandate, the day and the creditor identifier, in one sentence of the document's language
+        (the report renders the invoice in its customer's)."""
+        self.ensure_one()
+        mandate = self._sepa_debit_mandate()
+        if not mandate:
+            return False
+        return self.env._(
+            "This invoice will be collected by SEPA direct debit: %(amount)s from account %(account)s (mandate "
+            "%(mandate)s) on or about %(date)s, creditor identifier %(creditor)s.",
+            amount=format_amount(self.env, self.amount_residual, self.currency_id),
+            account=mandate.iban_masked or "", mandate=mandate.name,
+            date=format_date(self.env, self.sepa_collection_date),
+            creditor=self.company_id.recurring_sepa_creditor_identifier or "")
+
+    @api.depends("sepa_mandate_id.state", "sepa_hold")
+    def _compute_display_qr_code(self):
+        """No bank-transfer QR code on an invoice collected by direct debit: it would invite a transfer on top
+        of the debit."""
+        result = super()._compute_display_qr_code()
+        for move in self.filtered("display_qr_code"):
+            if move._sepa_debit_mandate():
+                move.display_qr_code = False
+        return result
 
     # One invoice per subscription and period, whatever runs at the same time:
     # the billing run relies on it as its last line of defence.

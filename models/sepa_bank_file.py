@@ -156,7 +156,9 @@ class SaleRecurringSepaBatch(models.Model):
             match = re.match(r"^(.*)-\d{4}$", reference)
             if match:
                 names.add(match.group(1))
-        return self.search([("name", "in", list(names)), ("company_id", "=", company.id)], limit=1)
+        # a cancelled batch never went to the bank: a credit naming it is reported as unknown
+        return self.search([("name", "in", list(names)), ("company_id", "=", company.id),
+                            ("state", "!=", "cancelled")], limit=1)
 
 
 class SaleRecurringSepaLine(models.Model):

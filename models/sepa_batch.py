@@ -44,8 +44,11 @@ class SaleRecurringSepaBatch(models.Model):
     xml_filename = fields.Char(readonly=True)
     state = fields.Selection(
         [("generated", "Generated"), ("sent", "Sent to Bank"), ("collected", "Collected"),
-         ("returned", "Partially Returned")], required=True, default="generated", readonly=True,
-        tracking=True, index=True)
+         ("returned", "Partially Returned"), ("cancelled", "Cancelled")], required=True, default="generated",
+        readonly=True, tracking=True, index=True,
+        help="Generated: the file waits to be sent to the bank (it can still be cancelled, which frees its "
+             "invoices). Sent to Bank: the bank has it. Collected: paid. Partially Returned: the bank returned "
+             "some collections. Cancelled: never sent; its file was deleted.")
     line_ids = fields.One2many("sale.recurring.sepa.line", "batch_id", string="Invoices", readonly=True)
     collection_move_id = fields.Many2one(
         "account.move", string="Collection Entry", readonly=True, copy=False,
@@ -286,13 +289,46 @@ class SaleRecurringSepaBatch(models.Model):
 
     # -- after the file ------------------------------------------------------
 
+    def _check_not_cancelled(self):
+        for batch in self.filtered(lambda batch: batch.state == "cancelled"):
+            raise UserError(self.env._("Batch %(batch)s was cancelled: its file was deleted and cannot be sent to "
+                                       "the bank; collect its invoices in a new run.", batch=batch.name))
+
     def action_sent(self):
         """The file went to the bank: first collections become recurring, amendments are told."""
+        self._check_not_cancelled()
         for batch in self:
             if batch.state != "generated":
                 raise UserError(self.env._("Batch %(batch)s was already sent.", batch=batch.name))
             batch.line_ids.mandate_id._mark_collected(batch.collection_date)
             batch.state = "sent"
+        return True
+
+    def action_cancel(self):
+        """The file was not sent to the bank after all: cancel the batch.  Its file is deleted, so that it can
+        no longer be downloaded or sent, and its invoices are freed for another run (with a new message id:
+        the bank never sees one twice).  Invoicing users only, and only a batch not yet sent to the bank."""
+        self.check_access("write")
+        try:
+            self.lock_for_update(allow_referencing=True)
+        except LockError:
+            raise UserError(self.env._("Someone else is working on these direct-debit batches right now; try "
+                                       "again in a moment.")) from None
+        self.invalidate_recordset(["state"])
+        states = dict(self._fields["state"]._description_selection(self.env))
+        for batch in self:
+            if batch.state != "generated":
+                raise UserError(self.env._(
+                    "Batch %(batch)s cannot be cancelled: its field 'Status' is '%(state)s'. Only a batch not yet "
+                    "sent to the bank can be; once the bank has the file, record its rejections or returns.",
+                    batch=batch.name, state=states[batch.state]))
+        for batch in self:
+            batch.message_post(body=self.env._(
+                "Batch cancelled before it was sent to the bank: its file %(file)s was deleted, and its invoices "
+                "(%(invoices)s) can be collected in another run.",
+                file=batch.xml_filename or batch.name, invoices=", ".join(batch.line_ids.invoice_id.mapped("name"))))
+        self.line_ids.write({"state": "cancelled"})
+        self.write({"state": "cancelled", "xml_file": False})
         return True
 
     @api.depends("collection_date")
@@ -428,6 +464,7 @@ class SaleRecurringSepaBatch(models.Model):
 
     def action_download(self):
         self.ensure_one()
+        self._check_not_cancelled()
         return {
             "type": "ir.actions.act_url",
             "url": f"/web/content/{self._name}/{self.id}/xml_file/{self.xml_filename}?download=true",
@@ -460,8 +497,10 @@ class SaleRecurringSepaLine(models.Model):
         help="FRST for a mandate's first collection (when the company sends them as such), RCUR for the next "
              "ones, OOFF for a one-off mandate.")
     state = fields.Selection(
-        [("open", "In Batch"), ("collected", "Collected"), ("returned", "Returned")], default="open",
-        required=True, index=True)
+        [("open", "In Batch"), ("collected", "Collected"), ("returned", "Returned"), ("cancelled", "Cancelled")],
+        default="open", required=True, index=True,
+        help="In Batch: waiting for the bank. Cancelled: its batch was cancelled before it was sent; the invoice "
+             "can be collected in another run.")
     payment_line_id = fields.Many2one(
         "account.move.line", string="Payment", readonly=True,
         help="The line of the batch's collection entry that paid this invoice.")

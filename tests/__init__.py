@@ -19,3 +19,4 @@ from . import test_peppol
 from . import test_lead_in
 from . import test_labels
 from . import test_tour
+from . import test_sepa_documents

@@ -2,10 +2,13 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_amount
+from odoo.tools import format_amount, format_date
 
 from ..engine import sepa
 from ..models.account_journal import SDD_CODE
+
+# the reasons to leave an invoice out that a later collection date cures
+WAITING = ("notice", "due", "retry")
 
 
 class SaleRecurringSepaRun(models.TransientModel):
@@ -29,6 +32,13 @@ class SaleRecurringSepaRun(models.TransientModel):
         help="The requested date moved to the first TARGET2 business day at least the lead time after today.")
     line_ids = fields.One2many("sale.recurring.sepa.run.line", "run_id", string="Invoices",
                                compute="_compute_line_ids", store=True, readonly=False)
+    currency_id = fields.Many2one(
+        "res.currency", compute="_compute_currency_id",
+        help="The currency of the invoices collected, that the totals are in: the euro, the only currency of "
+             "SEPA direct debits, whatever the company keeps its books in.")
+    amount_total = fields.Monetary(
+        string="Total", compute="_compute_summary_html",
+        help="What the file collects: the amounts due of the selected invoices.")
     summary_html = fields.Html(string="Totals", compute="_compute_summary_html", sanitize=False)
     sequence_plan = fields.Json(
         compute="_compute_sequence_plan",
@@ -44,6 +54,17 @@ class SaleRecurringSepaRun(models.TransientModel):
         string="Left Out", compute="_compute_left_out_html", sanitize=False,
         help="Open direct-debit invoices this run does not offer, and why: not in euros, no active mandate, "
              "not yet pre-notified by the collection date, or not due by then.")
+    waiting_count = fields.Integer(
+        string="Waiting Invoices", compute="_compute_left_out_html",
+        help="Direct-debit invoices left out of this run only because their day has not come yet: their "
+             "pre-notification has not run, they are not due, or a return is re-presented later.")
+    waiting_date = fields.Date(
+        string="Earliest Collection", compute="_compute_left_out_html",
+        help="The first collection date a run can take the earliest of the waiting invoices on.")
+    waiting_note = fields.Char(
+        string="Waiting", compute="_compute_left_out_html",
+        help="How many invoices wait for a later collection date, and from which date the first can be "
+             "collected; or that none waits for a direct debit at all.")
 
     def _open_debit_invoices(self):
         """Posted, unpaid customer invoices meant for direct debit (a mandate, or SEPA as preferred payment
@@ -66,12 +87,18 @@ class SaleRecurringSepaRun(models.TransientModel):
             return "hold"
         if invoice.sepa_retry_date and invoice.sepa_retry_date > self.collection_date:
             return "retry"
+        # the debtor was told the date: never collect before it
+        if invoice.sepa_collection_date and invoice.sepa_collection_date > self.collection_date:
+            return "notice"
         if invoice.invoice_date_due and invoice.invoice_date_due > self.collection_date:
             return "due"
-        # the debtor was told the date: never collect before it
-        if invoice.sepa_collection_date > self.collection_date:
-            return "notice"
         return None
+
+    def _ready_date(self, invoice):
+        """The first day ``invoice`` can be collected on, as far as dates go: its pre-notified collection
+        date, its due date and, after a temporary return, its re-presentation date."""
+        return max((day for day in (invoice.sepa_collection_date, invoice.invoice_date_due, invoice.sepa_retry_date)
+                    if day), default=self.collection_date)
 
     def _left_out_labels(self):
         return {
@@ -90,16 +117,49 @@ class SaleRecurringSepaRun(models.TransientModel):
     @api.depends("collection_date", "scheme", "company_id")
     def _compute_left_out_html(self):
         for run in self:
-            counts = {}
+            counts, ready, offered = {}, [], 0
             if run.collection_date:
                 for invoice in run._open_debit_invoices():
                     why = run._why_left_out(invoice)
                     if why:
                         counts[why] = counts.get(why, 0) + 1
+                    else:
+                        offered += 1
+                    if why in WAITING:
+                        ready.append(run._ready_date(invoice))
             labels = run._left_out_labels()
             run.left_out_html = Markup("<ul class='mb-0'>%s</ul>") % Markup("").join(
                 Markup("<li>%s</li>") % self.env._("%(count)s invoice(s): %(why)s", count=count, why=labels[why])
                 for why, count in counts.items()) if counts else False
+            run.waiting_count = len(ready)
+            run.waiting_date = ready and self.env["sale.recurring.sepa.batch"]._collection_date(
+                min(ready), run.company_id)
+            run.waiting_note = run._waiting_note(offered, counts) if run.collection_date else False
+
+    def _waiting_note(self, offered, counts):
+        """What the run says above its list: the invoices waiting for a later collection date and the first
+        date one can be collected on; or, with nothing to offer, that no invoice waits for a direct debit."""
+        day = format_date(self.env, self.waiting_date) if self.waiting_date else ""
+        if self.waiting_count == 1:
+            return self.env._("1 invoice is waiting for collection; it can be collected from %(date)s "
+                              "(pre-notification lead time).", date=day)
+        if self.waiting_count:
+            return self.env._("%(count)s invoices are waiting for collection; the earliest can be collected from "
+                              "%(date)s (pre-notification lead time).", count=self.waiting_count, date=day)
+        if not offered and not counts:
+            return self.env._("No posted, unpaid invoice is waiting for a direct debit.")
+        return False
+
+    def action_use_waiting_date(self):
+        """Collect on the first date a waiting invoice can be collected on; the run shows what it offers then."""
+        self.ensure_one()
+        if not self.waiting_date:
+            raise UserError(self.env._("No invoice is waiting for a later collection date."))
+        self.requested_date = self.waiting_date
+        return {
+            "type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
+            "target": "new", "name": self.env._("Direct Debit Run"),
+        }
 
     @api.depends("collection_date", "scheme", "journal_id")
     def _compute_line_ids(self):
@@ -121,7 +181,13 @@ class SaleRecurringSepaRun(models.TransientModel):
             run.sequence_plan = [[group.ids, sequence_type]
                                  for group, sequence_type in zip(groups, batches._sequence_types(groups), strict=True)]
 
-    @api.depends("sequence_plan")
+    @api.depends("line_ids.invoice_id.currency_id")
+    def _compute_currency_id(self):
+        euro = self.env.ref("base.EUR")
+        for run in self:
+            run.currency_id = run.line_ids.invoice_id.currency_id[:1] or euro
+
+    @api.depends("sequence_plan", "currency_id")
     def _compute_summary_html(self):
         for run in self:
             due = {line.invoice_id.id: line.amount for line in run.line_ids}
@@ -130,7 +196,8 @@ class SaleRecurringSepaRun(models.TransientModel):
                 key = (run.scheme, sequence_type)
                 count, amount = totals.get(key, (0, sepa.exact_sum(())))
                 totals[key] = (count + 1, amount + sepa.exact_sum(due[invoice_id] for invoice_id in invoice_ids))
-            currency = run.company_id.currency_id
+            currency = run.currency_id
+            run.amount_total = float(sepa.exact_sum(amount for _count, amount in totals.values()))
             rows = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td class='text-end'>%s</td><td class='text-end'>%s</td></tr>") % (
                     scheme, seq, count, format_amount(self.env, float(amount), currency))
