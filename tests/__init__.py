@@ -16,3 +16,4 @@ from . import test_limits
 from . import test_coexistence
 from . import test_ubl
 from . import test_peppol
+from . import test_reporting
