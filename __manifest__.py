@@ -42,6 +42,7 @@ schedule of periods and invoice dates.
         "wizard/sale_recurring_sepa_run_views.xml",
         "wizard/sale_recurring_sepa_return_views.xml",
         "views/sale_recurring_forecast_views.xml",
+        "wizard/sale_recurring_forecast_report_views.xml",
         "views/sale_recurring_mrr_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
