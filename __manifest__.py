@@ -44,6 +44,7 @@ schedule of periods and invoice dates.
         "views/sale_recurring_forecast_views.xml",
         "wizard/sale_recurring_forecast_report_views.xml",
         "views/sale_recurring_mrr_views.xml",
+        "views/sale_recurring_upcoming_invoice_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
         "views/portal_templates.xml",

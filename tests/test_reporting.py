@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 from freezegun import freeze_time
 
@@ -108,3 +108,58 @@ class TestExpectedRevenueReport(ReportingCase):
         salesman = new_test_user(self.env, login="sub_reporting_salesman", groups="sales_team.group_sale_salesman")
         with self.assertRaises(AccessError):
             self.env["sale.recurring.forecast.report"].with_user(salesman).create({}).action_print()
+
+
+@tagged("post_install", "-at_install")
+class TestUpcomingInvoices(ReportingCase):
+
+    def _entries(self, order, user=None):
+        rows = self.env["sale.recurring.upcoming.invoice"].with_user(user or self.user).search(
+            [("order_id", "=", order.id)])
+        return [(row.invoice_date, row.period_start, row.period_end, row.amount) for row in rows]
+
+    def test_a_weekly_plan_shows_every_week_but_those_of_a_pause(self):
+        with freeze_time("2026-12-01 09:00"):
+            running = self._create_subscription(self.weekly, "2026-12-07", user=self.user)
+            paused = self._create_subscription(self.weekly, "2026-12-07", user=self.user)
+            self._pause_from(paused, D(2026, 12, 21), 2)  # 21 Dec - 3 Jan
+            action = self.env.ref("sale_weekly_subscription.sale_recurring_upcoming_invoice_server_action")
+            self.assertEqual(action.with_user(self.user).run()["res_model"], "sale.recurring.upcoming.invoice")
+        # the next 12 weeks, 1 Dec - 22 Feb: every Monday from 7 Dec
+        mondays = [D(2026, 12, 7) + timedelta(weeks=week) for week in range(12)]
+        self.assertEqual(self._entries(running),
+                         [(day, day, day + timedelta(days=6), 39.90) for day in mondays])
+        self.assertEqual([entry[0] for entry in self._entries(paused)],
+                         [day for day in mondays if not D(2026, 12, 21) <= day <= D(2027, 1, 3)])
+        row = self.env["sale.recurring.upcoming.invoice"].with_user(self.user).search(
+            [("order_id", "=", running.id)], limit=1)
+        label = row.period_label
+        self.assertEqual(label, "week 50, 7 Dec \u2013 13 Dec 2026")
+        self.assertEqual((row.partner_id, row.plan_id, row.currency_id),
+                         (self.customer, self.weekly, running.currency_id))
+        # the billing run makes that very invoice; afterwards it is no longer upcoming
+        with freeze_time("2026-12-07 12:00"):
+            self._run_billing()
+            self.env["sale.recurring.upcoming.invoice"].with_user(self.user).action_open()
+        invoice = running.recurring_invoice_ids
+        self.assertEqual((invoice.invoice_date, invoice.recurring_period_start, invoice.recurring_period_end,
+                          invoice.amount_untaxed, invoice.recurring_period_label),
+                         (D(2026, 12, 7), D(2026, 12, 7), D(2026, 12, 13), 39.90, label))
+        self.assertEqual(self._entries(running)[0][0], D(2026, 12, 14))
+        self.assertEqual(len(self._entries(running)), 11)  # 14 Dec - 22 Feb
+
+    def test_the_calendar_shows_what_the_sale_rules_allow(self):
+        with freeze_time("2026-12-01 09:00"):
+            mine = self._create_subscription(self.weekly, "2026-12-07", user=self.user)
+            other = self._create_subscription(self.weekly, "2026-12-07")
+            other.user_id = self.manager
+            Upcoming = self.env["sale.recurring.upcoming.invoice"]
+            Upcoming.with_user(self.user).action_open()
+            self.assertEqual(Upcoming.with_user(self.user).search([]).order_id, mine)
+            self.assertEqual(Upcoming.with_user(self.accountant).search([]).order_id, mine | other)
+            views = Upcoming.with_user(self.user).get_views([(False, "calendar"), (False, "list")])["views"]
+            self.assertIn('date_start="invoice_date"', views["calendar"]["arch"])
+            salesman = new_test_user(self.env, login="sub_upcoming_salesman",
+                                     groups="sales_team.group_sale_salesman")
+            with self.assertRaises(AccessError):
+                Upcoming.with_user(salesman).action_open()
