@@ -53,6 +53,9 @@ schedule of periods and invoice dates.
         "report/expected_revenue_templates.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "sale_weekly_subscription/static/src/mrr_dashboard/*",
+        ],
         "web.assets_tests": [
             "sale_weekly_subscription/static/tests/tours/*.js",
         ],

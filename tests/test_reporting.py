@@ -1,10 +1,12 @@
 from datetime import date, timedelta
+from decimal import Decimal
 
 from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.fields import Command
 from odoo.tests import new_test_user, tagged
+from odoo.tools.misc import format_amount
 
 from .common import SubscriptionCase
 
@@ -163,3 +165,55 @@ class TestUpcomingInvoices(ReportingCase):
                                      groups="sales_team.group_sale_salesman")
             with self.assertRaises(AccessError):
                 Upcoming.with_user(salesman).action_open()
+
+
+@tagged("post_install", "-at_install")
+class TestMrrKeyFigures(ReportingCase):
+
+    def test_the_key_figures_of_this_month(self):
+        """One running, one paused, one churned, one new and one whose price went up in December;
+        the months that are over valued by their invoices."""
+        company = self.company_data["company"]
+        company.recurring_catch_up_limit = 20
+        with freeze_time("2026-10-05 09:00"):
+            anna, bram, cleo, eric = (self._create_subscription(self.weekly, "2026-10-05") for _n in range(4))
+        with freeze_time("2026-11-30 09:00"):
+            self._run_billing()  # up to 6 Dec, at 39.90 a week: 172.90 a month each
+        self.assertEqual(set(eric.recurring_invoice_ids.mapped("recurring_monthly_amount")), {172.9})
+        with freeze_time("2026-12-01 09:00"):
+            dora = self._create_subscription(self.weekly, "2026-12-07")
+            dora.order_line.product_uom_qty = 2  # 345.80 a month
+            eric.order_line.price_unit = 49.90  # 216.23 a month: +43.33
+        with freeze_time("2026-12-10 09:00"):
+            self.env["sale.recurring.pause"].create({"order_id": bram.id, "start_date": "2026-12-14", "weeks": 3})
+            cleo._recurring_close(D(2026, 12, 10), self.reason)
+        with freeze_time("2026-12-20 09:00"):
+            self.env["sale.recurring.mrr"].with_user(self.manager).action_open_dashboard()
+            figures = self.env["sale.recurring.mrr.month"].with_user(self.manager)._dashboard_key_figures()
+            shown = {figure["name"]: figure["value"] for figure in
+                     self.env["sale.recurring.mrr.month"].with_user(self.accountant).get_dashboard_key_figures()}
+        self.assertTrue(anna.recurring_invoice_ids)
+        self.assertEqual(figures, {
+            "mrr": Decimal("734.93"),  # anna 172.90 + dora 345.80 + eric 216.23
+            "arr": Decimal("8819.16"),
+            "net_new_mrr": Decimal("216.23"),  # dora +345.80, eric +43.33, cleo -172.90; bram's pause left out
+            "churn_rate": 25.0,  # cleo, of the 4 active at the end of November
+            "active_count": 3,
+            "paused_count": 1,
+        })
+        currency = company.currency_id
+        self.assertEqual(shown["mrr"], format_amount(self.env, 734.93, currency))
+        self.assertEqual(shown["arr"], format_amount(self.env, 8819.16, currency))
+        self.assertEqual(shown["churn_rate"], "25.0 %")
+        self.assertEqual((shown["active_count"], shown["paused_count"]), ("3", "1"))
+
+    def test_the_dashboard_graph_shows_the_key_figures_for_its_groups_only(self):
+        view = self.env.ref("sale_weekly_subscription.sale_recurring_mrr_month_view_graph")
+        self.assertIn('js_class="sale_recurring_mrr_dashboard_graph"', view.arch)
+        with freeze_time("2026-12-20 09:00"):
+            figures = self.env["sale.recurring.mrr.month"].with_user(self.manager).get_dashboard_key_figures()
+            self.assertEqual([figure["name"] for figure in figures],
+                             ["mrr", "arr", "net_new_mrr", "churn_rate", "active_count", "paused_count"])
+            self.assertEqual(figures[0]["label"], "MRR")
+            with self.assertRaises(AccessError):
+                self.env["sale.recurring.mrr.month"].with_user(self.user).get_dashboard_key_figures()
