@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..engine import forecast
 
@@ -28,14 +29,14 @@ class ReportExpectedRevenue(models.AbstractModel):
     def _rows_of_parameters(self, data):
         """The forecast rows, months and plans of the report screen's parameters, checked again:
         they come back in the report's URL.  The record rules show each user their own rows."""
-        parameters = self.env["sale.recurring.forecast.report"].new({
-            "first_month": fields.Date.to_date(data["first_month"]),
-            "month_count": int(data.get("month_count") or 0),
-            "plan_ids": [fields.Command.set([int(plan_id) for plan_id in data.get("plan_ids") or []])],
-        })
-        parameters._check_months()
-        months = forecast.months_from(parameters.first_month, parameters.month_count)
-        plans = parameters.plan_ids._origin.exists()
+        try:
+            first, count = fields.Date.to_date(data["first_month"]), int(data.get("month_count") or 0)
+            plan_ids = [int(plan_id) for plan_id in data.get("plan_ids") or []]
+        except (TypeError, ValueError) as error:
+            raise ValidationError(self.env._("Expected Revenue Report: the parameters are not valid.")) from error
+        self.env["sale.recurring.forecast.report"]._check_parameters(first, count)
+        months = forecast.months_from(first, count)
+        plans = self.env["sale.recurring.plan"].browse(plan_ids).exists()
         domain = [("month", ">=", months[0]), ("month", "<=", months[-1])]
         if plans:
             domain.append(("plan_id", "in", plans.ids))

@@ -84,7 +84,7 @@ class TestExpectedRevenueReport(ReportingCase):
 
     @freeze_time("2026-12-01 09:00")
     def test_the_pdf_starts_with_the_first_month_and_lists_every_plan_by_default(self):
-        html = self._print(first_month="2027-01-20", month_count=2)
+        html = self._print(first_month="2027-01-01", month_count=2)
         self.assertIn("January 2027", html)
         self.assertIn("February 2027", html)
         self.assertNotIn("December 2026", html.split("<thead>")[1])
@@ -97,15 +97,20 @@ class TestExpectedRevenueReport(ReportingCase):
         report = self.env.ref("sale_weekly_subscription.action_report_expected_revenue")
         self.assertEqual(report.paperformat_id.orientation, "Landscape")
         Report = self.env["sale.recurring.forecast.report"].with_user(self.user)
-        self.assertEqual(Report.create({}).first_month, date(2026, 12, 1))
+        self.assertEqual(Report.create({}).first_month, "2026-12-01")
+        months = dict(Report._fields["first_month"]._description_selection(Report.env))
+        self.assertEqual((len(months), months["2026-12-01"], months["2031-11-01"]),
+                         (60, "December 2026", "November 2031"))
         for values in ({"month_count": 0}, {"month_count": 61}, {"first_month": "2026-11-01"},
                        {"first_month": "2031-12-01"}):
             with self.subTest(values=values), self.assertRaises(ValidationError):
                 Report.create(values)
         # nor can the report's URL carry other parameters
-        with self.assertRaises(ValidationError):
-            self.env["ir.actions.report"].with_user(self.user)._render_qweb_html(
-                report.report_name, None, data={"first_month": "2026-12-01", "month_count": 500})
+        for data in ({"first_month": "2026-12-01", "month_count": 500}, {"first_month": "2026-11-01", "month_count": 3},
+                     {"first_month": "2031-12-01", "month_count": 3}, {"first_month": "soon", "month_count": 3}):
+            with self.subTest(data=data), self.assertRaises(ValidationError):
+                self.env["ir.actions.report"].with_user(self.user)._render_qweb_html(
+                    report.report_name, None, data=data)
         # a salesman without a subscription or invoicing group prints nothing
         salesman = new_test_user(self.env, login="sub_reporting_salesman", groups="sales_team.group_sale_salesman")
         with self.assertRaises(AccessError):
