@@ -42,7 +42,9 @@ schedule of periods and invoice dates.
         "wizard/sale_recurring_sepa_run_views.xml",
         "wizard/sale_recurring_sepa_return_views.xml",
         "views/sale_recurring_forecast_views.xml",
+        "wizard/sale_recurring_forecast_report_views.xml",
         "views/sale_recurring_mrr_views.xml",
+        "views/sale_recurring_upcoming_invoice_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
         "views/portal_templates.xml",
@@ -51,6 +53,9 @@ schedule of periods and invoice dates.
         "report/expected_revenue_templates.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "sale_weekly_subscription/static/src/mrr_dashboard/*",
+        ],
         "web.assets_tests": [
             "sale_weekly_subscription/static/tests/tours/*.js",
         ],

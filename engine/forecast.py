@@ -32,6 +32,12 @@ Schedule = schedule.Schedule
 def expected_invoices(sched, first_day, last_day):
     """(invoice date, untaxed amount) of every invoice the billing run will make with an invoice
     date in [first_day, last_day], automatic renewals and carried-over pause deductions included."""
+    return [(period.invoice_date, amount) for period, amount in expected_periods(sched, first_day, last_day)]
+
+
+def expected_periods(sched, first_day, last_day):
+    """(period, untaxed amount) of every invoice the billing run will make with an invoice date in
+    [first_day, last_day], in order: the :func:`expected_invoices` with the period each one bills."""
     end = sched.end
     if end is not None and sched.renewal_periods:
         while end < last_day + relativedelta(years=1):
@@ -52,18 +58,26 @@ def expected_invoices(sched, first_day, last_day):
         if not invoice.is_invoiced:  # a free lead-in the schedule ends in: no invoice
             continue
         if period.invoice_date >= first_day:
-            found.append((period.invoice_date, invoice.untaxed))
+            found.append((period, invoice.untaxed))
         unclamped = periods.invoice_date(sched.rhythm, period.start, period.end, date.min)
         if fast_step and horizon_end and len(invoice.periods) == 1 and not invoice.free \
                 and not period.is_prorated and period.invoice_date == unclamped \
                 and not invoice.pending and (quiet_from is None or period.start > quiet_from):
             # from here on every period is full and N weeks after the previous one: so is its invoice date
-            day = period.invoice_date + fast_step
-            while day <= last_day:
-                if day >= first_day:
-                    found.append((day, full))
-                day += fast_step
+            found += _following_periods(period, fast_step, full, first_day, last_day)
             break
+    return found
+
+
+def _following_periods(period, step, amount, first_day, last_day):
+    """The whole periods after ``period``, each ``step`` later, invoiced up to ``last_day``."""
+    found = []
+    shift = step
+    while period.invoice_date + shift <= last_day:
+        if period.invoice_date + shift >= first_day:
+            found.append((periods.Period(period.start + shift, period.end + shift, period.invoice_date + shift,
+                                         period.full_start + shift, period.full_end + shift), amount))
+        shift += step
     return found
 
 

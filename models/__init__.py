@@ -19,3 +19,4 @@ from . import res_partner_bank
 from . import product
 from . import sale_recurring_forecast
 from . import sale_recurring_mrr
+from . import sale_recurring_upcoming_invoice

@@ -18,6 +18,10 @@ class AccountMove(models.Model):
     recurring_period_end = fields.Date(
         string="Period End", copy=False, readonly=True,
         help="Last day of the subscription period this invoice covers.")
+    recurring_period_label = fields.Char(
+        string="Period Billed", compute="_compute_recurring_period_label",
+        help="The subscription period this invoice bills, as its invoice lines name it "
+             "(for a weekly plan: the week numbers and the dates).")
     recurring_monthly_amount = fields.Monetary(
         string="Monthly Value", copy=False, readonly=True,
         help="The subscription's monthly recurring revenue when this invoice was made: its untaxed amount "
@@ -59,6 +63,18 @@ class AccountMove(models.Model):
         help="The day the direct debit is expected: the first TARGET2 business day at least the "
              "pre-notification days after the invoice date, and not before the payment terms' date. The "
              "invoice falls due on that day.")
+
+    @api.depends("recurring_order_id", "recurring_period_start", "recurring_period_end")
+    @api.depends_context("lang")
+    def _compute_recurring_period_label(self):
+        # in the reader's language; the plan's unit is read as superuser, for accountants who see
+        # the invoice but not the subscription
+        lang = self.env.lang or "en_US"
+        for move in self:
+            order = move.recurring_order_id.sudo()
+            start, end = move.recurring_period_start, move.recurring_period_end
+            move.recurring_period_label = order._recurring_period_label(start, end, lang=lang) \
+                if order and start and end else False
 
     @api.depends("sepa_mandate_id", "invoice_date", "invoice_date_due")
     def _compute_sepa_collection_date(self):

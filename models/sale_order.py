@@ -542,9 +542,10 @@ class SaleOrder(models.Model):
                 total += taxes["total_included"]
         return self.currency_id.round(max(total, 0.0))
 
-    def _recurring_period_label(self, start, end):
-        """'weeks 49–50 2026, 30 Nov – 13 Dec 2026' in the partner's language (``periods.period_label``)."""
-        lang = self.partner_id.lang or self.env.lang or "en_US"
+    def _recurring_period_label(self, start, end, lang=None):
+        """'weeks 49–50 2026, 30 Nov – 13 Dec 2026' in ``lang``, by default the partner's language
+        (``periods.period_label``)."""
+        lang = lang or self.partner_id.lang or self.env.lang or "en_US"
         env = self.with_context(lang=lang).env
         names = get_month_names("abbreviated", locale=babel_locale_parse(lang))
         months = tuple(names[number] for number in range(1, 13))

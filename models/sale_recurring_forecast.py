@@ -117,37 +117,53 @@ class SaleRecurringForecast(models.Model):
             self.with_company(company).with_context(allowed_company_ids=company.ids)._refresh()
 
     @api.model
-    def action_open(self):
-        # rebuilt as superuser for the companies the user works in; the record rules then show
-        # each user the rows of the subscriptions they may see.  Only the reporting groups rebuild.
+    def _check_reporting_access(self):
+        """Only the reporting groups (subscription and invoicing users) rebuild the expected revenue."""
         if not (self.env.user.has_group("sale_weekly_subscription.group_subscription_user")
                 or self.env.user.has_group("account.group_account_invoice")):
             raise AccessError(self.env._("Only subscription and invoicing users can open the expected revenue."))
+
+    @api.model
+    def action_open(self):
+        # rebuilt as superuser for the companies the user works in; the record rules then show
+        # each user the rows of the subscriptions they may see.
+        self._check_reporting_access()
         self.sudo().with_context(allowed_company_ids=self.env.companies.ids)._refresh()
         return self.env["ir.actions.act_window"]._for_xml_id(
             "sale_weekly_subscription.sale_recurring_forecast_action")
 
-    def _report_summary(self):
-        """Per plan and month, the totals and the parameters printed on the PDF."""
+    def _report_summary(self, months=None, plans=None):
+        """Per plan and month, the totals and the parameters printed on the PDF.
+
+        ``months``: the first days of the months printed (by default those of the rows);
+        ``plans``: the plans asked for, printed even when they expect nothing.  The rows are each
+        rounded to the currency already: they are added exactly (``Decimal``).
+        """
         rows = self
-        months = sorted(set(rows.mapped("month")))
-        cells, plan_totals, month_totals = defaultdict(float), defaultdict(float), defaultdict(float)
+        months = list(months or sorted(set(rows.mapped("month"))))
+        cells, plan_totals, month_totals = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
         for row in rows:
-            cells[(row.plan_id.id, row.month)] += row.amount
-            plan_totals[row.plan_id.id] += row.amount
-            month_totals[row.month] += row.amount
+            amount = Decimal(str(row.amount))
+            cells[(row.plan_id.id, row.month)] += amount
+            plan_totals[row.plan_id.id] += amount
+            month_totals[row.month] += amount
         currency = rows.currency_id[:1] or self.env.company.currency_id
+        chosen = plans or self.env["sale.recurring.plan"]
+        labels = {month: format_date(self.env, month, date_format="MMMM y") for month in months}
         return {
             "months": months,
-            "plans": rows.plan_id.sorted("name"),
-            "cells": cells,
-            "plan_totals": plan_totals,
-            "month_totals": month_totals,
-            "total": sum(month_totals.values()),
+            "month_labels": labels,
+            # at most 12 months side by side on a landscape page
+            "month_blocks": [months[index:index + 12] for index in range(0, len(months), 12)],
+            "plans": (rows.plan_id | chosen).sorted("name"),
+            "cells": {key: float(value) for key, value in cells.items()},
+            "plan_totals": {key: float(value) for key, value in plan_totals.items()},
+            "month_totals": {key: float(value) for key, value in month_totals.items()},
+            "total": float(sum(month_totals.values(), Decimal(0))),
             "currency": currency,
             "companies": ", ".join(rows.company_id.mapped("name") or self.env.companies.mapped("name")),
-            "months_label": (
-                f"{format_date(self.env, months[0], date_format='MMM y')} \u2013 "
-                f"{format_date(self.env, months[-1], date_format='MMM y')} ({len(months)})") if months else "-",
+            "plans_label": ", ".join(chosen.sorted("name").mapped("display_name"))
+            or self.env._("all plans"),
+            "months_label": f"{labels[months[0]]} \u2013 {labels[months[-1]]} ({len(months)})" if months else "-",
             "made_on": self.env.company._recurring_today(),
         }

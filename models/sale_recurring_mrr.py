@@ -5,10 +5,13 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import AccessError
+from odoo.tools.misc import format_amount, formatLang
 
 from ..engine import forecast, schedule
 from ..utils import bulk
 
+# the movements of net new MRR: all but pauses and resumptions, which come and go
+NET_NEW_MOVEMENTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churn_mrr", "closed_mrr")
 MOVEMENTS = [
     ("new", "New"), ("expansion", "Expansion"), ("contraction", "Contraction"), ("churn", "Churn"),
     ("closed", "Closed, No Churn"),
@@ -300,3 +303,63 @@ class SaleRecurringMrrMonth(models.Model):
                 WINDOW w AS (PARTITION BY company_id ORDER BY month)
             )""")
 
+
+    # -- the dashboard's key figures -------------------------------------------
+
+    @api.model
+    def _dashboard_key_figures(self, company=None):
+        """The key figures of ``company`` (the current one) this month, as of today, in its currency:
+        {name: value}, amounts rounded to the currency (``Decimal``), the churn rate in percent.
+
+        MRR, ARR (12 x MRR), net new MRR (new + reactivation + expansion - contraction - churn -
+        closed with no churn: every movement but pauses and resumptions), the churn rate
+        (subscriptions closed this month over those active at the end of last month, as the
+        monthly figures count it) and the active and paused subscriptions at today.
+        """
+        company = company or self.env.company
+        month = company._recurring_today().replace(day=1)
+        row = self.search([("company_id", "=", company.id), ("month", "=", month)], limit=1)
+        step = Decimal(str(company.currency_id.rounding))
+
+        def money(value):
+            return Decimal(str(value or 0.0)).quantize(step)
+
+        mrr = money(row.mrr)
+        return {
+            "mrr": mrr,
+            "arr": mrr * 12,
+            "net_new_mrr": sum((money(row[name]) for name in NET_NEW_MOVEMENTS), Decimal(0)),
+            "churn_rate": round(row.churn_rate or 0.0, 1),
+            "active_count": row.active_count,
+            "paused_count": row.paused_count,
+        }
+
+    @api.model
+    def get_dashboard_key_figures(self):
+        """The key figures shown above the dashboard's graph, labelled and formatted in the user's
+        language: [{name, label, value, help}]."""
+        self.check_access("read")
+        company = self.env.company
+        figures = self._dashboard_key_figures(company)
+        currency = company.currency_id
+        labels = {
+            "mrr": (self.env._("MRR"), self.env._("Monthly recurring revenue as of today, untaxed.")),
+            "arr": (self.env._("ARR"), self.env._("Annual recurring revenue: 12 times the MRR.")),
+            "net_new_mrr": (self.env._("Net New MRR"), self.env._(
+                "This month: new + reactivated + expansion - contraction - churn - closed with no churn. "
+                "Pauses and resumptions are left out.")),
+            "churn_rate": (self.env._("Churn Rate"), self.env._(
+                "Subscriptions closed this month (churn) divided by those active at the end of last month.")),
+            "active_count": (self.env._("Active"), self.env._("Subscriptions running today.")),
+            "paused_count": (self.env._("Paused"), self.env._("Subscriptions in a pause today.")),
+        }
+        values = {
+            "mrr": format_amount(self.env, float(figures["mrr"]), currency),
+            "arr": format_amount(self.env, float(figures["arr"]), currency),
+            "net_new_mrr": format_amount(self.env, float(figures["net_new_mrr"]), currency),
+            "churn_rate": f"{formatLang(self.env, figures['churn_rate'], digits=1)} %",
+            "active_count": str(figures["active_count"]),
+            "paused_count": str(figures["paused_count"]),
+        }
+        return [{"name": name, "label": label, "help": help_text, "value": values[name]}
+                for name, (label, help_text) in labels.items()]

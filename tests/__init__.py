@@ -20,3 +20,4 @@ from . import test_lead_in
 from . import test_labels
 from . import test_tour
 from . import test_sepa_documents
+from . import test_reporting

@@ -97,3 +97,22 @@ def test_the_shortcut_gives_the_invoices_of_the_schedule(rhythm, start, first_of
         if period.invoice_date >= first_day:
             slow.append((period.invoice_date, p.period_amount(Decimal("29.90"), period)))
     assert f.expected_invoices(sched, first_day, last_day) == slow
+    # the periods of the shortcut are the schedule's periods too
+    walked = []
+    for period in p.periods_after(rhythm, start, None, end, start, pauses=pauses):
+        if period.invoice_date > last_day:
+            break
+        if period.invoice_date >= first_day:
+            walked.append(period)
+    assert [period for period, _amount in f.expected_periods(sched, first_day, last_day)] == walked
+
+
+def test_expected_periods_skip_a_pause():
+    # weekly on Mondays from 2 Nov, paused 2 weeks from Mon 23 Nov: no period starts inside the pause
+    pause = p.Pause(D(2026, 11, 23), D(2026, 12, 6))
+    found = f.expected_periods(schedule(pauses=(pause,)), D(2026, 11, 1), D(2026, 12, 31))
+    assert [(period.start, period.end) for period, _amount in found] == [
+        (D(2026, 11, 2), D(2026, 11, 8)), (D(2026, 11, 9), D(2026, 11, 15)), (D(2026, 11, 16), D(2026, 11, 22)),
+        (D(2026, 12, 7), D(2026, 12, 13)), (D(2026, 12, 14), D(2026, 12, 20)), (D(2026, 12, 21), D(2026, 12, 27)),
+        (D(2026, 12, 28), D(2027, 1, 3))]
+    assert {amount for _period, amount in found} == {Decimal("29.90")}
