@@ -120,6 +120,9 @@ class SaleOrder(models.Model):
     recurring_next_pause_date = fields.Date(
         string="Next Pause", compute="_compute_recurring_pause_dates", store=True,
         help="First day of the next scheduled pause.")
+    recurring_pause_banner = fields.Char(
+        string="Paused Banner", compute="_compute_recurring_pause_banner",
+        help="While paused: until when, and the day billing resumes, in one sentence.")
     recurring_mandate_id = fields.Many2one(
         "sale.recurring.mandate", string="Direct Debit Mandate", copy=False, check_company=True, tracking=True,
         domain="[('state', 'in', ('draft', 'active'))]",
@@ -247,6 +250,19 @@ class SaleOrder(models.Model):
             scheduled = order.recurring_pause_ids.filtered(lambda p: p.state == "scheduled").sorted("start_date")[:1]
             order.recurring_resume_date = running.resume_date
             order.recurring_next_pause_date = scheduled.start_date
+
+    @api.depends("recurring_state", "recurring_pause_ids.state", "recurring_pause_ids.end_date")
+    @api.depends_context("lang")
+    def _compute_recurring_pause_banner(self):
+        for order in self:
+            running = order.recurring_pause_ids.filtered(lambda p: p.state == "running").sorted("end_date")[-1:]
+            if order.recurring_state != "paused" or not running:
+                order.recurring_pause_banner = False
+                continue
+            order.recurring_pause_banner = self.env._(
+                "Paused until %(end)s; billing resumes on %(resume)s.",
+                end=format_date(self.env, running.end_date, date_format="medium"),
+                resume=format_date(self.env, running.resume_date, date_format="medium"))
 
     def _recurring_next_boundary(self, day=None):
         """Where a pause starts by default: the first period boundary from ``day`` (today)

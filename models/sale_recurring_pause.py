@@ -1,13 +1,17 @@
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
-from odoo.tools import format_date
+from odoo.tools import format_date, formatLang
 
 from ..engine import periods
 
 ONE_DAY = timedelta(days=1)
+# invoices shown in the "now / with this pause" table of the pause form and of the Pause dialog
+EFFECT_ROWS = 4
 
 
 class SaleRecurringPauseReason(models.Model):
@@ -53,8 +57,16 @@ class SaleRecurringPause(models.Model):
         string="Resumes On", compute="_compute_resume_date", store=True,
         help="First day of service after the pause: the next period starts here, with the "
              "same rhythm and send day.")
+    weeks_paused = fields.Float(
+        string="Length (Weeks)", compute="_compute_weeks_paused", store=True, digits=(16, 1),
+        aggregator="sum",
+        help="Weeks from the first to the last day paused: the weeks asked for, or fewer once the "
+             "pause was ended early.")
     reason_id = fields.Many2one("sale.recurring.pause.reason", tracking=True)
     comment = fields.Text()
+    effect_html = fields.Html(
+        string="Effect on the Invoices", compute="_compute_effect_html", sanitize=False,
+        help="The next invoice dates without this pause and with it, as the billing run makes them.")
     requested_by = fields.Selection(
         [("user", "Back office"), ("portal", "Customer, on the portal")],
         required=True, default="user", readonly=True,
@@ -94,6 +106,22 @@ class SaleRecurringPause(models.Model):
             else:
                 pause.end_date = pause.start_date
 
+    @api.depends("start_date", "end_date")
+    def _compute_weeks_paused(self):
+        for pause in self:
+            days = (pause.end_date - pause.start_date).days + 1 if pause.start_date and pause.end_date else 0
+            pause.weeks_paused = round(days / 7, 1)
+
+    @api.depends("order_id", "state", "start_date", "end_date", "term_extension_days", "invoiced_until_before")
+    def _compute_effect_html(self):
+        for pause in self:
+            if pause.state in ("scheduled", "running") and pause.start_date and pause.end_date:
+                pause.effect_html = self._effect_table(
+                    self._effect_rows(pause.order_id, pause.start_date, pause.end_date, exclude=pause),
+                    now_label=self.env._("Without This Pause"))
+            else:
+                pause.effect_html = False
+
     @api.depends("end_date")
     def _compute_resume_date(self):
         for pause in self:
@@ -112,15 +140,89 @@ class SaleRecurringPause(models.Model):
             else:
                 pause.outcome = "resumed"
 
-    @api.depends("order_id", "start_date", "weeks")
+    def _weeks_text(self):
+        """The weeks paused as shown: "3", or "1.4" for a pause ended early, in the user's language."""
+        self.ensure_one()
+        whole = float(self.weeks_paused).is_integer()
+        return formatLang(self.env, self.weeks_paused, digits=0 if whole else 1)
+
+    @api.depends("order_id", "start_date", "weeks_paused")
     def _compute_display_name(self):
         for pause in self:
             if pause.start_date:
                 pause.display_name = self.env._(
                     "%(order)s: %(weeks)s week(s) from %(start)s", order=pause.order_id.name or "",
-                    weeks=pause.weeks, start=format_date(self.env, pause.start_date))
+                    weeks=pause._weeks_text(), start=format_date(self.env, pause.start_date))
             else:
                 pause.display_name = pause.order_id.name or self.env._("New Pause")
+
+    # -- the effect of a pause on the invoices ------------------------------
+
+    @api.model
+    def _extends_term(self, order):
+        """Whether a pause of ``order`` pushes its fixed term back by the days paused."""
+        plan = order.recurring_plan_id
+        return bool(plan.pause_extends_term and plan.duration_type == "fixed" and order.recurring_end_date)
+
+    @api.model
+    def _effect_rows(self, order, start, end, exclude=None, count=EFFECT_ROWS):
+        """The next ``count`` invoices of ``order`` now and with a pause from ``start`` to ``end``,
+        from the schedule the billing run reads (``sale.order._recurring_schedule``).
+
+        ``exclude`` is a pause of ``order`` already in its schedule: "now" is then the schedule
+        without it (its pushed-back term and given-back paid days undone), so that a pause's form
+        compares the invoices with and without it, as the Pause dialog did before it was made.
+
+        Returns [{"number", "date_now", "date_with", "period_with"}]; a date is False where one
+        schedule has fewer invoices than the other (a term that ends).
+        """
+        args = order._recurring_schedule().period_args()
+        until = order.recurring_invoiced_until or None
+        if exclude:
+            mine = periods.Pause(exclude.start_date, exclude.end_date)
+            args["pauses"] = tuple(span for span in args["pauses"] if span != mine)
+            if args["end"] and exclude.term_extension_days and not order.recurring_close_date:
+                args["end"] -= timedelta(days=exclude.term_extension_days)
+            if exclude.invoiced_until_before and until == exclude.start_date - ONE_DAY:
+                until = exclude.invoiced_until_before
+        now = periods.periods_after(invoiced_until=until, limit=count, **args)
+        pause = periods.Pause(start, end)
+        if until and until >= start:
+            until = start - ONE_DAY  # the paid days from the pause on are given back
+        if args["end"] and self._extends_term(order) and not order.recurring_close_date:
+            args["end"] += timedelta(days=pause.days)
+        args["pauses"] = (*args["pauses"], pause)
+        after = periods.periods_after(invoiced_until=until, limit=count, **args)
+        rows = []
+        for index in range(max(len(now), len(after))):
+            before = now[index] if index < len(now) else None
+            later = after[index] if index < len(after) else None
+            rows.append({
+                "number": index + 1,
+                "date_now": before.invoice_date if before else False,
+                "date_with": later.invoice_date if later else False,
+                "period_with": order._recurring_period_label(later.start, later.end) if later else False,
+            })
+        return rows
+
+    @api.model
+    def _effect_table(self, rows, now_label=None):
+        """The rows of ``_effect_rows`` as the HTML table of the pause form and the Pause dialog;
+        ``now_label`` heads the dates without the pause (default "Invoice Date Now")."""
+        def cell(value, strong=False):
+            value = value or "-"
+            return Markup("<td><strong>%s</strong></td>") % value if strong else Markup("<td>%s</td>") % value
+
+        body = Markup("").join(Markup("<tr>%s%s%s%s</tr>") % (
+            cell(row["number"]),
+            cell(row["date_now"] and format_date(self.env, row["date_now"])),
+            cell(row["date_with"] and format_date(self.env, row["date_with"]), strong=True),
+            cell(row["period_with"])) for row in rows)
+        head = Markup("<tr><th>#</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
+            now_label or self.env._("Invoice Date Now"), self.env._("With This Pause"),
+            self.env._("Period With This Pause"))
+        return Markup('<table class="table table-sm o_recurring_pause_effect"><thead>%s</thead>'
+                      "<tbody>%s</tbody></table>") % (head, body)
 
     # -- rules ---------------------------------------------------------------
 
@@ -229,8 +331,7 @@ class SaleRecurringPause(models.Model):
         """A new pause: push the term back, give back paid days, start when due, tell people."""
         self.ensure_one()
         order = self.order_id
-        plan = order.recurring_plan_id
-        if plan.pause_extends_term and plan.duration_type == "fixed" and order.recurring_end_date:
+        if self._extends_term(order):
             self.term_extension_days = (self.end_date - self.start_date).days + 1
             order.recurring_end_date += timedelta(days=self.term_extension_days)
         self._give_back_paid_days()
