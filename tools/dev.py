@@ -35,6 +35,8 @@ PGRUN = DEVENV / "pgrun"
 # i18n export, linters) loops through .devenv back into it.
 LINK_DIR = Path(tempfile.gettempdir()) / f"swsub-addons-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
 PGPORT = int(os.environ.get("DEV_PGPORT", "54329"))
+# the HTTP port of test runs (HttpCase, tours): another one for each run side by side
+HTTP_PORT = int(os.environ.get("DEV_HTTP_PORT", "8069"))
 DB_USER = "odoo"
 DEFAULT_SOURCE = "https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz"
 SKIPPED = "Odoo tests: SKIPPED (Odoo 19 not importable)"
@@ -216,6 +218,7 @@ def write_config(python, extra=""):
         f"data_dir = {DEVENV / 'filestore'}\n"
         "admin_passwd = admin\n"
         "http_interface = 127.0.0.1\n"
+        f"http_port = {HTTP_PORT}\n"
         + extra
     )
     return conf
