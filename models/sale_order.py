@@ -264,6 +264,19 @@ class SaleOrder(models.Model):
                 end=format_date(self.env, running.end_date, date_format="medium"),
                 resume=format_date(self.env, running.resume_date, date_format="medium"))
 
+    def _recurring_pause_earliest_start(self, portal=False):
+        """The first day a pause of this subscription can start: today, or, asked for on the portal
+        (``portal``), today plus the plan's portal notice; never before the subscription starts.
+
+        The one rule of the earliest start: the pause's own check, the portal's form (its first
+        allowed and proposed day) and the portal's server all read it.
+        """
+        self.ensure_one()
+        day = self._recurring_today()
+        if portal:
+            day += timedelta(days=self.recurring_plan_id.pause_notice_days)
+        return max(day, self.recurring_start_date) if self.recurring_start_date else day
+
     def _recurring_next_boundary(self, day=None):
         """Where a pause starts by default: the first period boundary from ``day`` (today)
         that is not already invoiced, so that no amount changes."""

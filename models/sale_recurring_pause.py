@@ -229,34 +229,54 @@ class SaleRecurringPause(models.Model):
     def _describe(self):
         return self.env._("Pause of %(order)s", order=self.order_id.display_name)
 
+    def _refuse(self, back_office, customer):
+        """Refuse this pause: in the back office's words, naming the pause and the field, or in
+        the customer's own (``customer``) when they ask for it on the portal."""
+        raise ValidationError(customer if self.requested_by == "portal" else back_office)
+
+    def _long_date(self, day):
+        """``day`` as a customer reads it: "17 December 2026", in the language of the context."""
+        return format_date(self.env, day, date_format="long")
+
+    def _refuse_before_start(self):
+        order = self.order_id
+        self._refuse(
+            self.env._("%(pause)s: the field 'First Day Paused' (%(day)s) is before the subscription starts "
+                       "(%(start)s).", pause=self._describe(), day=format_date(self.env, self.start_date),
+                       start=format_date(self.env, order.recurring_start_date)),
+            self.env._("Your subscription starts on %(start)s: a pause cannot start before then.",
+                       start=self._long_date(order.recurring_start_date)))
+
     @api.constrains("weeks", "start_date", "end_date", "order_id")
     def _check_dates(self):
         for pause in self.filtered(lambda p: p.state != "cancel"):
             order = pause.order_id
             if not 1 <= pause.weeks <= periods.MAX_PAUSE_WEEKS:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'Weeks' must be at least 1 and at most %(max)s.", pause=pause._describe(),
-                    max=periods.MAX_PAUSE_WEEKS))
+                pause._refuse(
+                    self.env._("%(pause)s: the field 'Weeks' must be at least 1 and at most %(max)s.",
+                               pause=pause._describe(), max=periods.MAX_PAUSE_WEEKS),
+                    self.env._("A pause lasts from 1 to %(max)s weeks.", max=periods.MAX_PAUSE_WEEKS))
             if pause.start_date < order.recurring_start_date:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'First Day Paused' (%(day)s) is before the subscription "
-                    "starts (%(start)s).", pause=pause._describe(), day=format_date(self.env, pause.start_date),
-                    start=format_date(self.env, order.recurring_start_date)))
+                pause._refuse_before_start()
             last = order.recurring_close_date or (order.recurring_end_date - timedelta(
                 days=pause.term_extension_days) if order.recurring_end_date else False)
             if last and pause.start_date > last:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'First Day Paused' (%(day)s) is after the subscription "
-                    "ends (%(end)s).", pause=pause._describe(), day=format_date(self.env, pause.start_date),
-                    end=format_date(self.env, last)))
+                pause._refuse(
+                    self.env._("%(pause)s: the field 'First Day Paused' (%(day)s) is after the subscription "
+                               "ends (%(end)s).", pause=pause._describe(),
+                               day=format_date(self.env, pause.start_date), end=format_date(self.env, last)),
+                    self.env._("Your subscription ends on %(end)s: a pause must start by then.",
+                               end=pause._long_date(last)))
             overlap = self.search([
                 ("order_id", "=", order.id), ("id", "!=", pause.id), ("state", "!=", "cancel"),
                 ("start_date", "<=", pause.end_date), ("end_date", ">=", pause.start_date)], limit=1)
             if overlap:
-                raise ValidationError(self.env._(
-                    "%(pause)s overlaps the pause from %(start)s to %(end)s: pick other dates.",
-                    pause=pause._describe(), start=format_date(self.env, overlap.start_date),
-                    end=format_date(self.env, overlap.end_date)))
+                pause._refuse(
+                    self.env._("%(pause)s overlaps the pause from %(start)s to %(end)s: pick other dates.",
+                               pause=pause._describe(), start=format_date(self.env, overlap.start_date),
+                               end=format_date(self.env, overlap.end_date)),
+                    self.env._("You already have a pause from %(start)s to %(end)s: please pick other dates.",
+                               start=pause._long_date(overlap.start_date), end=pause._long_date(overlap.end_date)))
 
     @api.constrains("weeks", "start_date")
     def _check_plan_limits(self):
@@ -266,44 +286,54 @@ class SaleRecurringPause(models.Model):
             order = pause.order_id
             plan = order.recurring_plan_id
             if plan.pause_max_weeks and pause.weeks > plan.pause_max_weeks:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'Weeks' (%(weeks)s) exceeds the plan's limit of %(limit)s "
-                    "weeks per pause.", pause=pause._describe(), weeks=pause.weeks, limit=plan.pause_max_weeks))
+                pause._refuse(
+                    self.env._("%(pause)s: the field 'Weeks' (%(weeks)s) exceeds the plan's limit of %(limit)s "
+                               "weeks per pause.", pause=pause._describe(), weeks=pause.weeks,
+                               limit=plan.pause_max_weeks),
+                    self.env._("A pause lasts at most %(limit)s weeks.", limit=plan.pause_max_weeks))
             if plan.pause_max_weeks_year:
                 spans = [periods.Pause(p.start_date, p.end_date) for p in order.recurring_pause_ids
                          if p.state != "cancel"]
                 worst = periods.max_paused_days_in_a_year(spans)
                 if worst > plan.pause_max_weeks_year * 7:
-                    raise ValidationError(self.env._(
-                        "%(pause)s: with the field 'Weeks' at %(weeks)s, the subscription would be paused "
-                        "%(days)s days within 12 months; the plan allows %(limit)s weeks.",
-                        pause=pause._describe(), weeks=pause.weeks, days=worst, limit=plan.pause_max_weeks_year))
+                    pause._refuse(
+                        self.env._("%(pause)s: with the field 'Weeks' at %(weeks)s, the subscription would be "
+                                   "paused %(days)s days within 12 months; the plan allows %(limit)s weeks.",
+                                   pause=pause._describe(), weeks=pause.weeks, days=worst,
+                                   limit=plan.pause_max_weeks_year),
+                        self.env._("With this pause, your subscription would be paused %(days)s days within 12 "
+                                   "months; at most %(limit)s weeks are possible. Please choose a shorter pause.",
+                                   days=worst, limit=plan.pause_max_weeks_year))
 
     @api.constrains("start_date", "requested_by", "weeks")
     def _check_start(self):
-        """Checked when a pause is asked for, not when it later runs or ends."""
+        """Checked when a pause is asked for, not when it later runs or ends: the earliest start is
+        ``sale.order._recurring_pause_earliest_start``, the portal's limits ``_check_portal``."""
         for pause in self.filtered(lambda p: p.state == "scheduled"):
             order = pause.order_id
-            today = order._recurring_today()
-            if pause.start_date < today:
+            portal = pause.requested_by == "portal"
+            if portal:
+                pause._check_portal()
+            earliest = order._recurring_pause_earliest_start(portal=portal)
+            if pause.start_date >= earliest:
+                continue
+            if portal:
+                raise ValidationError(self.env._(
+                    "Your pause can start on %(earliest)s at the earliest.", earliest=pause._long_date(earliest)))
+            if pause.start_date < order._recurring_today():
                 raise ValidationError(self.env._(
                     "%(pause)s: the field 'First Day Paused' cannot be in the past.", pause=pause._describe()))
-            if pause.requested_by == "portal":
-                plan = order.recurring_plan_id
-                if not plan.pause_portal:
-                    raise ValidationError(self.env._(
-                        "%(pause)s: the plan '%(plan)s' cannot be paused from the portal.",
-                        pause=pause._describe(), plan=plan.display_name))
-                if pause.weeks > plan._portal_max_pause_weeks():
-                    raise ValidationError(self.env._(
-                        "%(pause)s: a pause asked for on the portal lasts at most %(limit)s weeks.",
-                        pause=pause._describe(), limit=plan._portal_max_pause_weeks()))
-                earliest = today + timedelta(days=plan.pause_notice_days)
-                if pause.start_date < earliest:
-                    raise ValidationError(self.env._(
-                        "%(pause)s: a pause must be asked for %(days)s days ahead; the field 'First Day "
-                        "Paused' can be %(earliest)s at the earliest.", pause=pause._describe(),
-                        days=plan.pause_notice_days, earliest=format_date(self.env, earliest)))
+            pause._refuse_before_start()
+
+    def _check_portal(self):
+        """What the plan allows a customer who pauses on the portal, in their words."""
+        plan = self.order_id.recurring_plan_id
+        if not plan.pause_portal:
+            raise ValidationError(self.env._(
+                "Your subscription cannot be paused online. Please contact us to pause it."))
+        limit = plan._portal_max_pause_weeks()
+        if self.weeks > limit:
+            raise ValidationError(self.env._("A pause lasts at most %(limit)s weeks.", limit=limit))
 
     def _check_order_pausable(self, order):
         reason = order._recurring_allowed_actions()["pause"]
@@ -346,6 +376,8 @@ class SaleRecurringPause(models.Model):
             order.message_subscribe(partner_ids=order.partner_id.ids)
         order.message_post(body=body, subtype_xmlid="mail.mt_comment" if self.requested_by == "portal"
                            else "mail.mt_note")
+        if self.requested_by == "portal":
+            self._send_to_customer("sale_weekly_subscription.mail_template_pause_confirmed")
         if self.start_date <= order._recurring_today():
             self._start()
 
@@ -474,6 +506,22 @@ class SaleRecurringPause(models.Model):
                 refund = pause._make_refund(invoice, lines)
                 pause.carry_over_move_id = refund.id
 
+    def _send_to_customer(self, template_xmlid):
+        """Mail the subscription's customer the template ``template_xmlid`` about this pause, in the
+        customer's language, logged on the pause and signed by the salesperson (or the company)."""
+        self.ensure_one()
+        template = self.env.ref(template_xmlid, raise_if_not_found=False)
+        if not template or not self.partner_id.email:
+            return
+        order = self.order_id
+        sender = order.user_id.partner_id or order.company_id.partner_id
+        # to the customer only (a comment would add the suggested recipients: the salesperson), and
+        # to them too when their own portal user is the one posting (``notify_author_mention``)
+        self.sudo().message_post_with_source(
+            template, message_type="comment", subtype_xmlid="mail.mt_comment", author_id=sender.id,
+            partner_ids=[Command.set(self.partner_id.ids)], notify_author_mention=True,
+            email_layout_xmlid="mail.mail_notification_light")
+
     def _start(self):
         for pause in self:
             pause.state = "running"
@@ -510,6 +558,10 @@ class SaleRecurringPause(models.Model):
             order = pause.order_id
             if pause.refund_ids or (pause.carry_over_lines
                                     and order.recurring_invoiced_until != pause.start_date - ONE_DAY):
+                if self.env.user._is_portal():
+                    raise UserError(self.env._(
+                        "This pause can no longer be cancelled online: the days it pauses were already "
+                        "credited to you. Please contact us."))
                 raise UserError(self.env._(
                     "%(pause)s gave back paid days already (credit note, or another pause since): it "
                     "cannot be cancelled any more. Let it start, then end it early.", pause=pause.display_name))
@@ -523,6 +575,8 @@ class SaleRecurringPause(models.Model):
                 body=self.env._("The pause from %(start)s is cancelled.",
                                 start=format_date(self.env, pause.start_date)),
                 subtype_xmlid="mail.mt_comment" if self.env.user._is_portal() else "mail.mt_note")
+            if self.env.user._is_portal():
+                pause._send_to_customer("sale_weekly_subscription.mail_template_pause_cancelled")
         return True
 
     def action_end_early(self, last_day=None):

@@ -153,7 +153,7 @@ class TestPause(SubscriptionCase):
                 ("limit of 4 weeks per pause", {"start_date": "2027-02-01", "weeks": 5}),
                 ("within 12 months", {"start_date": "2027-03-01", "weeks": 4}),
                 ("at least 1", {"start_date": "2027-02-01", "weeks": 0}),
-                ("ahead", {"start_date": "2026-12-07", "weeks": 1, "requested_by": "portal"}),
+                ("at the earliest", {"start_date": "2026-12-07", "weeks": 1, "requested_by": "portal"}),
             ]
             for message, values in cases:
                 with self.subTest(message), self.assertRaisesRegex(ValidationError, message), self.cr.savepoint():
