@@ -78,6 +78,10 @@ class SubscriptionPortal(CustomerPortal):
             "pauses": order.recurring_pause_ids.filtered(lambda p: p.state != "cancel").sorted("start_date"),
             "cancellable": self._cancellable_pauses(order),
             "cancel_pause": cancel_pause,
+            "cancel_question": cancel_pause and request.env._(
+                "Cancel your pause from %(start)s to %(end)s? Deliveries and billing then go on as usual.",
+                start=cancel_pause._long_date(cancel_pause.start_date),
+                end=cancel_pause._long_date(cancel_pause.end_date)),
             "invoices": invoices,
             "can_pause": plan.pause_portal and order.recurring_can_pause,
             # the first day the server accepts is the one the form allows and proposes
