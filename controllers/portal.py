@@ -59,12 +59,16 @@ class SubscriptionPortal(CustomerPortal):
         })
         return request.render("sale_weekly_subscription.portal_my_subscriptions", values)
 
-    def _subscription_page_values(self, order, error=None, form=None):
+    def _cancellable_pauses(self, order):
+        """The pauses of ``order`` its subscriber may cancel: the scheduled ones they asked for on
+        the portal, until the day before they start.  The page's buttons and the server read it."""
+        today = order._recurring_today()
+        return order.recurring_pause_ids.filtered(
+            lambda p: p.requested_by == "portal" and p.state == "scheduled" and p.start_date > today)
+
+    def _subscription_page_values(self, order, error=None, form=None, cancel_pause=None):
         values = self._prepare_portal_layout_values()
         plan = order.recurring_plan_id
-        today = order._recurring_today()
-        earliest = order._recurring_next_boundary(
-            fields.Date.add(today, days=plan.pause_notice_days))
         invoices = order.recurring_invoice_ids.filtered(lambda move: move.state == "posted").sorted(
             "invoice_date", reverse=True)
         values.update({
@@ -72,10 +76,16 @@ class SubscriptionPortal(CustomerPortal):
             "page_name": "subscription",
             "next_total": order._recurring_next_invoice_total(),
             "pauses": order.recurring_pause_ids.filtered(lambda p: p.state != "cancel").sorted("start_date"),
+            "cancellable": self._cancellable_pauses(order),
+            "cancel_pause": cancel_pause,
+            "cancel_question": cancel_pause and request.env._(
+                "Cancel your pause from %(start)s to %(end)s? Deliveries and billing then go on as usual.",
+                start=cancel_pause._long_date(cancel_pause.start_date),
+                end=cancel_pause._long_date(cancel_pause.end_date)),
             "invoices": invoices,
             "can_pause": plan.pause_portal and order.recurring_can_pause,
-            "earliest_start": earliest,
-            "today": today,
+            # the first day the server accepts is the one the form allows and proposes
+            "earliest_start": order._recurring_pause_earliest_start(portal=True),
             "max_weeks": plan._portal_max_pause_weeks(),
             "reasons": request.env["sale.recurring.pause.reason"].sudo().search([("portal", "=", True)]),
             "error": error,
@@ -84,12 +94,15 @@ class SubscriptionPortal(CustomerPortal):
         return values
 
     @route("/my/subscriptions/<int:order_id>", type="http", auth="user", website=True)
-    def portal_my_subscription(self, order_id, **kw):
+    def portal_my_subscription(self, order_id, cancel=None, **kw):
         order = self._own_subscription(order_id)
         if not order:
             return request.not_found()
+        # ?cancel=<pause id>: the step that asks to confirm the cancellation of that pause
+        cancel_pause = self._cancellable_pauses(order).filtered(
+            lambda p: str(p.id) == cancel) if isinstance(cancel, str) and cancel.isdigit() else None
         return request.render("sale_weekly_subscription.portal_my_subscription",
-                              self._subscription_page_values(order))
+                              self._subscription_page_values(order, cancel_pause=cancel_pause or None))
 
     @route("/my/subscriptions/<int:order_id>/pause", type="http", auth="user", website=True,
            methods=["POST"])
@@ -110,7 +123,8 @@ class SubscriptionPortal(CustomerPortal):
                 start = None
             today = order._recurring_today()
             limit = order.recurring_plan_id._portal_max_pause_weeks()
-            if not start or not 1 <= weeks <= limit or not today <= start <= today + timedelta(days=730):
+            # the earliest start is the model's rule (``_recurring_pause_earliest_start``), checked there
+            if not start or not 1 <= weeks <= limit or start > today + timedelta(days=730):
                 raise UserError(env._(
                     "Enter a number of weeks from 1 to %(limit)s and a first day within two years.", limit=limit))
             reason = env["sale.recurring.pause.reason"].sudo().search(
@@ -132,16 +146,18 @@ class SubscriptionPortal(CustomerPortal):
 
     @route("/my/subscriptions/<int:order_id>/pause/<int:pause_id>/cancel", type="http", auth="user",
            website=True, methods=["POST"])
-    def portal_cancel_pause(self, order_id, pause_id, **kw):
+    def portal_cancel_pause(self, order_id, pause_id, confirm=None, **kw):
+        """Cancel a pause once the subscriber confirmed it (``confirm=yes``); without that, the page
+        asks them to confirm, whatever sent the request."""
         order = self._own_subscription(order_id)
         if not order:
             return request.not_found()
-        today = order._recurring_today()
-        pause = order.recurring_pause_ids.filtered(
-            lambda p: p.id == pause_id and p.requested_by == "portal" and p.state == "scheduled"
-            and p.start_date > today)
+        pause = self._cancellable_pauses(order).filtered(lambda p: p.id == pause_id)
         if not pause:
             return request.not_found()
+        if confirm != "yes":
+            return request.render("sale_weekly_subscription.portal_my_subscription",
+                                  self._subscription_page_values(order, cancel_pause=pause))
         try:
             with request.env.cr.savepoint():
                 pause.with_context(lang=request.env.lang).action_cancel()

@@ -124,6 +124,9 @@ class SaleOrder(models.Model):
     recurring_next_pause_date = fields.Date(
         string="Next Pause", compute="_compute_recurring_pause_dates", store=True,
         help="First day of the next scheduled pause.")
+    recurring_pause_banner = fields.Char(
+        string="Paused Banner", compute="_compute_recurring_pause_banner",
+        help="While paused: until when, and the day billing resumes, in one sentence.")
     recurring_mandate_id = fields.Many2one(
         "sale.recurring.mandate", string="Direct Debit Mandate", copy=False, check_company=True, tracking=True,
         domain="[('state', 'in', ('draft', 'active'))]",
@@ -251,6 +254,32 @@ class SaleOrder(models.Model):
             scheduled = order.recurring_pause_ids.filtered(lambda p: p.state == "scheduled").sorted("start_date")[:1]
             order.recurring_resume_date = running.resume_date
             order.recurring_next_pause_date = scheduled.start_date
+
+    @api.depends("recurring_state", "recurring_pause_ids.state", "recurring_pause_ids.end_date")
+    @api.depends_context("lang")
+    def _compute_recurring_pause_banner(self):
+        for order in self:
+            running = order.recurring_pause_ids.filtered(lambda p: p.state == "running").sorted("end_date")[-1:]
+            if order.recurring_state != "paused" or not running:
+                order.recurring_pause_banner = False
+                continue
+            order.recurring_pause_banner = self.env._(
+                "Paused until %(end)s; billing resumes on %(resume)s.",
+                end=format_date(self.env, running.end_date, date_format="medium"),
+                resume=format_date(self.env, running.resume_date, date_format="medium"))
+
+    def _recurring_pause_earliest_start(self, portal=False):
+        """The first day a pause of this subscription can start: today, or, asked for on the portal
+        (``portal``), today plus the plan's portal notice; never before the subscription starts.
+
+        The one rule of the earliest start: the pause's own check, the portal's form (its first
+        allowed and proposed day) and the portal's server all read it.
+        """
+        self.ensure_one()
+        day = self._recurring_today()
+        if portal:
+            day += timedelta(days=self.recurring_plan_id.pause_notice_days)
+        return max(day, self.recurring_start_date) if self.recurring_start_date else day
 
     def _recurring_next_boundary(self, day=None):
         """Where a pause starts by default: the first period boundary from ``day`` (today)

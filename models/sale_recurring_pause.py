@@ -1,13 +1,18 @@
 from datetime import timedelta
+from itertools import islice
+
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
-from odoo.tools import format_date
+from odoo.tools import format_date, formatLang
 
 from ..engine import periods
 
 ONE_DAY = timedelta(days=1)
+# invoices shown in the "now / with this pause" table of the pause form and of the Pause dialog
+EFFECT_ROWS = 4
 
 
 class SaleRecurringPauseReason(models.Model):
@@ -53,8 +58,16 @@ class SaleRecurringPause(models.Model):
         string="Resumes On", compute="_compute_resume_date", store=True,
         help="First day of service after the pause: the next period starts here, with the "
              "same rhythm and send day.")
+    weeks_paused = fields.Float(
+        string="Length (Weeks)", compute="_compute_weeks_paused", store=True, digits=(16, 1),
+        aggregator="sum",
+        help="Weeks from the first to the last day paused: the weeks asked for, or fewer once the "
+             "pause was ended early.")
     reason_id = fields.Many2one("sale.recurring.pause.reason", tracking=True)
     comment = fields.Text()
+    effect_html = fields.Html(
+        string="Effect on the Invoices", compute="_compute_effect_html", sanitize=False,
+        help="The next invoice dates without this pause and with it, as the billing run makes them.")
     requested_by = fields.Selection(
         [("user", "Back office"), ("portal", "Customer, on the portal")],
         required=True, default="user", readonly=True,
@@ -94,6 +107,22 @@ class SaleRecurringPause(models.Model):
             else:
                 pause.end_date = pause.start_date
 
+    @api.depends("start_date", "end_date")
+    def _compute_weeks_paused(self):
+        for pause in self:
+            days = (pause.end_date - pause.start_date).days + 1 if pause.start_date and pause.end_date else 0
+            pause.weeks_paused = round(days / 7, 1)
+
+    @api.depends("order_id", "state", "start_date", "end_date", "term_extension_days", "invoiced_until_before")
+    def _compute_effect_html(self):
+        for pause in self:
+            if pause.state in ("scheduled", "running") and pause.start_date and pause.end_date:
+                pause.effect_html = self._effect_table(
+                    self._effect_rows(pause.order_id, pause.start_date, pause.end_date, exclude=pause),
+                    now_label=self.env._("Without This Pause"))
+            else:
+                pause.effect_html = False
+
     @api.depends("end_date")
     def _compute_resume_date(self):
         for pause in self:
@@ -112,49 +141,149 @@ class SaleRecurringPause(models.Model):
             else:
                 pause.outcome = "resumed"
 
-    @api.depends("order_id", "start_date", "weeks")
+    def _weeks_text(self):
+        """The weeks paused as shown: "3", or "1.4" for a pause ended early, in the user's language."""
+        self.ensure_one()
+        whole = float(self.weeks_paused).is_integer()
+        return formatLang(self.env, self.weeks_paused, digits=0 if whole else 1)
+
+    @api.depends("order_id", "start_date", "weeks_paused")
     def _compute_display_name(self):
         for pause in self:
             if pause.start_date:
                 pause.display_name = self.env._(
                     "%(order)s: %(weeks)s week(s) from %(start)s", order=pause.order_id.name or "",
-                    weeks=pause.weeks, start=format_date(self.env, pause.start_date))
+                    weeks=pause._weeks_text(), start=format_date(self.env, pause.start_date))
             else:
                 pause.display_name = pause.order_id.name or self.env._("New Pause")
+
+    # -- the effect of a pause on the invoices ------------------------------
+
+    @api.model
+    def _extends_term(self, order):
+        """Whether a pause of ``order`` pushes its fixed term back by the days paused."""
+        plan = order.recurring_plan_id
+        return bool(plan.pause_extends_term and plan.duration_type == "fixed" and order.recurring_end_date)
+
+    @api.model
+    def _effect_rows(self, order, start, end, exclude=None, count=EFFECT_ROWS):
+        """The next ``count`` invoices of ``order`` now and with a pause from ``start`` to ``end``,
+        from the schedule the billing run reads (``sale.order._recurring_schedule``).
+
+        ``exclude`` is a pause of ``order`` already in its schedule: "now" is then the schedule
+        without it (its pushed-back term and given-back paid days undone), so that a pause's form
+        compares the invoices with and without it, as the Pause dialog did before it was made.
+
+        Returns [{"number", "date_now", "date_with", "period_with"}]; a date is False where one
+        schedule has fewer invoices than the other (a term that ends).
+        """
+        sched = order._recurring_schedule()
+        args = sched.period_args()
+        until = order.recurring_invoiced_until or None
+
+        def upcoming(until, args):  # the spans of the next invoices, a merged or free lead-in as billed
+            bills = periods.bills(periods.periods_after(invoiced_until=until, **args), sched.lead_in,
+                                  sched.subscription_start)
+            return [bill.span for bill in islice(bills, count + 1) if bill.periods][:count]
+        if exclude:
+            mine = periods.Pause(exclude.start_date, exclude.end_date)
+            args["pauses"] = tuple(span for span in args["pauses"] if span != mine)
+            if args["end"] and exclude.term_extension_days and not order.recurring_close_date:
+                args["end"] -= timedelta(days=exclude.term_extension_days)
+            if exclude.invoiced_until_before and until == exclude.start_date - ONE_DAY:
+                until = exclude.invoiced_until_before
+        now = upcoming(until, args)
+        pause = periods.Pause(start, end)
+        if until and until >= start:
+            until = start - ONE_DAY  # the paid days from the pause on are given back
+        if args["end"] and self._extends_term(order) and not order.recurring_close_date:
+            args["end"] += timedelta(days=pause.days)
+        args["pauses"] = (*args["pauses"], pause)
+        after = upcoming(until, args)
+        rows = []
+        for index in range(max(len(now), len(after))):
+            before = now[index] if index < len(now) else None
+            later = after[index] if index < len(after) else None
+            rows.append({
+                "number": index + 1,
+                "date_now": before.invoice_date if before else False,
+                "date_with": later.invoice_date if later else False,
+                "period_with": order._recurring_period_label(later.start, later.end) if later else False,
+            })
+        return rows
+
+    @api.model
+    def _effect_table(self, rows, now_label=None):
+        """The rows of ``_effect_rows`` as the HTML table of the pause form and the Pause dialog;
+        ``now_label`` heads the dates without the pause (default "Invoice Date Now")."""
+        def cell(value, strong=False):
+            value = value or "-"
+            return Markup("<td><strong>%s</strong></td>") % value if strong else Markup("<td>%s</td>") % value
+
+        body = Markup("").join(Markup("<tr>%s%s%s%s</tr>") % (
+            cell(row["number"]),
+            cell(row["date_now"] and format_date(self.env, row["date_now"])),
+            cell(row["date_with"] and format_date(self.env, row["date_with"]), strong=True),
+            cell(row["period_with"])) for row in rows)
+        head = Markup("<tr><th>#</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
+            now_label or self.env._("Invoice Date Now"), self.env._("With This Pause"),
+            self.env._("Period With This Pause"))
+        return Markup('<table class="table table-sm o_recurring_pause_effect"><thead>%s</thead>'
+                      "<tbody>%s</tbody></table>") % (head, body)
 
     # -- rules ---------------------------------------------------------------
 
     def _describe(self):
         return self.env._("Pause of %(order)s", order=self.order_id.display_name)
 
+    def _refuse(self, back_office, customer):
+        """Refuse this pause: in the back office's words, naming the pause and the field, or in
+        the customer's own (``customer``) when they ask for it on the portal."""
+        raise ValidationError(customer if self.requested_by == "portal" else back_office)
+
+    def _long_date(self, day):
+        """``day`` as a customer reads it: "17 December 2026", in the language of the context."""
+        return format_date(self.env, day, date_format="long")
+
+    def _refuse_before_start(self):
+        order = self.order_id
+        self._refuse(
+            self.env._("%(pause)s: the field 'First Day Paused' (%(day)s) is before the subscription starts "
+                       "(%(start)s).", pause=self._describe(), day=format_date(self.env, self.start_date),
+                       start=format_date(self.env, order.recurring_start_date)),
+            self.env._("Your subscription starts on %(start)s: a pause cannot start before then.",
+                       start=self._long_date(order.recurring_start_date)))
+
     @api.constrains("weeks", "start_date", "end_date", "order_id")
     def _check_dates(self):
         for pause in self.filtered(lambda p: p.state != "cancel"):
             order = pause.order_id
             if not 1 <= pause.weeks <= periods.MAX_PAUSE_WEEKS:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'Weeks' must be at least 1 and at most %(max)s.", pause=pause._describe(),
-                    max=periods.MAX_PAUSE_WEEKS))
+                pause._refuse(
+                    self.env._("%(pause)s: the field 'Weeks' must be at least 1 and at most %(max)s.",
+                               pause=pause._describe(), max=periods.MAX_PAUSE_WEEKS),
+                    self.env._("A pause lasts from 1 to %(max)s weeks.", max=periods.MAX_PAUSE_WEEKS))
             if pause.start_date < order.recurring_start_date:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'First Day Paused' (%(day)s) is before the subscription "
-                    "starts (%(start)s).", pause=pause._describe(), day=format_date(self.env, pause.start_date),
-                    start=format_date(self.env, order.recurring_start_date)))
+                pause._refuse_before_start()
             last = order.recurring_close_date or (order.recurring_end_date - timedelta(
                 days=pause.term_extension_days) if order.recurring_end_date else False)
             if last and pause.start_date > last:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'First Day Paused' (%(day)s) is after the subscription "
-                    "ends (%(end)s).", pause=pause._describe(), day=format_date(self.env, pause.start_date),
-                    end=format_date(self.env, last)))
+                pause._refuse(
+                    self.env._("%(pause)s: the field 'First Day Paused' (%(day)s) is after the subscription "
+                               "ends (%(end)s).", pause=pause._describe(),
+                               day=format_date(self.env, pause.start_date), end=format_date(self.env, last)),
+                    self.env._("Your subscription ends on %(end)s: a pause must start by then.",
+                               end=pause._long_date(last)))
             overlap = self.search([
                 ("order_id", "=", order.id), ("id", "!=", pause.id), ("state", "!=", "cancel"),
                 ("start_date", "<=", pause.end_date), ("end_date", ">=", pause.start_date)], limit=1)
             if overlap:
-                raise ValidationError(self.env._(
-                    "%(pause)s overlaps the pause from %(start)s to %(end)s: pick other dates.",
-                    pause=pause._describe(), start=format_date(self.env, overlap.start_date),
-                    end=format_date(self.env, overlap.end_date)))
+                pause._refuse(
+                    self.env._("%(pause)s overlaps the pause from %(start)s to %(end)s: pick other dates.",
+                               pause=pause._describe(), start=format_date(self.env, overlap.start_date),
+                               end=format_date(self.env, overlap.end_date)),
+                    self.env._("You already have a pause from %(start)s to %(end)s: please pick other dates.",
+                               start=pause._long_date(overlap.start_date), end=pause._long_date(overlap.end_date)))
 
     @api.constrains("weeks", "start_date")
     def _check_plan_limits(self):
@@ -164,44 +293,54 @@ class SaleRecurringPause(models.Model):
             order = pause.order_id
             plan = order.recurring_plan_id
             if plan.pause_max_weeks and pause.weeks > plan.pause_max_weeks:
-                raise ValidationError(self.env._(
-                    "%(pause)s: the field 'Weeks' (%(weeks)s) exceeds the plan's limit of %(limit)s "
-                    "weeks per pause.", pause=pause._describe(), weeks=pause.weeks, limit=plan.pause_max_weeks))
+                pause._refuse(
+                    self.env._("%(pause)s: the field 'Weeks' (%(weeks)s) exceeds the plan's limit of %(limit)s "
+                               "weeks per pause.", pause=pause._describe(), weeks=pause.weeks,
+                               limit=plan.pause_max_weeks),
+                    self.env._("A pause lasts at most %(limit)s weeks.", limit=plan.pause_max_weeks))
             if plan.pause_max_weeks_year:
                 spans = [periods.Pause(p.start_date, p.end_date) for p in order.recurring_pause_ids
                          if p.state != "cancel"]
                 worst = periods.max_paused_days_in_a_year(spans)
                 if worst > plan.pause_max_weeks_year * 7:
-                    raise ValidationError(self.env._(
-                        "%(pause)s: with the field 'Weeks' at %(weeks)s, the subscription would be paused "
-                        "%(days)s days within 12 months; the plan allows %(limit)s weeks.",
-                        pause=pause._describe(), weeks=pause.weeks, days=worst, limit=plan.pause_max_weeks_year))
+                    pause._refuse(
+                        self.env._("%(pause)s: with the field 'Weeks' at %(weeks)s, the subscription would be "
+                                   "paused %(days)s days within 12 months; the plan allows %(limit)s weeks.",
+                                   pause=pause._describe(), weeks=pause.weeks, days=worst,
+                                   limit=plan.pause_max_weeks_year),
+                        self.env._("With this pause, your subscription would be paused %(days)s days within 12 "
+                                   "months; at most %(limit)s weeks are possible. Please choose a shorter pause.",
+                                   days=worst, limit=plan.pause_max_weeks_year))
 
     @api.constrains("start_date", "requested_by", "weeks")
     def _check_start(self):
-        """Checked when a pause is asked for, not when it later runs or ends."""
+        """Checked when a pause is asked for, not when it later runs or ends: the earliest start is
+        ``sale.order._recurring_pause_earliest_start``, the portal's limits ``_check_portal``."""
         for pause in self.filtered(lambda p: p.state == "scheduled"):
             order = pause.order_id
-            today = order._recurring_today()
-            if pause.start_date < today:
+            portal = pause.requested_by == "portal"
+            if portal:
+                pause._check_portal()
+            earliest = order._recurring_pause_earliest_start(portal=portal)
+            if pause.start_date >= earliest:
+                continue
+            if portal:
+                raise ValidationError(self.env._(
+                    "Your pause can start on %(earliest)s at the earliest.", earliest=pause._long_date(earliest)))
+            if pause.start_date < order._recurring_today():
                 raise ValidationError(self.env._(
                     "%(pause)s: the field 'First Day Paused' cannot be in the past.", pause=pause._describe()))
-            if pause.requested_by == "portal":
-                plan = order.recurring_plan_id
-                if not plan.pause_portal:
-                    raise ValidationError(self.env._(
-                        "%(pause)s: the plan '%(plan)s' cannot be paused from the portal.",
-                        pause=pause._describe(), plan=plan.display_name))
-                if pause.weeks > plan._portal_max_pause_weeks():
-                    raise ValidationError(self.env._(
-                        "%(pause)s: a pause asked for on the portal lasts at most %(limit)s weeks.",
-                        pause=pause._describe(), limit=plan._portal_max_pause_weeks()))
-                earliest = today + timedelta(days=plan.pause_notice_days)
-                if pause.start_date < earliest:
-                    raise ValidationError(self.env._(
-                        "%(pause)s: a pause must be asked for %(days)s days ahead; the field 'First Day "
-                        "Paused' can be %(earliest)s at the earliest.", pause=pause._describe(),
-                        days=plan.pause_notice_days, earliest=format_date(self.env, earliest)))
+            pause._refuse_before_start()
+
+    def _check_portal(self):
+        """What the plan allows a customer who pauses on the portal, in their words."""
+        plan = self.order_id.recurring_plan_id
+        if not plan.pause_portal:
+            raise ValidationError(self.env._(
+                "Your subscription cannot be paused online. Please contact us to pause it."))
+        limit = plan._portal_max_pause_weeks()
+        if self.weeks > limit:
+            raise ValidationError(self.env._("A pause lasts at most %(limit)s weeks.", limit=limit))
 
     def _check_order_pausable(self, order):
         reason = order._recurring_allowed_actions()["pause"]
@@ -229,8 +368,7 @@ class SaleRecurringPause(models.Model):
         """A new pause: push the term back, give back paid days, start when due, tell people."""
         self.ensure_one()
         order = self.order_id
-        plan = order.recurring_plan_id
-        if plan.pause_extends_term and plan.duration_type == "fixed" and order.recurring_end_date:
+        if self._extends_term(order):
             self.term_extension_days = (self.end_date - self.start_date).days + 1
             order.recurring_end_date += timedelta(days=self.term_extension_days)
         self._give_back_paid_days()
@@ -245,6 +383,8 @@ class SaleRecurringPause(models.Model):
             order.message_subscribe(partner_ids=order.partner_id.ids)
         order.message_post(body=body, subtype_xmlid="mail.mt_comment" if self.requested_by == "portal"
                            else "mail.mt_note")
+        if self.requested_by == "portal":
+            self._send_to_customer("sale_weekly_subscription.mail_template_pause_confirmed")
         if self.start_date <= order._recurring_today():
             self._start()
 
@@ -375,6 +515,22 @@ class SaleRecurringPause(models.Model):
                 refund = pause._make_refund(invoice, lines)
                 pause.carry_over_move_id = refund.id
 
+    def _send_to_customer(self, template_xmlid):
+        """Mail the subscription's customer the template ``template_xmlid`` about this pause, in the
+        customer's language, logged on the pause and signed by the salesperson (or the company)."""
+        self.ensure_one()
+        template = self.env.ref(template_xmlid, raise_if_not_found=False)
+        if not template or not self.partner_id.email:
+            return
+        order = self.order_id
+        sender = order.user_id.partner_id or order.company_id.partner_id
+        # to the customer only (a comment would add the suggested recipients: the salesperson), and
+        # to them too when their own portal user is the one posting (``notify_author_mention``)
+        self.sudo().message_post_with_source(
+            template, message_type="comment", subtype_xmlid="mail.mt_comment", author_id=sender.id,
+            partner_ids=[Command.set(self.partner_id.ids)], notify_author_mention=True,
+            email_layout_xmlid="mail.mail_notification_light")
+
     def _start(self):
         for pause in self:
             pause.state = "running"
@@ -411,6 +567,10 @@ class SaleRecurringPause(models.Model):
             order = pause.order_id
             if pause.refund_ids or (pause.carry_over_lines
                                     and order.recurring_invoiced_until != pause.start_date - ONE_DAY):
+                if self.env.user._is_portal():
+                    raise UserError(self.env._(
+                        "This pause can no longer be cancelled online: the days it pauses were already "
+                        "credited to you. Please contact us."))
                 raise UserError(self.env._(
                     "%(pause)s gave back paid days already (credit note, or another pause since): it "
                     "cannot be cancelled any more. Let it start, then end it early.", pause=pause.display_name))
@@ -424,6 +584,8 @@ class SaleRecurringPause(models.Model):
                 body=self.env._("The pause from %(start)s is cancelled.",
                                 start=format_date(self.env, pause.start_date)),
                 subtype_xmlid="mail.mt_comment" if self.env.user._is_portal() else "mail.mt_note")
+            if self.env.user._is_portal():
+                pause._send_to_customer("sale_weekly_subscription.mail_template_pause_cancelled")
         return True
 
     def action_end_early(self, last_day=None):

@@ -5,6 +5,7 @@ from freezegun import freeze_time
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, tagged
+from odoo.tools import format_date
 
 from ..engine import periods
 from .common import SubscriptionCase
@@ -152,7 +153,7 @@ class TestPause(SubscriptionCase):
                 ("limit of 4 weeks per pause", {"start_date": "2027-02-01", "weeks": 5}),
                 ("within 12 months", {"start_date": "2027-03-01", "weeks": 4}),
                 ("at least 1", {"start_date": "2027-02-01", "weeks": 0}),
-                ("ahead", {"start_date": "2026-12-07", "weeks": 1, "requested_by": "portal"}),
+                ("at the earliest", {"start_date": "2026-12-07", "weeks": 1, "requested_by": "portal"}),
             ]
             for message, values in cases:
                 with self.subTest(message), self.assertRaisesRegex(ValidationError, message), self.cr.savepoint():
@@ -305,3 +306,77 @@ class TestPause(SubscriptionCase):
             [(line.invoice_date, line.invoice_date_unpaused) for line in preview.line_ids],
             [(D(2026, 11, 30), False), (D(2026, 12, 7), False),
              (D(2026, 12, 28), D(2026, 12, 14)), (D(2027, 1, 4), D(2026, 12, 21))])
+
+
+@tagged("post_install", "-at_install")
+class TestPauseScreens(SubscriptionCase):
+    """The Pause dialog, the pause form and the subscription's paused banner, as a salesperson."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.weekly = cls._create_plan(name="Weekly box", auto_send=False)
+
+    def _wizard(self, order, start, weeks):
+        wizard = Form(self.env["sale.recurring.pause.wizard"].with_user(self.user).with_context(
+            default_order_id=order.id))
+        wizard.start_mode = "date"
+        wizard.start_date = start
+        wizard.weeks = weeks
+        return wizard.save()
+
+    def test_pausing_closes_the_dialog_back_on_the_subscription(self):
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30", user_id=self.user.id)
+            action = self._wizard(order, D(2026, 12, 7), 2).action_confirm()
+        # no second form of the same subscription on top of it (and of its breadcrumb)
+        self.assertEqual(action, {"type": "ir.actions.act_window_close"})
+        self.assertEqual(order.recurring_pause_ids.weeks, 2)
+
+    def test_pause_form_shows_the_invoice_dates_without_and_with_it(self):
+        with freeze_time("2026-11-30 08:00"):
+            order = self._create_subscription(self.weekly, "2026-11-30", user_id=self.user.id)
+            self._run_billing()
+            wizard = self._wizard(order, D(2026, 12, 7), 2)
+            Pause = self.env["sale.recurring.pause"].with_user(self.user)
+            before = Pause._effect_rows(order, D(2026, 12, 7), D(2026, 12, 20))
+            self.assertEqual([(row["date_now"], row["date_with"]) for row in before], [
+                (D(2026, 12, 7), D(2026, 12, 21)), (D(2026, 12, 14), D(2026, 12, 28)),
+                (D(2026, 12, 21), D(2027, 1, 4)), (D(2026, 12, 28), D(2027, 1, 11))])
+            self.assertEqual(before[0]["period_with"], order._recurring_period_label(D(2026, 12, 21), D(2026, 12, 27)))
+            wizard.action_confirm()
+            pause = order.recurring_pause_ids.with_user(self.user)
+            # the pause's form compares the same dates: the schedule without it, and with it
+            self.assertEqual(Pause._effect_rows(order, pause.start_date, pause.end_date, exclude=pause), before)
+            # "with this pause" is what the billing run will do
+            self.assertEqual([row["date_with"] for row in before],
+                             [vals["invoice_date"] for vals in order._recurring_preview_vals(4)])
+            self.assertIn("Without This Pause", pause.effect_html)
+            self.assertIn(format_date(self.env, D(2027, 1, 11)), pause.effect_html)
+            pause.action_cancel()
+            self.assertFalse(pause.effect_html)
+
+    def test_paused_banner_in_one_sentence(self):
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30", user_id=self.user.id)
+            self.env["sale.recurring.pause"].create({"order_id": order.id, "start_date": "2026-11-30", "weeks": 3})
+        order = order.with_user(self.user).with_context(lang="en_US")
+        self.assertEqual(order.recurring_state, "paused")
+        self.assertEqual(order.recurring_pause_banner,
+                         "Paused until Dec 20, 2026; billing resumes on Dec 21, 2026.")
+        with freeze_time("2026-12-02"):
+            order.recurring_pause_ids.action_end_early()
+        self.assertFalse(order.recurring_pause_banner)
+
+    def test_a_pause_ended_early_shows_the_weeks_it_lasted(self):
+        with freeze_time("2026-11-30"):
+            order = self._create_subscription(self.weekly, "2026-11-30", user_id=self.user.id)
+            pause = self.env["sale.recurring.pause"].create({"order_id": order.id, "start_date": "2026-12-07",
+                                                            "weeks": 4})
+        self.assertEqual(pause.weeks_paused, 4.0)
+        self.assertIn("4 week(s)", pause.display_name)
+        with freeze_time("2026-12-16 09:00"):
+            pause._start()
+            pause.with_user(self.user).action_end_early()  # last day 15 Dec: 9 days
+        self.assertEqual((pause.weeks, pause.weeks_paused), (4, 1.3))
+        self.assertIn("1.3 week(s)", pause.with_user(self.user).display_name)

@@ -1,14 +1,9 @@
-from datetime import timedelta
-from itertools import islice
-
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.tools import format_amount, format_date
+from odoo.tools import format_amount
 
 from ..engine import periods
-
-ROWS = 4
 
 
 class SaleRecurringPauseWizard(models.TransientModel):
@@ -52,73 +47,42 @@ class SaleRecurringPauseWizard(models.TransientModel):
             ok = wizard.start_date and wizard.weeks and 0 < wizard.weeks <= periods.MAX_PAUSE_WEEKS
             wizard.end_date = ok and periods.pause_end(wizard.start_date, wizard.weeks)
 
-    def _schedules(self):
-        """(now, with the pause) lists of upcoming periods, and the untaxed amount given back."""
+    def _given_back(self):
+        """Untaxed amount of the paid days from the first day paused, as the pause will give back."""
         order = self.order_id
-        sched = order._recurring_schedule()
-        args = sched.period_args()
-        until = order.recurring_invoiced_until or None
-
-        def upcoming(until, args):  # the periods of the next invoices, a merged or free lead-in as billed
-            bills = periods.bills(periods.periods_after(invoiced_until=until, **args), sched.lead_in,
-                                  sched.subscription_start)
-            return [bill.span for bill in islice(bills, ROWS + 1) if bill.periods][:ROWS]
-        now = upcoming(until, args)
-        pause = periods.Pause(self.start_date, self.end_date)
-        given_back = 0.0
-        if until and until >= self.start_date:
-            dummy = self.env["sale.recurring.pause"].new({"order_id": order.id, "start_date": self.start_date,
-                                                          "weeks": self.weeks})
-            given_back = sum(vals["price_unit"] for invoice in dummy._paid_invoices(until)
-                             for vals in dummy._unused_line_vals(invoice, until))
-            until = self.start_date - timedelta(days=1)
-        plan = order.recurring_plan_id
-        if args["end"] and plan.pause_extends_term and plan.duration_type == "fixed" \
-                and not order.recurring_close_date:
-            args["end"] += timedelta(days=pause.days)
-        args["pauses"] = (*args["pauses"], pause)
-        after = upcoming(until, args)
-        return now, after, given_back
+        until = order.recurring_invoiced_until
+        if not until or until < self.start_date:
+            return 0.0
+        dummy = self.env["sale.recurring.pause"].new({"order_id": order.id, "start_date": self.start_date,
+                                                      "weeks": self.weeks})
+        return sum(vals["price_unit"] for invoice in dummy._paid_invoices(until)
+                   for vals in dummy._unused_line_vals(invoice, until))
 
     @api.depends("order_id", "start_date", "weeks")
     def _compute_effect(self):
+        Pause = self.env["sale.recurring.pause"]
         for wizard in self:
             wizard.given_back = 0.0
             wizard.effect_html = False
             if not (wizard.order_id and wizard.start_date and wizard.end_date):
                 continue
-            now, after, wizard.given_back = wizard._schedules()
             order = wizard.order_id
-
-            def cell(value):
-                return Markup("<td>%s</td>") % value
-
-            rows = []
-            for index in range(max(len(now), len(after))):
-                before = now[index] if index < len(now) else None
-                later = after[index] if index < len(after) else None
-                rows.append(Markup("<tr>%s%s%s%s</tr>") % (
-                    cell(index + 1),
-                    cell(format_date(self.env, before.invoice_date) if before else "-"),
-                    cell(Markup("<strong>%s</strong>") % format_date(self.env, later.invoice_date) if later else "-"),
-                    cell(order._recurring_period_label(later.start, later.end) if later else "-")))
-            head = Markup("<tr><th>#</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
-                self.env._("Invoice Date Now"), self.env._("With This Pause"), self.env._("Period With This Pause"))
-            html = Markup('<table class="table table-sm o_recurring_pause_effect"><thead>%s</thead>'
-                          "<tbody>%s</tbody></table>") % (head, Markup("").join(rows))
+            html = Pause._effect_table(Pause._effect_rows(order, wizard.start_date, wizard.end_date))
+            wizard.given_back = wizard._given_back()
             if wizard.given_back:
-                mode = order.recurring_plan_id.pause_unused_days
-                text = self.env._(
-                    "%(amount)s (untaxed) of paid days will be credited on a credit note.",
-                    amount=format_amount(self.env, wizard.given_back, order.currency_id)) if mode == "credit" else \
-                    self.env._("%(amount)s (untaxed) of paid days will be deducted from the first invoice after "
-                               "the pause.", amount=format_amount(self.env, wizard.given_back, order.currency_id))
+                amount = format_amount(self.env, wizard.given_back, order.currency_id)
+                if order.recurring_plan_id.pause_unused_days == "credit":
+                    text = self.env._("%(amount)s (untaxed) of paid days will be credited on a credit note.",
+                                      amount=amount)
+                else:
+                    text = self.env._("%(amount)s (untaxed) of paid days will be deducted from the first "
+                                      "invoice after the pause.", amount=amount)
                 html += Markup('<p class="text-warning">%s</p>') % escape(text)
             wizard.effect_html = html
 
     def action_confirm(self):
         self.ensure_one()
-        pause = self.env["sale.recurring.pause"].create({
+        self.env["sale.recurring.pause"].create({
             "order_id": self.order_id.id,
             "start_date": self.start_date,
             "weeks": self.weeks,
@@ -126,4 +90,6 @@ class SaleRecurringPauseWizard(models.TransientModel):
             "comment": self.comment,
             "requested_by": "user",
         })
-        return pause.order_id._recurring_form_action() if pause else True
+        # back on the subscription the dialog was opened from, which reloads: opening it again
+        # would stack a second breadcrumb of the same subscription
+        return {"type": "ir.actions.act_window_close"}

@@ -1,7 +1,7 @@
 import { registry } from "@web/core/registry";
 
 // A subscriber pauses their subscription for 2 weeks from the portal, then
-// cancels that pause again.
+// cancels that pause again, confirming it first.
 registry.category("web_tour.tours").add("sale_weekly_subscription_portal_pause", {
     url: "/my/subscriptions",
     steps: () => [
@@ -36,13 +36,31 @@ registry.category("web_tour.tours").add("sale_weekly_subscription_portal_pause",
         },
         {
             content: "Cancel it",
-            trigger: "button.o_portal_pause_cancel",
+            trigger: "a.o_portal_pause_cancel",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Nothing is cancelled before the subscriber confirms",
+            trigger: ".o_portal_pause_cancel_confirm:contains('Deliveries and billing then go on as usual')",
+        },
+        {
+            content: "The pause is still scheduled",
+            trigger: "tr.o_portal_pause_scheduled",
+        },
+        {
+            content: "Confirm the cancellation",
+            trigger: "button.o_portal_pause_cancel_yes",
             run: "click",
             expectUnloadPage: true,
         },
         {
             content: "The pause is cancelled",
             trigger: ".o_portal_pause_cancelled",
+        },
+        {
+            content: "No pause is left to cancel",
+            trigger: "body:not(:has(.o_portal_pause_cancel))",
         },
     ],
 });
