@@ -53,7 +53,8 @@ schedule of periods and invoice dates.
         "report/expected_revenue_templates.xml",
     ],
     "assets": {
-        "web.assets_backend": [
+        # the graph view is lazy-loaded in Odoo 19: a graph extension goes with it
+        "web.assets_backend_lazy": [
             "sale_weekly_subscription/static/src/mrr_dashboard/*",
         ],
         "web.assets_tests": [

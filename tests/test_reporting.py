@@ -40,7 +40,7 @@ class TestInvoicePeriodColumn(ReportingCase):
         self.assertIn('name="recurring_period_label"', arch)
         self.assertIn('optional="show"', arch.split('name="recurring_period_label"')[1].split("/>")[0])
         # an accountant who may not read the subscription still sees its period
-        self.assertEqual(Move.browse(invoice.id).recurring_period_label, "week 49, 30 Nov \u2013 6 Dec 2026")
+        self.assertEqual(Move.browse(invoice.id).recurring_period_label, "week 49 2026, 30 Nov \u2013 6 Dec 2026")
         other = Move.create({"move_type": "out_invoice", "partner_id": self.customer.id})
         self.assertFalse(other.recurring_period_label)
 
@@ -141,7 +141,7 @@ class TestUpcomingInvoices(ReportingCase):
         row = self.env["sale.recurring.upcoming.invoice"].with_user(self.user).search(
             [("order_id", "=", running.id)], limit=1)
         label = row.period_label
-        self.assertEqual(label, "week 50, 7 Dec \u2013 13 Dec 2026")
+        self.assertEqual(label, "week 50 2026, 7\u201313 Dec 2026")
         self.assertEqual((row.partner_id, row.plan_id, row.currency_id),
                          (self.customer, self.weekly, running.currency_id))
         # the billing run makes that very invoice; afterwards it is no longer upcoming
