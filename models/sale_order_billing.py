@@ -110,18 +110,20 @@ class SaleOrder(models.Model):
         scheduler does, and exactly once per period."""
         if not (self.env.user.has_group("account.group_account_invoice") or self.env.user.has_group(MANAGER_GROUP)):
             raise AccessError(self.env._("Only invoicing users and subscription administrators can run the billing."))
-        Move = self.env["account.move"].sudo()
+        # the run bills every company, as the scheduler does; what it reports is the user's companies' only
+        mine = [("company_id", "in", self.env.user.company_ids.ids)]
+        Move, Order = self.env["account.move"].sudo(), self.sudo()
         last_move = Move.search([], order="id desc", limit=1).id or 0
-        todays = self._recurring_company_todays()
-        failed_before = set(self.sudo().search([("recurring_billing_failed_on", "!=", False)]).ids)
+        todays = Order._recurring_company_todays()
+        failed_before = set(Order.search([("recurring_billing_failed_on", "!=", False)]).ids)
         cron = self.env.ref("sale_weekly_subscription.ir_cron_recurring_billing").sudo()
         cron.method_direct_trigger()
         invoices = Move.search([("id", ">", last_move), ("recurring_order_id", "!=", False),
-                                ("move_type", "=", "out_invoice")])
-        failed = self.sudo().search([("recurring_billing_failed_on", "!=", False),
-                                     ("id", "not in", list(failed_before))])
+                                ("move_type", "=", "out_invoice"), *mine])
+        failed = Order.search([("recurring_billing_failed_on", "!=", False),
+                               ("id", "not in", list(failed_before)), *mine])
         failed = failed.filtered(lambda order: order.recurring_billing_failed_on == todays.get(order.company_id.id))
-        waiting = self.sudo().search_count([("recurring_billing_error", "!=", False)])
+        waiting = Order.search_count([("recurring_billing_error", "!=", False), *mine])
         message = self.env._(
             "Invoices made: %(invoices)s, for %(subscriptions)s subscriptions. Not billed in this run: %(errors)s. "
             "Subscriptions with a billing error: %(waiting)s (the 'Billing Errors' filter lists them, each with its "

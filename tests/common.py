@@ -27,6 +27,20 @@ class SubscriptionCase(AccountTestInvoicingCommon):
         cls.reason = cls.env.ref("sale_weekly_subscription.close_reason_customer_request")
 
     @classmethod
+    def _setup_sepa_creditor(cls, **values):
+        """The company collects by SEPA direct debit: a Brussels address, a Belfius account and a
+        creditor identifier (``values`` go on the company too)."""
+        company = cls.company_data["company"]
+        company.partner_id.write({"street": "Rue Neuve 12", "zip": "1000", "city": "Bruxelles",
+                                  "country_id": cls.env.ref("base.be").id})
+        bank = cls.env["res.bank"].create({"name": "Belfius", "bic": "GKCCBEBB"})
+        account = cls.env["res.partner.bank"].create({
+            "acc_number": "BE71096123456769", "partner_id": company.partner_id.id, "bank_id": bank.id})
+        company.write({"recurring_sepa_creditor_identifier": "BE68ZZZ0123456789", "sepa_creditor_bank_id": account.id,
+                       **values})
+        return account
+
+    @classmethod
     def _create_plan(cls, **values):
         return cls.env["sale.recurring.plan"].create({
             "name": "Plan",

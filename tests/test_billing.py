@@ -6,7 +6,7 @@ from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import SubscriptionCase
@@ -402,3 +402,23 @@ class TestBilling(SubscriptionCase):
         self.assertEqual(sizes, [25, 3, 3, 3, 3, 3, 1, 1, 1, 3, 3, 3, 1])
         self.assertEqual([len(order.recurring_invoice_ids) for order in orders], [1] * 13 + [0] + [1] * 11)
         self.assertIn("archived", bad.recurring_billing_error)
+
+    def test_run_billing_now_by_an_accountant_of_one_company(self):
+        """Found by the back-office tour: an accountant who cannot read another company got an access
+        error.  The run bills every company, as the scheduler does; it reports the user's own only."""
+        other = self.setup_other_company(name="Other Boxes")["company"]
+        other_plan = self._create_plan(name="Other weekly", company_id=other.id)
+        accountant = new_test_user(self.env, login="one_company_accountant", groups="account.group_account_invoice",
+                                   company_id=self.company_data["company"].id,
+                                   company_ids=[Command.set(self.company_data["company"].ids)])
+        with freeze_time("2026-12-07 09:00"):
+            mine = self._create_subscription(self.weekly, "2026-12-07")
+            theirs = self.env["sale.order"].with_company(other).create({
+                "partner_id": self.customer.id, "company_id": other.id, "recurring_plan_id": other_plan.id,
+                "recurring_start_date": "2026-12-07",
+                "order_line": [Command.create({"product_id": self.product_box.id, "price_unit": 10})]})
+            theirs.action_confirm()
+            with self.enter_registry_test_mode():
+                action = self.env["sale.order"].with_user(accountant).action_recurring_run_billing_now()
+        self.assertEqual((len(mine.recurring_invoice_ids), len(theirs.recurring_invoice_ids)), (1, 1))
+        self.assertIn("Invoices made: 1, for 1 subscriptions", action["params"]["message"])

@@ -24,13 +24,7 @@ class TestSepaDocuments(SubscriptionCase):
         cls.euro = cls.setup_other_currency("EUR")
         cls.pricelist = cls.env["product.pricelist"].create(
             {"name": "EUR", "currency_id": cls.euro.id, "company_id": company.id})
-        company.partner_id.write({"street": "Rue Neuve 12", "zip": "1000", "city": "Bruxelles",
-                                  "country_id": cls.env.ref("base.be").id})
-        bank = cls.env["res.bank"].create({"name": "Belfius", "bic": "GKCCBEBB"})
-        account = cls.env["res.partner.bank"].create({
-            "acc_number": "BE71096123456769", "partner_id": company.partner_id.id, "bank_id": bank.id})
-        company.write({"recurring_sepa_creditor_identifier": "BE68ZZZ0123456789",
-                       "sepa_creditor_bank_id": account.id})
+        cls._setup_sepa_creditor()
         cls.journal = cls.company_data["default_journal_bank"]
         cls.customer.write({"city": "Liège", "country_id": cls.env.ref("base.be").id})
         cls.plan = cls._create_plan(name="Weekly box", auto_send=False, payment_method="sepa")

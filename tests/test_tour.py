@@ -17,13 +17,7 @@ class TestBackofficeTour(SubscriptionCase, HttpCase):
         euro = cls.env.ref("base.EUR")
         euro.active = True
         company.write({"currency_id": euro.id, "recurring_billing_hour": 0})
-        company.partner_id.write({"street": "Rue Neuve 12", "zip": "1000", "city": "Bruxelles",
-                                  "country_id": cls.env.ref("base.be").id})
-        bank = cls.env["res.bank"].create({"name": "Belfius", "bic": "GKCCBEBB"})
-        account = cls.env["res.partner.bank"].create({
-            "acc_number": "BE71096123456769", "partner_id": company.partner_id.id, "bank_id": bank.id})
-        company.write({"recurring_sepa_creditor_identifier": "BE68ZZZ0123456789",
-                       "sepa_creditor_bank_id": account.id})
+        cls._setup_sepa_creditor()
         cls.env["product.pricelist"].search([]).action_archive()
         cls.env["product.pricelist"].create({"name": "EUR", "currency_id": euro.id, "company_id": company.id})
         cls._create_product(name="Tour meal box", lst_price=29.90, taxes_id=[])
