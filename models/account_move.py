@@ -131,7 +131,8 @@ class AccountMove(models.Model):
         return mandate.browse()
 
     def _sepa_debit_notice(self):
-        """The pre-notification the PDF prints in place of the bank-transfer block: the amount, the masked
+        """The pre-notification the PDF prints in place of the bank-transfer block: the amount (still due, or
+        the total once collected), the masked
         account, the mandate, the day and the creditor identifier, in one sentence of the document's language
         (the report renders the invoice in its customer's)."""
         self.ensure_one()
@@ -141,7 +142,7 @@ class AccountMove(models.Model):
         return self.env._(
             "This invoice will be collected by SEPA direct debit: %(amount)s from account %(account)s (mandate "
             "%(mandate)s) on or about %(date)s, creditor identifier %(creditor)s.",
-            amount=format_amount(self.env, self.amount_residual, self.currency_id),
+            amount=format_amount(self.env, self.amount_residual or self.amount_total, self.currency_id),
             account=mandate.iban_masked or "", mandate=mandate.name,
             date=format_date(self.env, self.sepa_collection_date),
             creditor=self.company_id.recurring_sepa_creditor_identifier or "")
