@@ -342,3 +342,13 @@ class TestSubscription(SubscriptionCase):
 
         order.with_user(self.user).action_update_prices()
         self.assertEqual(line.price_unit, 39.90, "Update Prices is the explicit request")
+
+    def test_the_schedule_block_hides_a_label_with_its_value(self):
+        """Without a current period the tab showed 'Current Period' with nothing beside it."""
+        view = self.env.ref("sale_weekly_subscription.sale_order_subscription_view_form")
+        arch = self.env["sale.order"].with_user(self.user).get_views([(view.id, "form")])["views"]["form"]["arch"]
+        for field in ("recurring_current_period_start", "recurring_next_period_start"):
+            label = re.search(rf'<label for="{field}"[^>]*>', arch)[0]
+            value = re.search(rf'<div class="o_row"[^>]*>\s*<field name="{field}"', arch)[0]
+            hidden = re.search(r'invisible="([^"]+)"', value)[1]
+            self.assertIn(f'invisible="{hidden}"', label, f"the label of {field} hides with its value")
