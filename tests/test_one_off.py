@@ -47,6 +47,9 @@ class TestOneOff(SubscriptionCase):
             preview = order._recurring_preview_vals(3)
             self.assertEqual([row["amount_untaxed"] for row in preview], [64.90, 39.90, 39.90])
             self.assertEqual(order._recurring_next_invoice_total(), 64.90)
+            Upcoming = self.env["sale.recurring.upcoming.invoice"]
+            Upcoming._refresh(weeks=3)
+            self.assertEqual(Upcoming.search([("order_id", "=", order.id)]).mapped("amount"), [64.90, 39.90, 39.90])
         self._bill("2026-12-07")
         self._bill("2026-12-07")  # a rerun bills nothing more
         first = self._invoices(order)
