@@ -355,7 +355,9 @@ class SaleOrder(models.Model):
             invoiced_until=self.recurring_invoiced_until or None,
             end=self.recurring_last_date or None,
             pauses=self._recurring_pauses() if has_pauses else (),
-            lines=tuple(line._recurring_engine_line() for line in self.order_line if not line.display_type),
+            # a one-off line is billed once, beside the schedule (_recurring_one_off_due)
+            lines=tuple(line._recurring_engine_line() for line in self.order_line
+                        if line._recurring_is_billed_per_period()),
             deductions=self._recurring_deductions() if has_pauses else (),
             rounding=str(self.currency_id.rounding),
             renewal_periods=plan.renewal_periods
@@ -370,7 +372,7 @@ class SaleOrder(models.Model):
         self.fetch(["recurring_plan_id", "recurring_send_weekday", "recurring_start_date",
                     "recurring_schedule_start", "recurring_invoiced_until", "recurring_last_date",
                     "recurring_close_date", "recurring_pause_ids", "order_line", "currency_id"])
-        self.order_line.fetch(["display_type", "price_subtotal", "tax_ids"])
+        self.order_line.fetch(["display_type", "recurring_one_off", "price_subtotal", "tax_ids"])
         self.recurring_pause_ids.fetch(["state", "start_date", "end_date", "carry_over_lines", "carry_over_move_id"])
         self.currency_id.fetch(["rounding"])
         return self
@@ -530,6 +532,8 @@ class SaleOrder(models.Model):
             return []
         sched = self._recurring_schedule()
         upcoming = [invoice for invoice in self._recurring_invoices(count + 1) if invoice.is_invoiced][:count]
+        # the one-off lines not billed yet go on the next invoice only
+        one_off = self._recurring_one_off_untaxed()
         # the date the same-ranked invoice would have without the pauses
         unpaused = [bill.invoice_date for bill in islice(
             (bill for bill in replace(sched, pauses=()).bills() if bill.periods), count)] if sched.pauses else []
@@ -541,8 +545,14 @@ class SaleOrder(models.Model):
             "period_end": invoice.period.end,
             "label": self._recurring_period_label(invoice.period.start, invoice.period.end),
             "is_prorated": invoice.is_prorated,
-            "amount_untaxed": float(invoice.untaxed),
+            "amount_untaxed": float(invoice.untaxed + (one_off if index == 0 else 0)),
         } for index, invoice in enumerate(upcoming)]
+
+    def _recurring_one_off_untaxed(self):
+        """Untaxed amount (``Decimal``) of the one-off lines the next invoice bills."""
+        self.ensure_one()
+        return sum((Decimal(str(line.price_subtotal)) for line in self.order_line._recurring_one_off_due()),
+                   Decimal(0))
 
     def _recurring_period_amount(self, period):
         """Untaxed amount the order bills for ``period``, prorated and rounded per line, before any
@@ -558,12 +568,14 @@ class SaleOrder(models.Model):
         invoice = self._recurring_invoices(1)[0]
         total = 0.0
         for period in invoice.periods:
-            for line in self.order_line.filtered(lambda line: not line.display_type):
+            for line in self.order_line.filtered(lambda line: line._recurring_is_billed_per_period()):
                 vals = line._prepare_recurring_invoice_line_vals(period, "")
                 price = vals["price_unit"] * (1 - (vals["discount"] or 0.0) / 100)
                 taxes = line.tax_ids.compute_all(price, self.currency_id, vals["quantity"], line.product_id,
                                                  self.partner_invoice_id)
                 total += taxes["total_included"]
+        for line in self.order_line._recurring_one_off_due():
+            total += line.price_total
         for pause in self.recurring_pause_ids.browse([d.key for d in invoice.deductions]):
             for vals in pause.carry_over_lines:
                 taxes = self.env["account.tax"].browse(vals["tax_ids"][0][2]).compute_all(

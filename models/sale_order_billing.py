@@ -226,8 +226,10 @@ class SaleOrder(models.Model):
                 continue
             skip_zero = order.recurring_plan_id.skip_zero_invoices
             fees = order._recurring_fee_line_vals()  # on the first invoice made only
+            one_offs = order._recurring_one_off_line_vals()  # likewise
             for invoice in due:
-                if not invoice.is_invoiced or (skip_zero and not invoice.deductions and not invoice.untaxed):
+                if not invoice.is_invoiced or (skip_zero and not invoice.deductions and not invoice.untaxed
+                                               and not one_offs):
                     owners.append((order, invoice.bill))  # settled, with nothing to invoice (a free lead-in)
                     continue
                 # in the subscription's company, as Odoo's own invoicing does (fiscal position, taxes)
@@ -239,6 +241,9 @@ class SaleOrder(models.Model):
                     vals["invoice_line_ids"].append(Command.create(fees))
                     vals["recurring_fees_billed"] = fees["price_unit"]
                     fees = {}
+                if one_offs:
+                    vals["invoice_line_ids"] += [Command.create(line_vals) for line_vals in one_offs]
+                    one_offs = []
                 vals_list.append(vals)
                 owners.append((order, invoice.bill))  # a merged or free lead-in with it
         moves = self._recurring_create_invoices(vals_list)
@@ -353,10 +358,18 @@ class SaleOrder(models.Model):
         each labelled with its own period, so a lead-in merged with the first full period shows as
         lines of its own with its own dates and prorated amount, before the full period's."""
         self.ensure_one()
-        lines = self.order_line.filtered(lambda line: not line.display_type)
+        lines = self.order_line.filtered(lambda line: line._recurring_is_billed_per_period())
         labels = {period: self._recurring_period_label(period.start, period.end) for period in invoice.periods}
         return [line._prepare_recurring_invoice_line_vals(period, labels[period])
                 for period in invoice.periods for line in lines]
+
+    def _recurring_one_off_line_vals(self):
+        """The invoice lines of the one-off lines not billed yet (``sale.order.line._recurring_one_off_due``):
+        they go on the first invoice the run makes, in full, and link it to their order line in the same
+        transaction, so that no later period, rerun or retry bills them again."""
+        self.ensure_one()
+        return [line._prepare_recurring_one_off_invoice_line_vals()
+                for line in self.order_line._recurring_one_off_due()]
 
     def _recurring_fee_line_vals(self):
         """The line billing the bank's charges on returned direct debits, if any are pending."""
@@ -376,7 +389,7 @@ class SaleOrder(models.Model):
         self.ensure_one()
         plan = self.recurring_plan_id
         full = schedule.lines_amount([line._recurring_engine_line() for line in self.order_line
-                                      if not line.display_type], self.currency_id.rounding)
+                                      if line._recurring_is_billed_per_period()], self.currency_id.rounding)
         return forecast.monthly_value(full, plan.billing_unit, plan.billing_interval)
 
     def _recurring_sepa_vals(self):

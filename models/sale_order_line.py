@@ -1,12 +1,52 @@
 from decimal import Decimal
 
-from odoo import api, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..engine import schedule
 
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
+
+    recurring_one_off = fields.Boolean(
+        string="One-off", copy=True,
+        help="Billed once, in full (quantity times price, never prorated), on the first subscription invoice made "
+             "after the line is added: a set-up fee, a deposit, a first box. It is not part of the MRR nor of "
+             "the expected revenue, and a pause gives none of it back.")
+    recurring_one_off_invoiced = fields.Boolean(
+        string="One-off Billed", compute="_compute_recurring_one_off_invoiced", store=True,
+        help="A customer invoice that is not cancelled bills this one-off line: no later invoice bills it "
+             "again. Cancel that invoice to have the next one bill it.")
+
+    @api.depends("recurring_one_off", "invoice_lines.move_id.state", "invoice_lines.move_id.move_type")
+    def _compute_recurring_one_off_invoiced(self):
+        for line in self:
+            line.recurring_one_off_invoiced = line.recurring_one_off and any(
+                move.move_type == "out_invoice" and move.state != "cancel" for move in line.invoice_lines.move_id)
+
+    @api.constrains("recurring_one_off")
+    def _check_recurring_one_off(self):
+        """A line a subscription invoice has billed already as a recurring line cannot become one-off: it
+        would then count as billed and silently stop being billed."""
+        for line in self.filtered(lambda line: line.recurring_one_off and line.order_id.recurring_plan_id):
+            billed = line.invoice_lines.filtered(lambda aml: aml.recurring_period_start)
+            if billed.filtered(lambda aml: aml.move_id.state != "cancel"):
+                raise ValidationError(self.env._(
+                    "Subscription %(order)s, line '%(line)s': the field 'One-off' cannot be set on a line "
+                    "already billed for a period; remove the line and add a one-off line instead.",
+                    order=line.order_id.display_name, line=line.name))
+
+    def _recurring_is_billed_per_period(self):
+        """Whether this line is part of the subscription's recurring amount (the schedule, the MRR, the
+        expected revenue): every product line but a one-off one."""
+        self.ensure_one()
+        return not self.display_type and not self.recurring_one_off
+
+    def _recurring_one_off_due(self):
+        """The one-off lines of ``self`` that the next invoice made bills (not billed yet)."""
+        return self.filtered(lambda line: line.recurring_one_off and not line.display_type
+                             and not line.recurring_one_off_invoiced)
 
     @api.depends("order_id.recurring_plan_id")
     def _compute_qty_to_invoice(self):
@@ -109,4 +149,13 @@ class SaleOrderLine(models.Model):
                 name=partner_env._(
                     "%(description)s\n%(label)s (%(days)s of %(full)s days, prorated)",
                     description=self.name, label=label, days=period.days, full=period.full_days))
+        return vals
+
+    def _prepare_recurring_one_off_invoice_line_vals(self):
+        """Invoice line of this one-off line: its full quantity at its price, with no period (never
+        prorated, and a pause credits none of it), linked to the order line so that it is billed once."""
+        self.ensure_one()
+        vals = self._prepare_invoice_line(quantity=self.product_uom_qty)
+        if self.analytic_distribution:
+            vals["analytic_distribution"] = self.analytic_distribution
         return vals

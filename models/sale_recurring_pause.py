@@ -441,7 +441,9 @@ class SaleRecurringPause(models.Model):
         first = max(self.start_date, invoice.recurring_period_start)
         label = self.order_id._recurring_period_label(first, min(until, invoice.recurring_period_end))
         result = []
-        for line in invoice.invoice_line_ids.filtered(lambda line: line.display_type == "product"):
+        # a one-off line is not billed per day: a pause gives none of it back
+        for line in invoice.invoice_line_ids.filtered(
+                lambda line: line.display_type == "product" and not line.sale_line_ids.filtered("recurring_one_off")):
             base = self.env["sale.order.line"]._recurring_base_line(
                 line.price_subtotal, line.price_total, line.tax_ids, self.order_id, line.product_id).prorated_base
             # a line bills its own period when the invoice bills two (a lead-in merged with its full period)

@@ -78,6 +78,10 @@ class SaleRecurringUpcomingInvoice(models.Model):
             last = first + timedelta(weeks=weeks, days=-1)
             upcoming = forecast.expected_periods(order._recurring_schedule(), first, last)
             name = f"{order.name} \u2013 {order.partner_id.display_name}"
+            # the one-off lines not billed yet are on the next invoice only
+            one_off = order._recurring_one_off_untaxed()
+            if upcoming and one_off and upcoming[0][0].invoice_date == order.recurring_next_invoice_date:
+                upcoming[0] = (upcoming[0][0], upcoming[0][1] + one_off)
             for period, amount in upcoming:
                 rows.append((order.company_id.id, order.currency_id.id, order.id, order.recurring_plan_id.id,
                              order.partner_id.id, order.user_id.id or None, name.replace("\t", " "),

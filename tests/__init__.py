@@ -21,3 +21,4 @@ from . import test_labels
 from . import test_tour
 from . import test_sepa_documents
 from . import test_reporting
+from . import test_one_off
