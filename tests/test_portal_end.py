@@ -199,3 +199,21 @@ class TestPortalEnd(SubscriptionCase, HttpCase):
         self.assertFalse(Request.has_access("write"))
         action = self.env.ref("sale_weekly_subscription.sale_recurring_cancel_request_action")
         self.assertEqual(action.res_model, Request._name)
+
+
+@tagged("post_install", "-at_install")
+class TestPortalEndTour(SubscriptionCase, HttpCase):
+    """The browser flow, unfrozen (the browser keeps its own clock): a pause taken instead."""
+
+    def test_portal_end_tour(self):
+        company = self.company_data["company"]
+        plan = self._create_plan(name="Weekly box", auto_send=False, notice_quantity=2, notice_unit="week")
+        user = new_test_user(self.env, login="portal_end", groups="base.group_portal", name="Anna Peeters",
+                             company_id=company.id, company_ids=[Command.set(company.ids)])
+        today = fields.Date.context_today(self.env.user)
+        order = self._create_subscription(plan, today, partner_id=user.partner_id.id)
+        self.start_tour("/my/subscriptions", "sale_weekly_subscription_portal_end", login="portal_end")
+        request = self.env["sale.recurring.cancel.request"].search([("order_id", "=", order.id)])
+        self.assertEqual((request.outcome, request.pause_id), ("paused", order.recurring_pause_ids))
+        self.assertEqual((request.pause_id.weeks, request.pause_id.state), (4, "scheduled"))
+        self.assertFalse(order.recurring_close_date)
