@@ -180,6 +180,8 @@ class SubscriptionPortal(CustomerPortal):
         form = form or {}
         earliest = order._recurring_earliest_close_date()
         close_date = form.get("close_date_value") or earliest
+        offer = Request._pause_offer(order) if step == "confirm" else None
+        long_date = Request.env["sale.recurring.pause"]._long_date
         values.update({
             "subscription": order,
             "page_name": "subscription",
@@ -187,7 +189,13 @@ class SubscriptionPortal(CustomerPortal):
             "earliest_end": earliest,
             "close_date": close_date,
             "reasons": self._end_reasons(),
-            "offer": Request._pause_offer(order) if step == "confirm" else None,
+            "offer": offer,
+            "offer_text": offer and request.env._(
+                "Pause your subscription for %(weeks)s weeks instead, from %(start)s to %(end)s: no delivery "
+                "and no invoice for those days, and everything resumes on its own on %(resume)s.",
+                weeks=offer.weeks, start=long_date(offer.start_date), end=long_date(offer.end_date),
+                resume=long_date(offer.resume_date)),
+            "end_label": request.env._("End my subscription on %(day)s", day=long_date(close_date)),
             "step": step,
             "error": error,
             "form": form,

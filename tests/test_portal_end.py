@@ -75,10 +75,13 @@ class TestPortalEnd(SubscriptionCase, HttpCase):
         # the pause offered: from the earliest portal pause start, 4 weeks (the plan allows 6)
         start = self.order_a._recurring_pause_earliest_start(portal=True)
         self.assertEqual(start, date(2026, 12, 9))
-        self.assertRegex(response.text, r"for <strong>4</strong> weeks instead, from\s")
-        self.assertIn(self._long(start), response.text)
-        self.assertIn(self._long(date(2027, 1, 5)), response.text)
-        self.assertRegex(response.text, rf"End my subscription on\s+{self._long(date(2026, 12, 16))}")
+        pause = self.env["sale.recurring.pause"].new({"order_id": self.order_a.id, "start_date": start, "weeks": 4})
+        self.assertEqual((pause.end_date, pause.resume_date), (date(2027, 1, 5), date(2027, 1, 6)))
+        start, end, resume, last = (self._long(day) for day in (
+            start, date(2027, 1, 5), date(2027, 1, 6), date(2026, 12, 16)))
+        self.assertIn(f"Pause your subscription for 4 weeks instead, from {start} to {end}: no delivery and no "
+                      f"invoice for those days, and everything resumes on its own on {resume}.", response.text)
+        self.assertIn(f"End my subscription on {last}", response.text)
         self.assertFalse(self.order_a.recurring_pause_ids)
         self.assertFalse(self.order_a.recurring_close_date)
         self.assertFalse(self._requests(self.order_a))
