@@ -9,7 +9,7 @@ Plans set the rhythm, terms, renewal and notice; each subscription is a
 sales order with its own start date and send weekday, and shows its exact
 schedule of periods and invoice dates.
 """,
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Sales/Subscriptions",
     "author": "Weekly Subscriptions team",
     "website": "https://github.com/sale-weekly-subscription",
@@ -32,6 +32,7 @@ schedule of periods and invoice dates.
         "views/sale_recurring_return_reason_views.xml",
         "views/sale_order_views.xml",
         "views/sale_recurring_pause_views.xml",
+        "views/sale_recurring_cancel_request_views.xml",
         "wizard/sale_recurring_pause_wizard_views.xml",
         "wizard/sale_order_recurring_close_views.xml",
         "wizard/sale_order_recurring_preview_views.xml",

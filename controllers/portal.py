@@ -84,6 +84,7 @@ class SubscriptionPortal(CustomerPortal):
                 end=cancel_pause._long_date(cancel_pause.end_date)),
             "invoices": invoices,
             "can_pause": plan.pause_portal and order.recurring_can_pause,
+            "can_end": order.recurring_can_close,
             # the first day the server accepts is the one the form allows and proposes
             "earliest_start": order._recurring_pause_earliest_start(portal=True),
             "max_weeks": plan._portal_max_pause_weeks(),
@@ -165,3 +166,88 @@ class SubscriptionPortal(CustomerPortal):
             return request.render("sale_weekly_subscription.portal_my_subscription",
                                   self._subscription_page_values(order, error=str(error.args[0])))
         return request.redirect(f"/my/subscriptions/{order.id}?cancelled=1")
+
+    # -- End my subscription: the earliest day, a reason, then a pause offered first ------------
+
+    def _end_reasons(self):
+        return request.env["sale.recurring.close.reason"].sudo().search([("portal_ok", "=", True)])
+
+    def _end_page_values(self, order, error=None, form=None, step="ask"):
+        """The values of the "End my subscription" page: ``step`` "ask" (the earliest day, the
+        reason) or "confirm" (the pause offered instead, then the end confirmed)."""
+        values = self._prepare_portal_layout_values()
+        Request = request.env["sale.recurring.cancel.request"].sudo().with_context(lang=request.env.lang)
+        form = form or {}
+        earliest = order._recurring_earliest_close_date()
+        close_date = form.get("close_date_value") or earliest
+        offer = Request._pause_offer(order) if step == "confirm" else None
+        long_date = Request.env["sale.recurring.pause"]._long_date
+        values.update({
+            "subscription": order,
+            "page_name": "subscription",
+            # the back office's rule, the one the server checks
+            "earliest_end": earliest,
+            "close_date": close_date,
+            "reasons": self._end_reasons(),
+            "offer": offer,
+            "offer_text": offer and request.env._(
+                "Pause your subscription for %(weeks)s weeks instead, from %(start)s to %(end)s: no delivery "
+                "and no invoice for those days, and everything resumes on its own on %(resume)s.",
+                weeks=offer.weeks, start=long_date(offer.start_date), end=long_date(offer.end_date),
+                resume=long_date(offer.resume_date)),
+            "end_label": request.env._("End my subscription on %(day)s", day=long_date(close_date)),
+            "step": step,
+            "error": error,
+            "form": form,
+        })
+        return values
+
+    def _read_end_form(self, order, reason_id, close_date, comment):
+        """The reason and the last day from the browser, checked; raises in the subscriber's words."""
+        env = request.env
+        reason = self._end_reasons().filtered(lambda r: str(r.id) == reason_id) \
+            if isinstance(reason_id, str) and reason_id.isdigit() else env["sale.recurring.close.reason"]
+        if not reason:
+            raise UserError(env._("Please tell us why you are leaving."))
+        try:
+            day = fields.Date.to_date(close_date) \
+                if isinstance(close_date, str) and STRICT_DATE.fullmatch(close_date) else None
+        except (TypeError, ValueError, OverflowError):
+            day = None
+        env["sale.recurring.cancel.request"].sudo().with_context(lang=env.lang)._check_close_date(order, day)
+        return reason, day, (comment or "")[:500] or False
+
+    @route("/my/subscriptions/<int:order_id>/end", type="http", auth="user", website=True,
+           methods=["GET", "POST"])
+    def portal_end_subscription(self, order_id, reason_id=None, close_date=None, comment=None, decision=None,
+                                **kw):
+        """End my subscription, in steps: a GET or a POST without a valid reason shows the form;
+        a valid POST shows the pause offered and the end to confirm; ``decision`` "pause" or
+        "end" (POST only) does it.  Nothing changes before a decision."""
+        order = self._own_subscription(order_id)
+        if not order:
+            return request.not_found()
+        template = "sale_weekly_subscription.portal_my_subscription_end"
+        if not order.recurring_can_close:
+            return request.redirect(f"/my/subscriptions/{order.id}")
+        form = {"reason_id": reason_id, "close_date": close_date, "comment": comment}
+        if request.httprequest.method != "POST":
+            return request.render(template, self._end_page_values(order))
+        env = request.env
+        Request = env["sale.recurring.cancel.request"].sudo().with_context(lang=env.lang)
+        step = "ask"
+        try:
+            reason, day, comment = self._read_end_form(order, reason_id, close_date, comment)
+            form["close_date_value"] = day
+            step = "confirm"
+            if decision not in ("pause", "end"):
+                return request.render(template, self._end_page_values(order, form=form, step=step))
+            with env.cr.savepoint():
+                if decision == "pause":
+                    Request._portal_pause_instead(order, reason, comment)
+                else:
+                    Request._portal_end(order, reason, day, comment)
+        except (UserError, ValidationError) as error:
+            return request.render(template, self._end_page_values(
+                order, error=str(error.args[0]), form=form, step=step))
+        return request.redirect(f"/my/subscriptions/{order.id}?{'paused' if decision == 'pause' else 'ended'}=1")

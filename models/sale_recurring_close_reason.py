@@ -15,3 +15,7 @@ class SaleRecurringCloseReason(models.Model):
         help="Closing with this reason counts as lost revenue in the churn reports. "
              "Untick it for technical closes such as a plan migration or a duplicate.",
     )
+    portal_ok = fields.Boolean(
+        string="Offered on the Portal", default=True,
+        help="Subscribers can pick this reason when they end their subscription on the portal. "
+             "Untick it for reasons only the company decides, such as unpaid invoices.")

@@ -6,6 +6,7 @@ from . import test_concurrency
 from . import test_i18n
 from . import test_pause
 from . import test_portal
+from . import test_portal_end
 from . import test_sepa
 from . import test_forecast
 from . import test_mrr
