@@ -330,8 +330,9 @@ def test_summary(path):
 # -- commands ------------------------------------------------------------------
 
 BROWSER_DID_NOT_START = "Chrome headless failed to start"
-# the browser tours: the portal pause, and the main back-office flow
-TOUR_TESTS = ("TestPortal.test_portal_pause_tour", "TestBackofficeTour.test_backoffice_flow_tour")
+# the browser tours: the portal pause, the main back-office flow, and ending on the portal
+TOUR_TESTS = ("TestPortal.test_portal_pause_tour", "TestBackofficeTour.test_backoffice_flow_tour",
+              "TestPortalEndTour.test_portal_end_tour")
 TOUR_TEST = ",".join(f"/{MODULE}:{test}" for test in TOUR_TESTS)
 
 
