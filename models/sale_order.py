@@ -627,6 +627,22 @@ class SaleOrder(models.Model):
             self.order_line = [fields.Command.create(line._prepare_order_line_vals(self))
                                for line in self.recurring_plan_id.line_ids]
 
+    def _recurring_mail_customer(self, record, template_xmlid):
+        """Mail this subscription's customer (``record.partner_id``) the template ``template_xmlid``
+        rendered on ``record`` (a pause, a cancellation request), in the customer's language, logged on
+        ``record`` and signed by the salesperson, else the company."""
+        self.ensure_one()
+        template = self.env.ref(template_xmlid, raise_if_not_found=False)
+        if not template or not record.partner_id.email:
+            return
+        sender = self.user_id.partner_id or self.company_id.partner_id
+        # to the customer only (a comment would add the suggested recipients: the salesperson), and
+        # to them too when their own portal user is the one posting (``notify_author_mention``)
+        record.sudo().message_post_with_source(
+            template, message_type="comment", subtype_xmlid="mail.mt_comment", author_id=sender.id,
+            partner_ids=[fields.Command.set(record.partner_id.ids)], notify_author_mention=True,
+            email_layout_xmlid="mail.mail_notification_light")
+
     def _recompute_prices(self):
         """*Update Prices* is the explicit request that re-prices a running subscription's lines, which
         otherwise keep their agreed price and discount (``sale.order.line._recurring_agreed_lines``)."""

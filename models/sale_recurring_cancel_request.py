@@ -2,7 +2,6 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.fields import Command
 from odoo.tools import format_date
 
 # the pause offered instead of ending, when the plan allows no shorter portal limit
@@ -121,15 +120,6 @@ class SaleRecurringCancelRequest(models.Model):
         return request
 
     def _send_to_customer(self, template_xmlid):
-        """Mail the customer the template ``template_xmlid`` in their language, logged on this
-        request and signed by the salesperson (or the company), as the pause confirmations are."""
+        """Mail the customer ``template_xmlid`` about this request (``sale.order._recurring_mail_customer``)."""
         self.ensure_one()
-        template = self.env.ref(template_xmlid, raise_if_not_found=False)
-        if not template or not self.partner_id.email:
-            return
-        order = self.order_id
-        sender = order.user_id.partner_id or order.company_id.partner_id
-        self.sudo().message_post_with_source(
-            template, message_type="comment", subtype_xmlid="mail.mt_comment", author_id=sender.id,
-            partner_ids=[Command.set(self.partner_id.ids)], notify_author_mention=True,
-            email_layout_xmlid="mail.mail_notification_light")
+        self.order_id._recurring_mail_customer(self, template_xmlid)

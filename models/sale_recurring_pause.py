@@ -518,20 +518,9 @@ class SaleRecurringPause(models.Model):
                 pause.carry_over_move_id = refund.id
 
     def _send_to_customer(self, template_xmlid):
-        """Mail the subscription's customer the template ``template_xmlid`` about this pause, in the
-        customer's language, logged on the pause and signed by the salesperson (or the company)."""
+        """Mail the customer ``template_xmlid`` about this pause (``sale.order._recurring_mail_customer``)."""
         self.ensure_one()
-        template = self.env.ref(template_xmlid, raise_if_not_found=False)
-        if not template or not self.partner_id.email:
-            return
-        order = self.order_id
-        sender = order.user_id.partner_id or order.company_id.partner_id
-        # to the customer only (a comment would add the suggested recipients: the salesperson), and
-        # to them too when their own portal user is the one posting (``notify_author_mention``)
-        self.sudo().message_post_with_source(
-            template, message_type="comment", subtype_xmlid="mail.mt_comment", author_id=sender.id,
-            partner_ids=[Command.set(self.partner_id.ids)], notify_author_mention=True,
-            email_layout_xmlid="mail.mail_notification_light")
+        self.order_id._recurring_mail_customer(self, template_xmlid)
 
     def _start(self):
         for pause in self:
