@@ -27,7 +27,7 @@ pause
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from itertools import islice
@@ -593,3 +593,22 @@ def shifted_invoice_dates(rhythm, segment_start, invoiced_until=None, end=None,
     dates = [period.invoice_date for period in without]
     return [(period, dates[index] if index < len(dates) else None)
             for index, period in enumerate(with_pauses)]
+
+
+def cutoff(day, days_before, minutes):
+    """The cut-off of the period starting on ``day``: the last minute, in local time (naive),
+    at which the subscriber may still skip it or change it.
+
+    It is ``days_before`` days before ``day``, at ``minutes`` after midnight; the minute it
+    names is still open.  Example: a Monday box, 6 days and 23:59 -> the Tuesday before,
+    23:59 (open until 23:59:59).
+    """
+    if days_before < 0 or not 0 <= minutes < 24 * 60:
+        raise ValueError("the cut-off is 0 or more days before, at a time between 00:00 and 23:59")
+    return datetime.combine(day - timedelta(days=days_before), time()) + timedelta(minutes=minutes)
+
+
+def is_before_cutoff(now, day, days_before, minutes):
+    """True while the period starting on ``day`` may still be changed at ``now`` (local, naive):
+    up to the end of the cut-off minute."""
+    return now < cutoff(day, days_before, minutes) + timedelta(minutes=1)

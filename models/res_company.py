@@ -221,9 +221,12 @@ class ResCompany(models.Model):
         Every rule of the add-on that needs "today" reads it from here: what is due, the
         billing run's lock, the terms action, pauses, SEPA dates and mandate expiry.
         """
+        return datetime.now(self._recurring_tz())
+
+    def _recurring_tz(self):
+        """This company's time zone (its address's, else the user's, else UTC), as pytz's."""
         company = self[:1] or self.env.company
-        tz = company.partner_id.tz or self.env.user.tz or "UTC"
-        return datetime.now(pytz.timezone(tz))
+        return pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
 
     def _recurring_today(self):
         """Today in this company's time zone."""

@@ -658,6 +658,23 @@ class SaleOrder(models.Model):
         """Today in the subscription company's time zone: the add-on's one "today"."""
         return (self.company_id or self.env.company)._recurring_today()
 
+    def _recurring_cutoff(self, day):
+        """The cut-off of the period starting on ``day`` (its send day), in the company's time zone
+        (aware datetime): up to the end of that minute the subscriber may skip the period or change
+        its box (plan: *Cut-off*)."""
+        self.ensure_one()
+        plan = self.recurring_plan_id
+        local = periods.cutoff(day, plan.cutoff_days, plan._cutoff_minutes())
+        return (self.company_id or self.env.company)._recurring_tz().localize(local)
+
+    def _recurring_before_cutoff(self, day):
+        """True while the period starting on ``day`` may still be skipped or changed by the
+        subscriber, now, in the company's time zone."""
+        self.ensure_one()
+        plan = self.recurring_plan_id
+        now = self._recurring_now()
+        return periods.is_before_cutoff(now.replace(tzinfo=None), day, plan.cutoff_days, plan._cutoff_minutes())
+
     @api.model
     def _recurring_company_todays(self):
         """{company id: the day the billing run bills up to} for every company with subscriptions."""

@@ -145,6 +145,18 @@ class SaleRecurringPlan(models.Model):
              "Deduct from the next invoice: as negative lines on the first invoice after the "
              "pause.")
 
+    # -- what the subscriber may change before a period (skips, next box) -----
+    cutoff_days = fields.Integer(
+        string="Cut-off (Days Before)", default=2, tracking=True,
+        help="How many days before a period starts (its send day) the subscriber can still skip "
+             "it or change its box, together with the cut-off time. Example: 6 days at 23:59 for "
+             "a Monday box closes changes on the Tuesday before at 23:59. In the company's time "
+             "zone. Accountants are not bound by it.")
+    cutoff_time = fields.Float(
+        string="Cut-off Time", default=23 + 59 / 60, tracking=True,
+        help="The last minute of the cut-off day on which changes are still accepted, in the "
+             "company's time zone (23:59: until 23:59:59).")
+
     # -- invoicing -----------------------------------------------------------
     auto_post = fields.Boolean(
         string="Post Invoices", default=True,
@@ -297,6 +309,19 @@ class SaleRecurringPlan(models.Model):
         return periods.LeadIn(
             policy=self.lead_in_policy or periods.SEPARATE,
             merge_days=self.lead_in_merge_days if self.lead_in_policy == periods.MERGE_SHORT else 0)
+
+    @api.constrains("cutoff_days", "cutoff_time")
+    def _check_cutoff(self):
+        for plan in self:
+            if plan.cutoff_days < 0 or not 0 <= plan.cutoff_time < 24:
+                raise ValidationError(self.env._(
+                    "Plan %(plan)s: the field 'Cut-off (Days Before)' must be 0 or more, and "
+                    "'Cut-off Time' between 00:00 and 23:59.", plan=plan.display_name))
+
+    def _cutoff_minutes(self):
+        """The cut-off time as whole minutes after midnight (23:59 -> 1439)."""
+        self.ensure_one()
+        return min(round(self.cutoff_time * 60), 24 * 60 - 1)
 
     def action_view_subscriptions(self):
         self.ensure_one()

@@ -1,6 +1,6 @@
 """Date rules of engine.periods, with fixed dates (see README, "Date rules")."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -286,3 +286,30 @@ def test_extend_term_keeps_the_schedule_anchor():
     assert p.extend_term(weekly, D(2026, 12, 7), D(2026, 12, 16), 1) == D(2026, 12, 20)
     yearly = p.Rhythm(p.YEAR, 1)
     assert p.extend_term(yearly, D(2028, 2, 29), D(2029, 2, 27), 3) == D(2032, 2, 28)
+
+
+def test_cutoff_tuesday_2359_for_a_monday_box():
+    # Monday 8 March 2027; 6 days before at 23:59 -> Tuesday 2 March 23:59, open until 23:59:59
+    monday = date(2027, 3, 8)
+    assert p.cutoff(monday, 6, 23 * 60 + 59) == datetime(2027, 3, 2, 23, 59)
+    assert p.is_before_cutoff(datetime(2027, 3, 2, 23, 59, 59), monday, 6, 1439)
+    assert not p.is_before_cutoff(datetime(2027, 3, 3, 0, 0, 0), monday, 6, 1439)
+
+
+def test_cutoff_at_the_hour_and_across_the_year_end():
+    # a box of Monday 4 January 2027 (ISO week 1), 2 days before at 10:00 -> Saturday 2 January
+    day = date(2027, 1, 4)
+    assert p.cutoff(day, 2, 600) == datetime(2027, 1, 2, 10, 0)
+    assert p.is_before_cutoff(datetime(2027, 1, 2, 10, 0, 59), day, 2, 600)
+    assert not p.is_before_cutoff(datetime(2027, 1, 2, 10, 1), day, 2, 600)
+    # week 53 of 2026 starts on Monday 28 December 2026: 0 days, 00:00 -> the minute of midnight
+    assert p.cutoff(date(2026, 12, 28), 0, 0) == datetime(2026, 12, 28, 0, 0)
+    # leap day
+    assert p.cutoff(date(2028, 3, 1), 1, 1439) == datetime(2028, 2, 29, 23, 59)
+
+
+def test_cutoff_refuses_a_time_outside_the_day():
+    with pytest.raises(ValueError):
+        p.cutoff(date(2027, 3, 8), 1, 24 * 60)
+    with pytest.raises(ValueError):
+        p.cutoff(date(2027, 3, 8), -1, 0)
