@@ -26,6 +26,10 @@ class SaleRecurringReturnReason(models.Model):
              "Hold and ask the customer (a refund or a dispute): the invoice is not offered again until an "
              "accountant releases it; the responsible gets an activity.\n"
              "Reopen the invoice only: nothing else.")
+    definition = fields.Text(
+        string="ISO Definition", translate=True,
+        help="The definition ISO 20022 gives this code in its ExternalReturnReason1Code list (the External Code "
+             "Sets), word for word.")
     note = fields.Text(
         string="How to Act", translate=True,
         help="What the accountant does next, shown with the return: ask for another account, collect again, ...")
