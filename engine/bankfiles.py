@@ -141,6 +141,13 @@ def _date(element, *paths):
     return None
 
 
+def _reference(element, path):
+    """An id the bank reports, or None when it says it has none ('NOTPROVIDED', as the EPC and ISO usage
+    rules write an end-to-end id the creditor never gave)."""
+    value = _text(element, path)
+    return None if value is None or value.upper() == "NOTPROVIDED" else value
+
+
 def _q(path, namespace):
     """``path`` ('Ntry/Amt') in the document's namespace."""
     return "/".join(f"{{{namespace}}}{step}" if step not in (".", "..") else step for step in path.split("/"))
@@ -159,6 +166,24 @@ def _charges(tx, q, version):
     return total
 
 
+def _amount_returned(tx, q, version, entry_amount, single, charges):
+    """The original amount of a returned transaction: the instructed amount, else the transaction amount, else
+    (2019) the amount booked for it, else the entry's when it is the entry's only transaction.  A booked amount
+    that includes the charges (``ChrgInclInd``, 2019, or an entry amount of one transaction and its charges)
+    is given back without them."""
+    for path in ("AmtDtls/InstdAmt/Amt", "AmtDtls/TxAmt/Amt"):
+        amount = _amount(tx, q(path))
+        if amount is not None:
+            return amount
+    included = any(_text(record, q("ChrgInclInd")) == "true" for record in tx.findall(q("Chrgs/Rcrd")))
+    amount = _amount(tx, q("Amt")) if not version.endswith(".02") else None
+    if amount is None and single:
+        amount, included = entry_amount, included or (entry_amount is not None and charges > 0)
+    if amount is None:
+        return Decimal(0)
+    return amount - charges if included and charges < amount else amount
+
+
 def _entry(entry, q, version, found):
     credit = _text(entry, q("CdtDbtInd")) == "CRDT"
     if _text(entry, q("RvslInd")) == "true":
@@ -166,7 +191,7 @@ def _entry(entry, q, version, found):
     status = _text(entry, q("Sts")) if version.endswith(".02") else _text(entry, q("Sts/Cd"))
     if status not in (None, "BOOK"):
         return  # pending or information only: booked entries only
-    booking = _date(entry, q("BookgDt/Dt"), q("BookgDt/DtTm"))
+    booking = _date(entry, q("BookgDt/Dt"), q("BookgDt/DtTm"), q("ValDt/Dt"), q("ValDt/DtTm"))
     bank_reference = _text(entry, q("AcctSvcrRef"))
     amount = _amount(entry, q("Amt"))
     transactions = entry.findall(q("NtryDtls/TxDtls"))
@@ -174,22 +199,22 @@ def _entry(entry, q, version, found):
         references = [_text(entry, q(path)) for path in ("NtryDtls/Btch/MsgId", "NtryDtls/Btch/PmtInfId",
                                                           "NtryRef")]
         for tx in transactions:
-            references += [_text(tx, q(path)) for path in ("Refs/MsgId", "Refs/PmtInfId", "Refs/EndToEndId")]
+            references += [_text(tx, q("Refs/MsgId")), _text(tx, q("Refs/PmtInfId")),
+                           _reference(tx, q("Refs/EndToEndId"))]
         found.credits.append(Credit(amount, booking, tuple(dict.fromkeys(ref for ref in references if ref)),
                                     bank_reference))
         return
+    single = len(transactions) == 1
     for tx in transactions:
         if tx.find(q("RtrInf")) is None:
             continue
-        tx_amount = _amount(tx, q("AmtDtls/InstdAmt/Amt")) or _amount(tx, q("AmtDtls/TxAmt/Amt")) \
-            or (_amount(tx, q("Amt")) if not version.endswith(".02") else None)
-        if tx_amount is None and len(transactions) == 1:
-            tx_amount = amount
+        # the charges of the transaction; a bank that books one return per entry may give them on the entry
+        charges = _charges(tx, q, version) or (_charges(entry, q, version) if single else Decimal(0))
         found.returns.append(Return(
-            end_to_end_id=_text(tx, q("Refs/EndToEndId")), mandate=_text(tx, q("Refs/MndtId")),
-            amount=tx_amount if tx_amount is not None else Decimal(0),
+            end_to_end_id=_reference(tx, q("Refs/EndToEndId")), mandate=_reference(tx, q("Refs/MndtId")),
+            amount=_amount_returned(tx, q, version, amount, single, charges),
             reason=_text(tx, q("RtrInf/Rsn/Cd")) or _text(tx, q("RtrInf/Rsn/Prtry")),
-            booking_date=booking, charges=_charges(tx, q, version),
+            booking_date=booking, charges=charges,
             collection_date=_date(tx, q("RltdDts/IntrBkSttlmDt")), bank_reference=bank_reference))
 
 
@@ -216,6 +241,11 @@ def _camt(source, version, found):
 
 # -- pain.002 -------------------------------------------------------------------------
 
+def _status_reason(element, q):
+    """The first reason of a status: its ISO code, else the bank's proprietary one."""
+    return _text(element, q("StsRsnInf/Rsn/Cd")) or _text(element, q("StsRsnInf/Rsn/Prtry"))
+
+
 def _pain002(source, version, found):
     namespace = PREFIX + version
     q = lambda path: _q(path, namespace)  # noqa: E731
@@ -229,16 +259,16 @@ def _pain002(source, version, found):
             original = _text(element, q("OrgnlMsgId"))
             found.original_message_ids.add(original)
             if _text(element, q("GrpSts")) == "RJCT":
-                found.rejects.append(Reject(original, None, None, _text(element, q("StsRsnInf/Rsn/Cd"))))
+                found.rejects.append(Reject(original, None, None, _status_reason(element, q)))
         elif tag == "OrgnlPmtInfAndSts":
             block = _text(element, q("OrgnlPmtInfId"))
             if _text(element, q("PmtInfSts")) == "RJCT":
-                found.rejects.append(Reject(original, block, None, _text(element, q("StsRsnInf/Rsn/Cd"))))
+                found.rejects.append(Reject(original, block, None, _status_reason(element, q)))
             for tx in element.findall(q("TxInfAndSts")):
                 if _text(tx, q("TxSts")) != "RJCT":
                     continue
                 found.rejects.append(Reject(
-                    original, block, _text(tx, q("OrgnlEndToEndId")), _text(tx, q("StsRsnInf/Rsn/Cd")),
+                    original, block, _text(tx, q("OrgnlEndToEndId")), _status_reason(tx, q),
                     amount=_amount(tx, q("OrgnlTxRef/Amt/InstdAmt")),
                     mandate=_text(tx, q("OrgnlTxRef/MndtRltdInf/MndtId")),
                     collection_date=_date(tx, q("OrgnlTxRef/ReqdColltnDt"))))
