@@ -149,7 +149,8 @@ class SaleRecurringSepaBatch(models.Model):
 
     @api.model
     def _batch_of_credit(self, credit, company):
-        """The batch a credit booking is for: its message id, or one of its payment information ids."""
+        """The batch a credit booking is for: its message id, one of its payment information ids, or (a
+        credit booked per transaction) the end-to-end id of one of its transactions."""
         names = set()
         for reference in credit.references:
             names.add(reference)
@@ -157,8 +158,14 @@ class SaleRecurringSepaBatch(models.Model):
             if match:
                 names.add(match.group(1))
         # a cancelled batch never went to the bank: a credit naming it is reported as unknown
-        return self.search([("name", "in", list(names)), ("company_id", "=", company.id),
-                            ("state", "!=", "cancelled")], limit=1)
+        batch = self.search([("name", "in", list(names)), ("company_id", "=", company.id),
+                             ("state", "!=", "cancelled")], limit=1)
+        if not batch and credit.references:
+            # booked per transaction, naming only its end-to-end id (Dutch banks' single booking)
+            batch = self.env["sale.recurring.sepa.line"].search([
+                ("end_to_end_id", "in", list(credit.references)), ("company_id", "=", company.id),
+                ("batch_id.state", "!=", "cancelled")], limit=1).batch_id
+        return batch
 
 
 class SaleRecurringSepaLine(models.Model):
