@@ -43,10 +43,11 @@ class TestBankLayouts(SubscriptionCase):
         cls.mandates.action_validate()
 
     def _subscriptions(self, prices):
+        """One weekly subscription per price, each paid with its customer's mandate, billed on 30 November,
+        collected in one batch on 14 December, sent to the bank."""
         with freeze_time("2026-11-30 08:00"):
-            orders = self.env["sale.order"]
             for partner, mandate, price in zip(self.customers, self.mandates, prices, strict=False):
-                orders |= self._create_subscription(
+                self._create_subscription(
                     self.plan, "2026-11-30", partner_id=partner.id, recurring_mandate_id=mandate.id,
                     pricelist_id=self.pricelist.id, order_line=[Command.create(
                         {"product_id": self.product_box.id, "product_uom_qty": 1, "price_unit": price})])
@@ -57,7 +58,7 @@ class TestBankLayouts(SubscriptionCase):
             wizard.requested_date = "2026-12-14"
             batch = self.env["sale.recurring.sepa.batch"].browse(wizard.save().action_create()["res_id"])
             batch.action_sent()
-        return orders, batch
+        return batch
 
     def _layout(self, name, batch, sample_batch, sample_lines):
         """The layout file ``name`` with this database's references: ``sample_lines`` maps each of the file's
@@ -87,7 +88,7 @@ class TestBankLayouts(SubscriptionCase):
         """Febelfin camt.053.001.02 (XML message for statement, Implementation Guidelines 2.0/2.1): the
         collection booked globally with one TxDtls per collection, two returns booked globally (AM04, MD06),
         two statements in one file, an account charge that is no direct debit."""
-        orders, batch = self._subscriptions([39.90, 39.90, 39.90])
+        batch = self._subscriptions([39.90, 39.90, 39.90])
         lines = batch.line_ids.sorted("end_to_end_id")
         self.assertEqual(len(lines), 3)
         sample = {(f"SWS-DD-20261130-0001-00000{i}", f"SWS-MDT-2026-0000{i}"): line
@@ -120,7 +121,7 @@ class TestBankLayouts(SubscriptionCase):
         """ING camt.054.001.02 (Format Description, CGI version, 28 August 2018): each collection credited on
         its own entry naming only its end-to-end id, the returns booked one per entry with the bank's charge
         (on the transaction for AC04, on the entry for MS02)."""
-        orders, batch = self._subscriptions([24.95, 59.00])
+        batch = self._subscriptions([24.95, 59.00])
         small, large = batch.line_ids.sorted("amount")
         sample = {("SWS-DD-20261130-0002-000001", "SWS-MDT-2026-00011"): small,
                   ("SWS-DD-20261130-0002-000002", "SWS-MDT-2026-00012"): large}
@@ -145,7 +146,7 @@ class TestBankLayouts(SubscriptionCase):
         whose end-to-end id is NOTPROVIDED, found by mandate, amount and collection date; a pending entry."""
         self.env["res.partner.bank"].create({"acc_number": "DE89370400440532013000",
                                              "partner_id": self.company_data["company"].partner_id.id})
-        orders, batch = self._subscriptions([39.90, 15.00])
+        batch = self._subscriptions([39.90, 15.00])
         with freeze_time("2026-12-14 18:00"):
             batch.action_collected()
         fee, silent = batch.line_ids.sorted("amount", reverse=True)
