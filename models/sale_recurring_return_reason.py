@@ -42,6 +42,38 @@ class SaleRecurringReturnReason(models.Model):
         for reason in self:
             reason.display_name = f"{reason.code} - {reason.name}" if reason.code else reason.name
 
+    def _load_records_create(self, vals_list):
+        """A code the add-on ships that a database already has (added from a bank file before it shipped, or by
+        an accountant) is adopted by its data record rather than created twice (the code is unique): an upgrade
+        that brings new codes never fails on them.  See :meth:`_adopt_shipped_values`."""
+        codes = [vals.get("code") for vals in vals_list]
+        known = {reason.code: reason for reason in self.with_context(active_test=False).search(
+            [("code", "in", [code for code in codes if code])])}
+        if not known:
+            return super()._load_records_create(vals_list)
+        created = iter(super()._load_records_create([vals for vals in vals_list if vals.get("code") not in known]))
+        ids = []
+        for vals in vals_list:
+            reason = known.get(vals.get("code"))
+            if reason:
+                reason._adopt_shipped_values(vals)
+            ids.append(reason.id if reason else next(created).id)
+        return self.browse(ids)
+
+    def _adopt_shipped_values(self, vals):
+        """Give this reason, which the database had before the add-on shipped its code, what the add-on ships,
+        without undoing an accountant's work: the ISO name and definition while it has no definition and its
+        name is still the one a bank file's import gave it (it starts with the code), the action and the note
+        while it still has the import's default action and no note."""
+        self.ensure_one()
+        values = {}
+        if not self.definition and (self.name or "").startswith(self.code):
+            values.update({key: vals[key] for key in ("name", "definition") if key in vals})
+        if self.action == "reopen" and not self.note:
+            values.update({key: vals[key] for key in ("action", "note") if key in vals})
+        if values:
+            self.write(values)
+
     def _apply_to_lines(self, lines):
         """What this reason does after the money is booked back, to the invoices and mandates of the
         returned or rejected ``lines`` (sale.recurring.sepa.line).  Override to add an action of your own."""

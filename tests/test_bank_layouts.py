@@ -10,6 +10,7 @@ from freezegun import freeze_time
 
 from odoo.fields import Command
 from odoo.tests import Form, tagged
+from odoo.tools import convert_file
 
 from .common import SubscriptionCase
 
@@ -183,3 +184,24 @@ class TestReturnReasonCodes(SubscriptionCase):
         # an accountant changes what a code does
         reasons["AM04"].action = "hold"
         self.assertEqual(Reason.search([("code", "=", "AM04")]).action, "hold")
+
+    def test_an_upgrade_adopts_a_code_the_database_had_from_a_bank_file(self):
+        """Before the full list shipped, a code a bank file brought was added on the fly; loading the data
+        file again (as an upgrade does) gives that record the shipped name, definition and action instead of
+        failing on the unique code, and leaves a record an accountant described alone."""
+        Reason = self.env["sale.recurring.return.reason"]
+        for code in ("AG07", "SP01"):
+            shipped = self.env.ref(f"sale_weekly_subscription.return_reason_{code.lower()}")
+            self.env["ir.model.data"].search([("model", "=", Reason._name), ("res_id", "=", shipped.id)]).unlink()
+            shipped.unlink()
+        from_file = Reason.create({"code": "AG07", "name": "AG07 (from a bank file)"})
+        described = Reason.create({"code": "SP01", "name": "Opposition", "action": "revoke", "note": "Call them."})
+        convert_file(self.env, "sale_weekly_subscription", "data/sale_recurring_return_reason_data.xml", {},
+                     mode="update", noupdate=True)
+        self.assertEqual(self.env.ref("sale_weekly_subscription.return_reason_ag07"), from_file)
+        self.assertEqual((from_file.name, from_file.action, from_file.definition),
+                         ("Unsuccessful direct debit", "represent",
+                          "Debtor account cannot be debited for a generic reason."))
+        self.assertEqual(self.env.ref("sale_weekly_subscription.return_reason_sp01"), described)
+        self.assertEqual((described.name, described.action, described.note), ("Opposition", "revoke", "Call them."))
+        self.assertEqual(Reason.search_count([("code", "in", ("AG07", "SP01"))]), 2)
