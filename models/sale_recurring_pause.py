@@ -414,7 +414,8 @@ class SaleRecurringPause(models.Model):
         if mode == "credit":
             # a correction's days are given back on the credit note of the invoice it corrects
             for invoice in invoices.filtered(lambda move: not move.recurring_correction):
-                corrections = invoices.filtered(lambda move: move.recurring_corrected_move_id == invoice)
+                corrections = invoices.filtered(
+                    lambda move, invoice=invoice: move.recurring_corrected_move_id == invoice)
                 self._make_refund(invoice, self._unused_line_vals(invoice, until) + [
                     vals for correction in corrections for vals in self._unused_line_vals(correction, until)])
         else:
