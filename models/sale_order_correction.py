@@ -40,6 +40,18 @@ class SaleOrderLine(models.Model):
             order._recurring_correct(mine, day)
         return result
 
+    def _compute_product_updatable(self):
+        """A running subscription's line may change its product although periods of it were invoiced
+        (Odoo's sale forbids it once a line is invoiced): each period is billed on its own, so the
+        change applies from its effective date (a correction) or from the next period.  A one-off line
+        billed already keeps its product."""
+        result = super()._compute_product_updatable()
+        for line in self.filtered(lambda line: not line.product_updatable and line.order_id.recurring_plan_id
+                                  and line.state == "sale" and not line.order_id.locked
+                                  and not line.is_downpayment and not line.recurring_one_off):
+            line.product_updatable = True
+        return result
+
     def _recurring_change_snapshot(self):
         """What this line was before a change, for the correction's label."""
         self.ensure_one()

@@ -43,7 +43,7 @@ class TestCorrection(SubscriptionCase):
     def _change(self, order, day, **values):
         """The "Change a Line" dialog on the subscription's first line, from ``day`` (a string)."""
         action = order.action_recurring_change_line()
-        wizard = Form(self.env["sale.order.recurring.change"].with_context(action["context"]))
+        wizard = Form(self.env["sale.order.recurring.change"].with_context(**action["context"]))
         wizard.effective_date = D.fromisoformat(day)
         for name, value in values.items():
             setattr(wizard, name, value)

@@ -12,11 +12,11 @@ class SaleOrderRecurringChange(models.TransientModel):
     order_id = fields.Many2one("sale.order", required=True, ondelete="cascade", readonly=True)
     currency_id = fields.Many2one(related="order_id.currency_id")
     line_id = fields.Many2one(
-        "sale.order.line", string="Line", required=True, ondelete="cascade",
+        "sale.order.line", required=True, ondelete="cascade",
         domain="[('order_id', '=', order_id), ('display_type', '=', False), ('recurring_one_off', '=', False)]",
         help="The subscription line to change.")
     product_id = fields.Many2one(
-        "product.product", string="Product", compute="_compute_from_line", store=True, readonly=False,
+        "product.product", compute="_compute_from_line", store=True, readonly=False,
         required=True, help="The product from the effective date: another product replaces the line's.")
     quantity = fields.Float(
         compute="_compute_from_line", store=True, readonly=False, digits="Product Unit",
@@ -25,12 +25,12 @@ class SaleOrderRecurringChange(models.TransientModel):
         string="Unit Price", compute="_compute_from_line", store=True, readonly=False, digits="Product Price",
         help="The unit price from the effective date.")
     effective_date = fields.Date(
-        string="Effective Date", required=True, default=lambda self: self._default_effective_date(),
+        required=True, default=lambda self: self._default_effective_date(),
         help="The first day the change applies to. Inside a period already invoiced, the plan decides: a "
              "prorated correction of the rest of the period, or the change from the next period only.")
     mid_period_changes = fields.Selection(related="order_id.recurring_plan_id.mid_period_changes")
     effect = fields.Char(
-        string="Effect", compute="_compute_effect",
+        compute="_compute_effect",
         help="What the change does to the invoices, as the plan says.")
 
     @api.model
