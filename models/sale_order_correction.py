@@ -4,7 +4,7 @@ prorated correction (plan option "Changes in an Invoiced Period")."""
 from decimal import Decimal
 
 from odoo import fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tools import format_amount, format_date, formatLang
 
@@ -32,10 +32,16 @@ class SaleOrderLine(models.Model):
         day = fields.Date.to_date(day)
         changing = self.filtered(lambda line: line.order_id.recurring_plan_id and line.order_id.state == "sale"
                                  and line._recurring_is_billed_per_period())
-        changing.order_id._recurring_check_change_date(day)
+        orders = changing.order_id
+        orders._recurring_check_change_date(day)
+        # as a pause does: a billing run holding the subscription would race with the correction
+        if orders._recurring_lock_rows() != orders:
+            raise UserError(self.env._(
+                "Subscription %(order)s is being billed right now; try again in a moment.",
+                order=orders[0].display_name))
         before = {line: line._recurring_change_snapshot() for line in changing}
         result = super().write(vals)
-        for order in changing.order_id:
+        for order in orders.with_context(**{EFFECTIVE_DATE: False}):
             mine = {line: snap for line, snap in before.items() if line.order_id == order}
             order._recurring_correct(mine, day)
         return result

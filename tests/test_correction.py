@@ -170,6 +170,52 @@ class TestCorrection(SubscriptionCase):
         self.env.invalidate_all()
         self.assertEqual(self._normal(order).mapped("amount_untaxed"), [24.0, 36.0])
 
+    def test_every_period_invoiced_in_advance_is_corrected(self):
+        """Sent on Fridays: on Saturday 22 May, 24-30 May is invoiced already too."""
+        plan = self._create_plan(name="Weekly, sent on Friday", send_weekday="4", auto_send=False,
+                                 mid_period_changes="prorate",
+                                 line_ids=[Command.create({"product_id": self.coffee.id, "price_unit": 12.0})])
+        order = self._subscription(plan=plan)
+        with freeze_time("2027-05-21 08:00"):
+            self._run_billing()
+        with freeze_time("2027-05-22 10:00"):
+            self.assertEqual(order.recurring_invoiced_until, D(2027, 5, 30))
+            self._change(order, "2027-05-22", quantity=3)
+        corrections = self._corrections(order)
+        # 22-23 May: 36.00 x 2/7 = 10.29 less 24.00 x 2/7 = 6.86; 24-30 May: the whole 12.00
+        self.assertEqual([(move.recurring_period_start, move.recurring_period_end, move.amount_untaxed,
+                           move.recurring_corrected_move_id) for move in corrections],
+                         [(D(2027, 5, 22), D(2027, 5, 23), 3.43, self._normal(order)[0]),
+                          (D(2027, 5, 24), D(2027, 5, 30), 12.0, self._normal(order)[1])])
+        self.assertEqual(corrections[1].invoice_line_ids.name,
+                         "Correction: 2 → 3 × Coffee beans, week 21 2027, 24–30 May 2027 (7 of 7 days)")
+
+    def test_a_correction_is_sent_as_the_plan_sends(self):
+        plan = self._create_plan(name="Weekly, sent", mid_period_changes="prorate",
+                                 line_ids=[Command.create({"product_id": self.coffee.id, "price_unit": 12.0})])
+        order = self._subscription(plan=plan)
+        with freeze_time("2027-05-20 10:00"):
+            self._change(order, "2027-05-20", quantity=3)
+        correction = self._corrections(order)
+        self.assertEqual(correction.state, "posted")
+        self.assertTrue(correction.sending_data, "queued for Odoo's standard sending")
+
+    def test_a_change_then_a_pause_deducted_from_the_next_invoice(self):
+        plan = self._create_plan(name="Weekly, deducted", auto_send=False, mid_period_changes="prorate",
+                                 pause_unused_days="carry_over",
+                                 line_ids=[Command.create({"product_id": self.coffee.id, "price_unit": 12.0})])
+        order = self._subscription(plan=plan)
+        with freeze_time("2027-05-18 10:00"):
+            self._change(order, "2027-05-18", quantity=3)
+            self._pause_from(order, D(2027, 5, 21), 1)
+        self.env.invalidate_all()
+        self.assertEqual(order.recurring_pause_ids.carry_over_amount, 15.43)
+        with freeze_time("2027-05-28 08:00"):
+            self._run_billing()
+        self.env.invalidate_all()
+        self.assertEqual(self._normal(order)[-1].amount_untaxed, 20.57)  # 36.00 - 15.43
+        self.assertEqual(self._signed(order.recurring_invoice_ids), 24.0 + 10.29 + 20.57)
+
     # -- the write itself: RPC with a date, without one; its checks -------------------
 
     def test_a_write_with_the_effective_date_follows_the_rule_and_one_without_does_not(self):

@@ -96,8 +96,5 @@ class SaleOrderRecurringChange(models.TransientModel):
                 "Subscription %(order)s: nothing changes on the line '%(line)s'.", order=self.order_id.display_name,
                 line=self.line_id.name))
         order = self.order_id
-        if order._recurring_lock_rows() != order:
-            raise UserError(self.env._(
-                "Subscription %(order)s is being billed right now; try again in a moment.", order=order.display_name))
         self.line_id.with_context(**{EFFECTIVE_DATE: self.effective_date}).write(vals)
         return order._recurring_form_action()
