@@ -214,7 +214,7 @@ class TestCorrection(SubscriptionCase):
             self._run_billing()
         self.env.invalidate_all()
         self.assertEqual(self._normal(order)[-1].amount_untaxed, 20.57)  # 36.00 - 15.43
-        self.assertEqual(self._signed(order.recurring_invoice_ids), 24.0 + 10.29 + 20.57)
+        self.assertEqual(self._signed(order.recurring_invoice_ids), 54.86)  # 24.00 + 10.29 + 20.57
 
     # -- the write itself: RPC with a date, without one; its checks -------------------
 
