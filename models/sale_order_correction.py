@@ -115,7 +115,18 @@ class SaleOrder(models.Model):
         until = self.recurring_invoiced_until
         if self.recurring_plan_id.mid_period_changes != "prorate" or not until or day > until:
             return Move
-        return self._recurring_make_corrections(before, day)
+        # as superuser, as a pause's credit note: a salesperson may change a line without the right
+        # to read, post or send the invoices it corrects
+        corrections = self.sudo()._recurring_make_corrections(before, day)
+        for correction in corrections:
+            self.message_post(body=self.env._(
+                "%(document)s %(name)s corrects %(invoice)s for the change from %(day)s: %(amount)s.",
+                document=dict(correction._fields["move_type"]._description_selection(self.env))[
+                    correction.move_type],
+                name=correction.name or "-", invoice=correction.recurring_corrected_move_id.name or "-",
+                day=format_date(self.env, day), amount=format_amount(self.env, correction.amount_total,
+                                                                     correction.currency_id)))
+        return corrections
 
     def _recurring_corrected_invoices(self, day):
         """The period invoices with paid days from ``day`` on: what a change from ``day`` corrects."""
@@ -130,8 +141,7 @@ class SaleOrder(models.Model):
         """One correction per period invoice with paid days from ``day``: an invoice when the change costs
         more, a credit note when it costs less (net over its lines: a product changed for a cheaper one
         credits the old product and charges the new one on one credit note), dated ``day``, posted and
-        sent as the plan posts and sends its invoices.  Made as superuser: a salesperson may change a
-        line without the right to post invoices."""
+        sent as the plan posts and sends its invoices (``_recurring_correct`` calls it as superuser)."""
         self.ensure_one()
         Move = self.env["account.move"]
         corrections = Move
@@ -149,14 +159,6 @@ class SaleOrder(models.Model):
             for correction in corrections.filtered(lambda move: move.move_type == "out_refund"):
                 correction._recurring_match_correction()
             corrections._recurring_send()
-        for correction in corrections:
-            self.message_post(body=self.env._(
-                "%(document)s %(name)s corrects %(invoice)s for the change from %(day)s: %(amount)s.",
-                document=dict(correction._fields["move_type"]._description_selection(self.env))[
-                    correction.move_type],
-                name=correction.name or "-", invoice=correction.recurring_corrected_move_id.name or "-",
-                day=format_date(self.env, day), amount=format_amount(self.env, correction.amount_total,
-                                                                     correction.currency_id)))
         return corrections
 
     def _recurring_period_of_span(self, start, end):

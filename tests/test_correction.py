@@ -30,20 +30,20 @@ class TestCorrection(SubscriptionCase):
 
     # -- helpers -----------------------------------------------------------------
 
-    def _subscription(self, start="2027-05-17", quantity=2, plan=None):
+    def _subscription(self, start="2027-05-17", quantity=2, plan=None, user=None):
         """Two bags of coffee a week (24.00), invoiced for its first week."""
         with freeze_time(f"{start} 08:00"):
-            order = self._create_subscription(plan or self.plan, start, confirm=False)
+            order = self._create_subscription(plan or self.plan, start, confirm=False, user=user)
             order.order_line.product_uom_qty = quantity
             order.action_confirm()
             self._run_billing()
         self.env.invalidate_all()
-        return order
+        return self.env["sale.order"].browse(order.id)
 
     def _change(self, order, day, **values):
         """The "Change a Line" dialog on the subscription's first line, from ``day`` (a string)."""
         action = order.action_recurring_change_line()
-        wizard = Form(self.env["sale.order.recurring.change"].with_context(**action["context"]))
+        wizard = Form(order.env["sale.order.recurring.change"].with_context(**action["context"]))
         wizard.effective_date = D.fromisoformat(day)
         for name, value in values.items():
             setattr(wizard, name, value)
@@ -215,6 +215,15 @@ class TestCorrection(SubscriptionCase):
         self.env.invalidate_all()
         self.assertEqual(self._normal(order)[-1].amount_untaxed, 20.57)  # 36.00 - 15.43
         self.assertEqual(self._signed(order.recurring_invoice_ids), 54.86)  # 24.00 + 10.29 + 20.57
+
+    def test_a_salesperson_changes_a_line_of_their_subscription(self):
+        order = self._subscription(user=self.user)
+        with freeze_time("2027-05-20 10:00"):
+            self._change(order.with_user(self.user), "2027-05-20", quantity=3)
+        correction = self._corrections(order)
+        self.assertEqual((correction.state, correction.amount_untaxed), ("posted", 6.86))
+        message = order.message_ids.filtered(lambda message: "corrects" in str(message.body))
+        self.assertEqual(message.author_id, self.user.partner_id)
 
     # -- the write itself: RPC with a date, without one; its checks -------------------
 
