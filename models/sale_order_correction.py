@@ -147,7 +147,7 @@ class SaleOrder(models.Model):
         corrections = Move
         for invoice in self._recurring_corrected_invoices(day):
             lines = [vals for line, snapshot in before.items()
-                     for vals in self._recurring_correction_line_vals(invoice, line, snapshot, day)]
+                     for vals in self._recurring_correction_line_vals(invoice, line.with_env(self.env), snapshot, day)]
             if not lines:
                 continue
             corrections |= self._recurring_create_correction(invoice, lines, day)
