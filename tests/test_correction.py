@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
@@ -224,6 +224,44 @@ class TestCorrection(SubscriptionCase):
         self.assertEqual((correction.state, correction.amount_untaxed), ("posted", 6.86))
         message = order.message_ids.filtered(lambda message: "corrects" in str(message.body))
         self.assertEqual(message.author_id, self.user.partner_id)
+
+    def test_a_price_with_an_included_tax_is_corrected_and_given_back_on_its_taxed_total(self):
+        included = self.env["account.tax"].create({
+            "name": "21% included", "amount": 21, "price_include_override": "tax_included",
+            "company_id": self.company_data["company"].id})
+        with freeze_time("2027-05-17 08:00"):
+            order = self._create_subscription(self.plan, "2027-05-17", confirm=False)
+            order.order_line.write({"product_uom_qty": 2, "price_unit": 12.10, "tax_ids": [Command.set(included.ids)]})
+            order.action_confirm()
+            self._run_billing()
+        with freeze_time("2027-05-20 10:00"):
+            self._change(order, "2027-05-20", quantity=3)
+            # taxed: 36.30 x 4/7 = 20.74 less 24.20 x 4/7 = 13.83
+            self.assertEqual(self._corrections(order).amount_total, 6.91)
+            self._pause_from(order, D(2027, 5, 22), 1)
+        self.env.invalidate_all()
+        # 22-23 May at 3 bags, taxed: 36.30 x 2/7 = 10.37 (6.91 of the invoice, 3.46 of the correction)
+        refund = order.recurring_pause_ids.refund_ids
+        self.assertEqual(refund.amount_total, 10.37)
+        self.assertEqual(round(sum(order.recurring_invoice_ids.mapped("amount_total_signed")), 2),
+                         round(24.20 + 6.91 - 10.37, 2))
+
+    def test_the_dialog_refuses_what_cannot_be_changed(self):
+        order = self._subscription()
+        with freeze_time("2027-05-20 10:00"):
+            action = order.action_recurring_change_line()
+            wizard = self.env["sale.order.recurring.change"].with_context(**action["context"]).create({})
+            with self.assertRaises(UserError):
+                wizard.action_confirm()  # nothing changes
+            wizard.quantity = -1
+            with self.assertRaises(ValidationError):
+                wizard.action_confirm()
+            order._recurring_close(D(2027, 5, 20), self.reason)
+        with freeze_time("2027-05-21 10:00"):
+            self.env.invalidate_all()
+            self.assertEqual(order.recurring_state, "closed")
+            with self.assertRaises(ValidationError):
+                order.order_line.with_context(recurring_effective_date="2027-05-20").write({"product_uom_qty": 3})
 
     # -- the write itself: RPC with a date, without one; its checks -------------------
 
