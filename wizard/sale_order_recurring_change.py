@@ -16,13 +16,14 @@ class SaleOrderRecurringChange(models.TransientModel):
         domain="[('order_id', '=', order_id), ('display_type', '=', False), ('recurring_one_off', '=', False)]",
         help="The subscription line to change.")
     product_id = fields.Many2one(
-        "product.product", compute="_compute_from_line", store=True, readonly=False,
+        "product.product", compute="_compute_from_line", store=True, readonly=False, precompute=True,
         required=True, help="The product from the effective date: another product replaces the line's.")
     quantity = fields.Float(
-        compute="_compute_from_line", store=True, readonly=False, digits="Product Unit",
+        compute="_compute_from_line", store=True, readonly=False, precompute=True, digits="Product Unit",
         help="The quantity from the effective date; 0 stops delivering the line without removing it.")
     price_unit = fields.Float(
-        string="Unit Price", compute="_compute_from_line", store=True, readonly=False, digits="Product Price",
+        string="Unit Price", compute="_compute_from_line", store=True, readonly=False, precompute=True,
+        digits="Product Price",
         help="The unit price from the effective date.")
     effective_date = fields.Date(
         required=True, default=lambda self: self._default_effective_date(),
