@@ -37,6 +37,7 @@ schedule of periods and invoice dates.
         "wizard/sale_order_recurring_close_views.xml",
         "wizard/sale_order_recurring_preview_views.xml",
         "wizard/sale_order_recurring_catch_up_views.xml",
+        "wizard/sale_order_recurring_change_views.xml",
         "views/account_move_views.xml",
         "wizard/sale_recurring_sepa_import_views.xml",
         "views/sepa_views.xml",

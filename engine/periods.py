@@ -560,6 +560,35 @@ def unused_amount(amount, period_start, period_end, pause_start, rounding="0.01"
     return given_back
 
 
+
+# -- a change inside a period already invoiced --------------------------------
+
+def correction_amount(before, after, period_start, period_end, first_day, rounding="0.01", paid_until=None):
+    """What a change from ``first_day`` inside an invoiced period charges (positive) or gives back
+    (negative) for one line: the paid days from ``first_day`` up to ``paid_until`` at the new
+    period amount ``after``, less the same days at the amount charged so far, ``before`` (both
+    what the period's invoice line bills for [period_start, period_end]).
+
+    Both sides are the tails of :func:`unused_amount`, which a pause gives back: so a pause after
+    a change gives back, line by line, ``unused_amount(after) - unused_amount(before)`` of the
+    correction and ``unused_amount`` of the invoice, which add up to the days at the new amount
+    exactly, to the cent, and never a day twice.
+    """
+    if first_day > period_end or (paid_until is not None and paid_until < first_day):
+        return Decimal(0)
+    return (unused_amount(after, period_start, period_end, first_day, rounding, paid_until)
+            - unused_amount(before, period_start, period_end, first_day, rounding, paid_until))
+
+
+def corrected_days(period_start, period_end, first_day, paid_until=None):
+    """The days a change from ``first_day`` corrects in an invoiced period [period_start,
+    period_end] paid up to ``paid_until``: (first, last, days), or None when it corrects none."""
+    first = max(first_day, period_start)
+    last = period_end if paid_until is None else min(period_end, paid_until)
+    if first > last:
+        return None
+    return first, last, (last - first).days + 1
+
 def paused_days_between(pauses, start, end):
     """Number of paused days within [start, end]."""
     total = 0

@@ -21,3 +21,4 @@ from . import product
 from . import sale_recurring_forecast
 from . import sale_recurring_mrr
 from . import sale_recurring_upcoming_invoice
+from . import sale_order_correction

@@ -28,6 +28,14 @@ class AccountMove(models.Model):
              "for a full period, turned into a month (52/12 weeks), whatever proration or deduction the "
              "invoice itself carries. The MRR of the month ends this invoice covers, as billed.")
 
+    recurring_correction = fields.Boolean(
+        string="Correction", copy=False, readonly=True, index="btree_not_null",
+        help="A correction of a period already invoiced: a quantity, price or product changed inside it "
+             "(plan option 'Changes in an Invoiced Period'). An invoice for an increase, a credit note for a "
+             "decrease, on top of the period's own invoice, which stays the period's one invoice.")
+    recurring_corrected_move_id = fields.Many2one(
+        "account.move", string="Corrects", copy=False, readonly=True, index="btree_not_null",
+        help="The period's invoice this correction corrects.")
     recurring_pause_id = fields.Many2one(
         "sale.recurring.pause", string="Pause", index="btree_not_null", copy=False, readonly=True,
         help="The pause whose unused paid days this credit note gives back.")
@@ -158,10 +166,12 @@ class AccountMove(models.Model):
         return result
 
     # One invoice per subscription and period, whatever runs at the same time:
-    # the billing run relies on it as its last line of defence.
+    # the billing run relies on it as its last line of defence.  Corrections of a period
+    # (recurring_correction) come on top of its one invoice.
     _recurring_period_unique = models.UniqueIndex(
         "(recurring_order_id, recurring_period_start) "
-        "WHERE recurring_order_id IS NOT NULL AND move_type = 'out_invoice' AND state != 'cancel'",
+        "WHERE recurring_order_id IS NOT NULL AND move_type = 'out_invoice' AND state != 'cancel' "
+        "AND recurring_correction IS NOT TRUE",
         "A subscription period can be invoiced only once.",
     )
 
@@ -270,3 +280,13 @@ class AccountMoveLine(models.Model):
     recurring_period_end = fields.Date(
         string="Line Period End", copy=False, readonly=True,
         help="Last day of the subscription period this line bills.")
+    recurring_base_before = fields.Monetary(
+        string="Period Amount Before", copy=False, readonly=True,
+        help="On a correction: what the period's invoice charged for this line's period so far (its "
+             "untaxed amount, or the taxed one when the price includes a tax). The correction bills the "
+             "corrected days' share of the difference with the amount after; a pause gives back the same "
+             "share of both.")
+    recurring_base_after = fields.Monetary(
+        string="Period Amount After", copy=False, readonly=True,
+        help="On a correction: what the period's invoice line would bill for this line's period after the "
+             "change.")

@@ -136,25 +136,31 @@ class SaleRecurringMrr(models.Model):
     def _billed_month_ends(self, orders, days):
         """{(order id, day): MRR in the company's currency} of the invoices whose period covers one of
         ``days`` (month ends that are over): what was really billed then, at the rate it was booked.
-        Those months never change with a later price, quantity or exchange rate."""
+        Those months never change with a later price, quantity or exchange rate.  A correction of a
+        change inside an invoiced period covers the days from the change: its MRR (the new one) wins
+        over the period's invoice's for them, so the change is an expansion or a contraction of the
+        month it happens in."""
         if not days or not orders:
             return {}
         self.env["account.move"].flush_model(["recurring_order_id", "recurring_period_start", "recurring_period_end",
                                              "recurring_monthly_amount", "amount_untaxed", "amount_untaxed_signed",
-                                             "move_type", "state"])
+                                             "move_type", "state", "recurring_correction"])
         self.env.cr.execute("""
             SELECT m.recurring_order_id, e.day, m.recurring_monthly_amount, m.amount_untaxed, m.amount_untaxed_signed,
                    m.company_id
               FROM account_move m
               JOIN unnest(%s::date[]) AS e(day) ON e.day BETWEEN m.recurring_period_start AND m.recurring_period_end
-             WHERE m.recurring_order_id = ANY(%s) AND m.move_type = 'out_invoice' AND m.state != 'cancel'
-               AND m.recurring_monthly_amount IS NOT NULL""", [days, orders.ids])
+             WHERE m.recurring_order_id = ANY(%s) AND m.state != 'cancel'
+               AND (m.move_type = 'out_invoice' OR m.recurring_correction IS TRUE)
+               AND m.recurring_monthly_amount IS NOT NULL
+             ORDER BY m.recurring_period_start, m.id""", [days, orders.ids])
         companies = {company.id: company.currency_id for company in orders.company_id}
         billed = {}
         for order_id, day, monthly, untaxed, signed, company_id in self.env.cr.fetchall():
             if not untaxed:
                 continue  # a 0.00 invoice has no booked rate: the month is valued as the current one
-            rate = Decimal(str(signed)) / Decimal(str(untaxed))  # the invoice's own booked rate
+            # the invoice's own booked rate (a correction's credit note is signed negative)
+            rate = abs(Decimal(str(signed))) / abs(Decimal(str(untaxed)))
             billed[(order_id, day)] = companies[company_id].round(float(Decimal(str(monthly)) * rate))
         return billed
 

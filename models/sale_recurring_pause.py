@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 from itertools import islice
 
 from markupsafe import Markup
@@ -411,8 +412,12 @@ class SaleRecurringPause(models.Model):
                 "The unused paid days are credited: the first invoice after the pause is smaller than "
                 "their amount."))
         if mode == "credit":
-            for invoice in invoices:
-                self._make_refund(invoice, self._unused_line_vals(invoice, until))
+            # a correction's days are given back on the credit note of the invoice it corrects
+            for invoice in invoices.filtered(lambda move: not move.recurring_correction):
+                corrections = invoices.filtered(
+                    lambda move, invoice=invoice: move.recurring_corrected_move_id == invoice)
+                self._make_refund(invoice, self._unused_line_vals(invoice, until) + [
+                    vals for correction in corrections for vals in self._unused_line_vals(correction, until)])
         else:
             self.write({
                 "carry_over_lines": [{**vals, "price_unit": -vals["price_unit"]} for vals in lines],
@@ -420,9 +425,10 @@ class SaleRecurringPause(models.Model):
             })
 
     def _paid_invoices(self, until):
-        """The subscription's invoices with paid days from the pause start to ``until``."""
+        """The subscription's invoices with paid days from the pause start to ``until``, and the
+        corrections of a change inside their periods (an invoice or a credit note)."""
         return self.order_id.recurring_invoice_ids.filtered(
-            lambda move: move.move_type == "out_invoice" and move.state != "cancel"
+            lambda move: (move.move_type == "out_invoice" or move.recurring_correction) and move.state != "cancel"
             and move.recurring_period_end and move.recurring_period_end >= self.start_date
             and move.recurring_period_start <= until).sorted("recurring_period_start")
 
@@ -444,12 +450,20 @@ class SaleRecurringPause(models.Model):
         # a one-off line is not billed per day: a pause gives none of it back
         for line in invoice.invoice_line_ids.filtered(
                 lambda line: line.display_type == "product" and not line.sale_line_ids.filtered("recurring_one_off")):
-            base = self.env["sale.order.line"]._recurring_base_line(
-                line.price_subtotal, line.price_total, line.tax_ids, self.order_id, line.product_id).prorated_base
             # a line bills its own period when the invoice bills two (a lead-in merged with its full period)
             start = line.recurring_period_start or invoice.recurring_period_start
             end = line.recurring_period_end or invoice.recurring_period_end
-            amount = periods.unused_amount(base, start, end, self.start_date, rounding, paid_until=until)
+            if invoice.recurring_correction:
+                # a correction's days, from the change on, at the difference of the two period amounts
+                # (negative for a decrease): with the invoice's, the days at the price charged for them
+                amount = periods.correction_amount(
+                    line.recurring_base_before, line.recurring_base_after, start, end,
+                    max(self.start_date, invoice.recurring_period_start), rounding,
+                    paid_until=min(until, invoice.recurring_period_end))
+            else:
+                base = self.env["sale.order.line"]._recurring_base_line(
+                    line.price_subtotal, line.price_total, line.tax_ids, self.order_id, line.product_id).prorated_base
+                amount = periods.unused_amount(base, start, end, self.start_date, rounding, paid_until=until)
             if not amount:
                 continue
             result.append({
@@ -471,7 +485,8 @@ class SaleRecurringPause(models.Model):
         Made as superuser once the pause is accepted: a salesperson may pause a
         subscription without the right to post credit notes.
         """
-        if not lines:
+        # after a decrease to nothing, the days are given back by the correction already
+        if not lines or sum((Decimal(str(vals["price_unit"])) for vals in lines), Decimal(0)) <= 0:
             return self.env["account.move"]
         order = self.order_id
         vals = order.sudo().with_company(invoice.company_id)._prepare_invoice()
@@ -511,7 +526,8 @@ class SaleRecurringPause(models.Model):
     def _credit_carry_over(self):
         """No invoice is left to deduct from (closed, term ended): credit what is pending."""
         for pause in self.filtered(lambda p: p.carry_over_lines and not p.carry_over_move_id):
-            invoice = pause._paid_invoices(pause.invoiced_until_before)[:1]
+            invoice = pause._paid_invoices(pause.invoiced_until_before).filtered(
+                lambda move: not move.recurring_correction)[:1]
             lines = [{**vals, "price_unit": -vals["price_unit"]} for vals in pause.carry_over_lines]
             if invoice:
                 refund = pause._make_refund(invoice, lines)

@@ -136,6 +136,15 @@ class SaleRecurringPlan(models.Model):
         string="Pauses Extend the Term", default=True,
         help="The end of a fixed term moves back by the days paused, so the customer gets "
              "every period paid for.")
+    mid_period_changes = fields.Selection(
+        [("next", "From the next period"), ("prorate", "Prorated correction")],
+        string="Changes in an Invoiced Period", required=True, default="next",
+        help="When a quantity, price or product of a running subscription changes with an effective date "
+             "inside a period already invoiced in advance (the 'Change a Line' button):\n"
+             "From the next period: the invoiced period stays as billed; the next invoice bills the new line.\n"
+             "Prorated correction: the rest of the invoiced period is corrected at once, prorated by days, "
+             "goods and services alike: an invoice for an increase, a credit note for a decrease, dated on "
+             "the change.")
     pause_unused_days = fields.Selection(
         [("credit", "Credit note"), ("carry_over", "Deduct from the next invoice")],
         string="Paid Days in a Pause", required=True, default="credit",

@@ -24,3 +24,4 @@ from . import test_sepa_documents
 from . import test_reporting
 from . import test_one_off
 from . import test_bank_layouts
+from . import test_correction
