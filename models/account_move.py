@@ -221,16 +221,17 @@ class AccountMove(models.Model):
         orders.filtered(lambda o: o.recurring_plan_id.unpaid_action == "suspend" and o.recurring_state in (
             "progress", "to_renew", "paused", "suspended"))._recurring_suspend(self)
 
-    def _sepa_schedule_activity(self, summary, note):
-        """A to-do for whoever answers for these invoices: on the subscription when there is one.  Each
-        invoice remembers it (``sepa_activity_ids``), to mark it done once paid another way."""
+    def _sepa_schedule_activity(self, summary, note, remember=True):
+        """A to-do for whoever answers for these invoices: on the subscription when there is one.  With
+        ``remember``, each invoice keeps it (``sepa_activity_ids``), to mark it done once paid another way."""
         for move in self:
             order = move.recurring_order_id
             target = order or move
             user = order._recurring_error_responsible() if order else (move.invoice_user_id or self.env.user)
             activity = target.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=note,
                                                 user_id=user.id)
-            move.sudo().sepa_activity_ids |= activity
+            if remember:
+                move.sudo().sepa_activity_ids |= activity
 
     # -- paid another way: the dunning ladder stops ---------------------------
 

@@ -589,7 +589,10 @@ class SaleOrder(models.Model):
         if not self.recurring_plan_id or not self.recurring_start_date:
             return []
         sched = self._recurring_schedule()
-        upcoming = [invoice for invoice in self._recurring_invoices(count + 1) if invoice.is_invoiced][:count]
+        # a running suspension for non-payment bills nothing from its first day: no invoice to show after it
+        suspended = self._recurring_running_suspension().start_date
+        upcoming = [invoice for invoice in self._recurring_invoices(count + 1) if invoice.is_invoiced
+                    and not (suspended and invoice.period.start >= suspended)][:count]
         # the one-off lines not billed yet go on the next invoice only
         one_off = self._recurring_one_off_untaxed()
         # the date the same-ranked invoice would have without the pauses

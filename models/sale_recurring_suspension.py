@@ -70,8 +70,9 @@ class SaleRecurringSuspension(models.Model):
 
     def _end(self, day, state, resumed_by=False):
         """End these running suspensions: service starts again on ``day`` (the last day suspended is the
-        day before).  Ended on or before its first day, a suspension suspended nothing: cancelled."""
-        for suspension in self.filtered(lambda s: s.state == "running"):
+        day before).  Ended on or before its first day, a suspension suspended nothing: cancelled.  Written by
+        the subscription's own flows (resume, close), which checked what the user may do."""
+        for suspension in self.sudo().filtered(lambda s: s.state == "running"):
             if day <= suspension.start_date:
                 suspension.write({"state": "cancel", "end_date": False, "resumed_by": resumed_by})
             else:
