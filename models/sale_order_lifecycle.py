@@ -158,7 +158,8 @@ class SaleOrder(models.Model):
         today = self._recurring_today()
         last = self.recurring_last_date
         vals = {
-            "recurring_state": "progress",
+            # a close announced while suspended for non-payment is taken back: still suspended
+            "recurring_state": "suspended" if self.recurring_state == "suspended" else "progress",
             "recurring_close_date": False,
             "recurring_close_reason_id": False,
             "recurring_close_comment": False,

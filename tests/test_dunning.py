@@ -1,10 +1,11 @@
-from datetime import date
+from datetime import date, timedelta
 
 from freezegun import freeze_time
 
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
-from odoo.tests import tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from . import test_sepa
 from .common import SubscriptionCase
@@ -310,3 +311,27 @@ class TestDunning(SubscriptionCase):
         self.assertEqual(sorted(entries.mapped("date")), [D(2026, 12, 14), D(2026, 12, 15)])
         action = batch.action_view_collection_moves()
         self.assertEqual(self.env["account.move"].search(action["domain"]), entries)
+
+
+@tagged("post_install", "-at_install")
+class TestDunningPortal(SubscriptionCase, HttpCase):
+    """A subscriber sees, in their words, that their subscription is suspended for non-payment."""
+
+    def test_the_portal_says_the_deliveries_are_suspended(self):
+        company = self.company_data["company"]
+        plan = self._create_plan(name="Weekly box", auto_send=False, unpaid_action="suspend")
+        portal = new_test_user(self.env, login="portal_dunning", groups="base.group_portal", name="Anna Peeters",
+                               company_id=company.id, company_ids=[Command.set(company.ids)])
+        today = fields.Date.context_today(self.env.user)
+        order = self._create_subscription(plan, today - timedelta(days=today.weekday()),
+                                          partner_id=portal.partner_id.id)
+        order._recurring_suspend(self.env["account.move"])
+        self.assertEqual(order.recurring_state, "suspended")
+        self.authenticate("portal_dunning", "portal_dunning")
+        listing = self.url_open("/my/subscriptions")
+        self.assertIn("Suspended: an invoice is unpaid", listing.text)
+        page = self.url_open(f"/my/subscriptions/{order.id}")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("o_portal_suspended_notice", page.text)
+        self.assertIn("Your deliveries are suspended", page.text)
+        self.assertNotIn("o_portal_pause_form", page.text, "a suspended subscription cannot be paused")
