@@ -58,8 +58,8 @@ class AccountMove(models.Model):
     sepa_activity_ids = fields.Many2many(
         "mail.activity", "account_move_sepa_activity_rel", "move_id", "activity_id", string="Dunning Activities",
         readonly=True, copy=False,
-        help="The to-dos made when this invoice's direct debit failed (held, disputed, new mandate needed): "
-             "marked done when the invoice is paid another way.")
+        help="The to-dos made when this invoice's direct debit failed (failed too often, disputed): marked done "
+             "when the invoice is paid another way. The to-do to get a new mandate stays: it is about the mandate.")
     sepa_failure_reason = fields.Char(
         string="Last Return Reason", compute="_compute_sepa_failure_reason",
         help="Why the bank last returned or rejected this invoice's direct debit, in plain words.")
