@@ -243,18 +243,23 @@ class AccountMove(models.Model):
 
     def _invoice_paid_hook(self):
         """Odoo calls this once an invoice is paid, after any reconciliation (a payment, a bank statement line,
-        a credit note, a manual match; ``account.move.line._reconcile_post_hook``).  An invoice in the
-        dunning ladder (held, failed, waiting to be re-presented) paid by anything but our own direct debit
-        leaves it (``_sepa_stop_ladder``); a subscription suspended for non-payment resumes when none of its
-        invoices is still unpaid after a failed collection."""
+        a manual match; ``account.move.line._reconcile_post_hook``): the dunning ladder may stop
+        (``_sepa_settled``)."""
         result = super()._invoice_paid_hook()
+        self._sepa_settled()
+        return result
+
+    def _sepa_settled(self):
+        """These invoices were just paid or fully credited.  One in the dunning ladder (held, failed, waiting
+        to be re-presented) settled by anything but our own direct debit leaves it (``_sepa_stop_ladder``); a
+        subscription suspended for non-payment resumes when none of its invoices is still unpaid after a
+        failed collection (``sale.order._recurring_resume_if_paid``)."""
         paid = self.filtered(lambda move: move.move_type == "out_invoice"
-                             and move.payment_state in ("paid", "in_payment"))
+                             and move.payment_state in ("paid", "in_payment", "reversed"))
         if not self.env.context.get("recurring_sepa_collection"):
             paid.filtered(lambda move: move.sepa_hold or move.sepa_failed_count or move.sepa_retry_date
                           or move.sepa_activity_ids)._sepa_stop_ladder()
         paid.sudo().recurring_order_id._recurring_resume_if_paid()
-        return result
 
     def _sepa_stop_ladder(self):
         """These invoices were paid another way (a transfer, a manual payment, a credit note): no more hold,
@@ -314,6 +319,13 @@ class AccountMove(models.Model):
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
+
+    def _reconcile_post_hook(self, data):
+        """Odoo calls ``_invoice_paid_hook`` for the invoices a reconciliation paid, not for those it settled
+        with their credit note (payment status *Reversed*): those leave the dunning ladder too."""
+        result = super()._reconcile_post_hook(data)
+        data["not_paid_invoices"].filtered(lambda move: move.payment_state == "reversed")._sepa_settled()
+        return result
 
     recurring_period_start = fields.Date(
         string="Line Period Start", copy=False, readonly=True,

@@ -275,6 +275,21 @@ class TestDunning(SubscriptionCase):
             run = self._run("2027-01-08")
         self.assertFalse(run.line_ids.invoice_id & (first | second), "never re-presented")
 
+    def test_a_credit_note_settling_a_held_invoice_stops_the_ladder_too(self):
+        """Fully credited, an invoice is *Reversed*, not *Paid*: Odoo's paid hook is not called for it, the
+        add-on's reconciliation hook is."""
+        order = self._suspend_at_once()
+        invoice = order.recurring_invoice_ids.sorted("recurring_period_start")[0]
+        failed = order.activity_ids.filtered(lambda a: a.summary == "Direct debit failed")
+        self.assertEqual(invoice.sepa_activity_ids, failed)
+        with freeze_time("2026-12-18 10:00"):
+            invoice._reverse_moves([{"invoice_date": D(2026, 12, 18), "ref": "Credited"}], cancel=True)
+        self.assertEqual(invoice.payment_state, "reversed")
+        self.assertEqual((invoice.sepa_hold, invoice.sepa_failed_count), (False, 0))
+        self.assertFalse(failed.active)
+        self.assertEqual(order.recurring_state, "progress", "nothing unpaid after a failed collection any more")
+        self.assertEqual(order.recurring_suspension_ids.state, "cancel", "resumed before its first day")
+
     def test_our_own_collection_does_not_stop_the_ladder(self):
         self.plan.unpaid_action = "keep"
         with freeze_time("2026-11-30 08:00"):
