@@ -63,6 +63,11 @@ class AccountMove(models.Model):
         string="Held from Direct Debit", copy=False, tracking=True,
         help="Not offered in direct-debit runs: the debtor disputed or refunded a collection, or it failed "
              "too often. Untick once agreed with the customer.")
+    sepa_activity_ids = fields.Many2many(
+        "mail.activity", "account_move_sepa_activity_rel", "move_id", "activity_id", string="Dunning Activities",
+        readonly=True, copy=False,
+        help="The to-dos made when this invoice's direct debit failed (failed too often, disputed): marked done "
+             "when the invoice is paid another way. The to-do to get a new mandate stays: it is about the mandate.")
     sepa_failure_reason = fields.Char(
         string="Last Return Reason", compute="_compute_sepa_failure_reason",
         help="Why the bank last returned or rejected this invoice's direct debit, in plain words.")
@@ -207,24 +212,76 @@ class AccountMove(models.Model):
         for vals, ids in by_vals.items():
             self.browse(ids).write(dict(vals))
         held = self.browse(held)
-        unpaid = self.env.ref("sale_weekly_subscription.close_reason_unpaid")
-        for order in held.recurring_order_id.filtered(
-                lambda o: o.recurring_plan_id.unpaid_action == "close" and o.recurring_can_close):
-            order._recurring_close(order._recurring_today(), unpaid, self.env._(
-                "Closed: the direct debit failed %(count)s times.", count=order.company_id.sepa_represent_max + 1))
+        held._sepa_apply_unpaid_action()
         for move in held:
             move._sepa_schedule_activity(self.env._("Direct debit failed"), self.env._(
                 "The direct debit of %(invoice)s failed %(count)s times (last: %(reason)s). It is no longer "
                 "collected automatically: remind the customer, or agree another way to pay.",
                 invoice=move.name, count=move.sepa_failed_count, reason=reason.display_name))
 
-    def _sepa_schedule_activity(self, summary, note):
-        """A to-do for whoever answers for these invoices: on the subscription when there is one."""
+    def _sepa_apply_unpaid_action(self):
+        """These invoices failed more often than the company re-presents them: their subscriptions do what
+        their plan says (*After Failed Collections*): keep billing, close today with the reason *Unpaid
+        invoices*, or suspend deliveries (``sale.order._recurring_suspend``)."""
+        orders = self.recurring_order_id
+        unpaid = self.env.ref("sale_weekly_subscription.close_reason_unpaid")
+        for order in orders.filtered(lambda o: o.recurring_plan_id.unpaid_action == "close" and o.recurring_can_close):
+            order._recurring_close(order._recurring_today(), unpaid, self.env._(
+                "Closed: the direct debit failed %(count)s times.", count=order.company_id.sepa_represent_max + 1))
+        orders.filtered(lambda o: o.recurring_plan_id.unpaid_action == "suspend" and o.recurring_state in (
+            "progress", "to_renew", "paused", "suspended"))._recurring_suspend(self)
+
+    def _sepa_schedule_activity(self, summary, note, remember=True):
+        """A to-do for whoever answers for these invoices: on the subscription when there is one.  With
+        ``remember``, each invoice keeps it (``sepa_activity_ids``), to mark it done once paid another way."""
         for move in self:
             order = move.recurring_order_id
             target = order or move
             user = order._recurring_error_responsible() if order else (move.invoice_user_id or self.env.user)
-            target.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=note, user_id=user.id)
+            activity = target.activity_schedule("mail.mail_activity_data_todo", summary=summary, note=note,
+                                                user_id=user.id)
+            if remember:
+                move.sudo().sepa_activity_ids |= activity
+
+    # -- paid another way: the dunning ladder stops ---------------------------
+
+    def _sepa_unpaid_after_failure(self):
+        """The invoices of ``self`` still unpaid after a failed collection: posted, not (fully) paid, with a
+        direct debit the bank returned or rejected."""
+        return self.filtered(lambda move: move.state == "posted" and move.payment_state in ("not_paid", "partial")
+                             and move.sepa_line_ids.filtered(lambda line: line.state in ("returned", "rejected")))
+
+    def _invoice_paid_hook(self):
+        """Odoo calls this once an invoice is paid, after any reconciliation (a payment, a bank statement line,
+        a manual match; ``account.move.line._reconcile_post_hook``): the dunning ladder may stop
+        (``_sepa_settled``)."""
+        result = super()._invoice_paid_hook()
+        self._sepa_settled()
+        return result
+
+    def _sepa_settled(self):
+        """These invoices were just paid or fully credited.  One in the dunning ladder (held, failed, waiting
+        to be re-presented) settled by anything but our own direct debit leaves it (``_sepa_stop_ladder``); a
+        subscription suspended for non-payment resumes when none of its invoices is still unpaid after a
+        failed collection (``sale.order._recurring_resume_if_paid``)."""
+        paid = self.filtered(lambda move: move.move_type == "out_invoice"
+                             and move.payment_state in ("paid", "in_payment", "reversed"))
+        if not self.env.context.get("recurring_sepa_collection"):
+            paid.filtered(lambda move: move.sepa_hold or move.sepa_failed_count or move.sepa_retry_date
+                          or move.sepa_activity_ids)._sepa_stop_ladder()
+        paid.sudo().recurring_order_id._recurring_resume_if_paid()
+
+    def _sepa_stop_ladder(self):
+        """These invoices were paid another way (a transfer, a manual payment, a credit note): no more hold,
+        no re-presentation, no failure count; their dunning to-dos are done, and the chatter says so."""
+        moves = self.sudo()
+        for move in moves:
+            move.message_post(body=self.env._(
+                "Paid another way after %(count)s failed direct debit(s): it is no longer held nor re-presented.",
+                count=move.sepa_failed_count or len(move.sepa_line_ids.filtered(
+                    lambda line: line.state in ("returned", "rejected")))))
+        moves.write({"sepa_hold": False, "sepa_failed_count": 0, "sepa_retry_date": False})
+        moves.sepa_activity_ids.action_feedback(feedback=self.env._("Paid another way."))
 
     def action_view_recurring_order(self):
         self.ensure_one()
@@ -272,6 +329,13 @@ class AccountMove(models.Model):
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
+
+    def _reconcile_post_hook(self, data):
+        """Odoo calls ``_invoice_paid_hook`` for the invoices a reconciliation paid, not for those it settled
+        with their credit note (payment status *Reversed*): those leave the dunning ladder too."""
+        result = super()._reconcile_post_hook(data)
+        data["not_paid_invoices"].filtered(lambda move: move.payment_state == "reversed")._sepa_settled()
+        return result
 
     recurring_period_start = fields.Date(
         string="Line Period Start", copy=False, readonly=True,

@@ -24,9 +24,11 @@ RUNNING_STATES = ("progress", "to_renew", "paused")
 # (e.g. its last period in arrears).
 # A paused one too: the period cut before its pause may be billed in arrears during
 # it, the one after it in advance; the schedule itself never bills a paused day.
-BILLABLE_STATES = ("progress", "to_renew", "paused", "closed")
+# A suspended one too (for non-payment): the schedule bills nothing from its first day suspended, but
+# a period served before it (in arrears) is billed on its usual day.
+BILLABLE_STATES = ("progress", "to_renew", "paused", "suspended", "closed")
 MANAGER_GROUP = "sale_weekly_subscription.group_subscription_manager"
-ALLOWED_ACTIONS = ("pause", "close", "reopen", "renew", "invoice_now")
+ALLOWED_ACTIONS = ("pause", "close", "reopen", "renew", "invoice_now", "resume")
 # kept by the add-on's own flows; see _recurring_check_protected
 PROTECTED_FIELDS = (
     "recurring_state", "recurring_invoiced_until", "recurring_schedule_start", "recurring_close_date",
@@ -52,9 +54,13 @@ class SaleOrder(models.Model):
              "running subscription applies from its next period not yet invoiced.")
     recurring_state = fields.Selection(
         [("draft", "Quotation"), ("progress", "In Progress"), ("to_renew", "To Renew"),
-         ("paused", "Paused"), ("closed", "Closed"), ("cancel", "Cancelled")],
+         ("paused", "Paused"), ("suspended", "Suspended for Non-payment"), ("closed", "Closed"),
+         ("cancel", "Cancelled")],
         string="Subscription Status", compute="_compute_recurring_state", store=True,
-        readonly=False, index=True, tracking=True, copy=False)
+        readonly=False, index=True, tracking=True, copy=False,
+        help="Suspended for Non-payment: a direct debit failed more often than the company re-presents it, and the "
+             "plan suspends deliveries then (After Failed Collections). Nothing is billed from the first day "
+             "suspended; it resumes once the unpaid invoices are paid, or by hand. Not counted as churn.")
     recurring_start_date = fields.Date(
         string="Start Date", default=lambda self: self.env.company._recurring_today(), tracking=True, copy=False,
         help="First day of service. The first period starts here; no invoice is dated "
@@ -127,6 +133,15 @@ class SaleOrder(models.Model):
     recurring_pause_banner = fields.Char(
         string="Paused Banner", compute="_compute_recurring_pause_banner",
         help="While paused: until when, and the day billing resumes, in one sentence.")
+    recurring_suspension_ids = fields.One2many(
+        "sale.recurring.suspension", "order_id", string="Suspensions", readonly=True, copy=False,
+        help="The times this subscription was suspended for non-payment.")
+    recurring_suspended_from = fields.Date(
+        string="Suspended From", compute="_compute_recurring_suspended_from", store=True,
+        help="While suspended for non-payment: the first day not delivered nor billed.")
+    recurring_suspension_banner = fields.Char(
+        string="Suspended Banner", compute="_compute_recurring_suspension_banner",
+        help="While suspended for non-payment: since when, and what resumes it, in one sentence.")
     recurring_mandate_id = fields.Many2one(
         "sale.recurring.mandate", string="Direct Debit Mandate", copy=False, check_company=True, tracking=True,
         domain="[('state', 'in', ('draft', 'active'))]",
@@ -139,6 +154,7 @@ class SaleOrder(models.Model):
     recurring_can_reopen = fields.Boolean(string="Can Be Reopened", compute="_compute_recurring_allowed")
     recurring_can_renew = fields.Boolean(string="Can Be Renewed", compute="_compute_recurring_allowed")
     recurring_can_invoice_now = fields.Boolean(string="Can Be Invoiced Now", compute="_compute_recurring_allowed")
+    recurring_can_resume = fields.Boolean(string="Can Be Resumed", compute="_compute_recurring_allowed")
     recurring_billing_error = fields.Text(
         string="Billing Error", copy=False, readonly=True,
         help="Why the billing run could not invoice this subscription last time. The run tries it "
@@ -179,7 +195,8 @@ class SaleOrder(models.Model):
         """The decision table of what this subscription allows now.
 
         Returns {action: None when allowed, else the translated reason}, for the actions
-        ``pause``, ``close``, ``reopen``, ``renew`` and ``invoice_now``.  The form's buttons, the
+        ``pause``, ``close``, ``reopen``, ``renew``, ``invoice_now`` and ``resume`` (a subscription
+        suspended for non-payment).  The form's buttons, the
         portal and the methods all read it (``_recurring_check_allowed``).
         """
         self.ensure_one()
@@ -194,9 +211,11 @@ class SaleOrder(models.Model):
             "Subscription %(order)s is being closed on %(day)s.", order=name, day=format_date(self.env, closing))
         not_running = self.env._("Subscription %(order)s is not running (%(state)s).", order=name, state=label)
         running = state in RUNNING_STATES
+        # suspended for non-payment: it can be closed (or resumed), not paused
+        closable = running or state == "suspended"
         return {
             "pause": (not running and not_running) or being_closed or None,
-            "close": (not running and not_running) or being_closed or None,
+            "close": (not closable and not_running) or being_closed or None,
             "reopen": None if state == "closed" or closing else self.env._(
                 "Subscription %(order)s is not closed.", order=name),
             "renew": (state not in ("progress", "to_renew") and not_running)
@@ -207,6 +226,8 @@ class SaleOrder(models.Model):
             "invoice_now": (state not in ("progress", "to_renew", "closed") and not_running)
             or (not self.recurring_next_period_start and self.env._(
                 "Subscription %(order)s has no period left to invoice.", order=name)) or None,
+            "resume": None if state == "suspended" else self.env._(
+                "Subscription %(order)s is not suspended for non-payment.", order=name),
         }
 
     def _recurring_check_allowed(self, action):
@@ -293,10 +314,39 @@ class SaleOrder(models.Model):
         return periods.next_boundary(day=day, **args)
 
     def _recurring_pauses(self):
-        """The engine's view of the pauses that hold (scheduled, running or done)."""
+        """The engine's view of the pauses that hold (scheduled, running or done), and of the
+        suspensions for non-payment (``sale.recurring.suspension._engine_pause``): the schedule bills
+        neither."""
         return tuple(periods.Pause(pause.start_date, pause.end_date)
                      for pause in self.recurring_pause_ids
-                     if pause.state != "cancel" and pause.start_date and pause.end_date)
+                     if pause.state != "cancel" and pause.start_date and pause.end_date) + \
+            self._recurring_suspension_pauses()
+
+    def _recurring_suspension_pauses(self):
+        """The suspensions for non-payment that hold (running, or ended after some days), as engine pauses."""
+        return tuple(suspension._engine_pause() for suspension in self.recurring_suspension_ids
+                     if suspension.state in ("running", "done", "closed"))
+
+    def _recurring_running_suspension(self):
+        """The suspension for non-payment running now, if any."""
+        return self.recurring_suspension_ids.filtered(lambda s: s.state == "running")[:1]
+
+    @api.depends("recurring_suspension_ids.state", "recurring_suspension_ids.start_date")
+    def _compute_recurring_suspended_from(self):
+        for order in self:
+            order.recurring_suspended_from = order._recurring_running_suspension().start_date
+
+    @api.depends("recurring_state", "recurring_suspended_from")
+    @api.depends_context("lang")
+    def _compute_recurring_suspension_banner(self):
+        for order in self:
+            if order.recurring_state != "suspended" or not order.recurring_suspended_from:
+                order.recurring_suspension_banner = False
+                continue
+            order.recurring_suspension_banner = self.env._(
+                "Suspended for non-payment from %(day)s: no delivery and no invoice until the invoices whose direct "
+                "debit failed are paid (it then resumes on its own), or until it is resumed by hand.",
+                day=format_date(self.env, order.recurring_suspended_from, date_format="medium"))
 
     @api.depends("recurring_next_invoice_date", "recurring_state")
     def _compute_invoice_status(self):
@@ -318,7 +368,8 @@ class SaleOrder(models.Model):
     @api.depends_context("lang")
     def _compute_recurring_closing_label(self):
         for order in self:
-            closing = order.recurring_close_date and order.recurring_state in ("progress", "to_renew", "paused")
+            closing = order.recurring_close_date and order.recurring_state in (
+                "progress", "to_renew", "paused", "suspended")
             order.recurring_closing_label = closing and self.env._(
                 "Closing on %(day)s", day=format_date(self.env, order.recurring_close_date))
 
@@ -354,7 +405,7 @@ class SaleOrder(models.Model):
             subscription_start=start,
             invoiced_until=self.recurring_invoiced_until or None,
             end=self.recurring_last_date or None,
-            pauses=self._recurring_pauses() if has_pauses else (),
+            pauses=self._recurring_pauses() if has_pauses or self.recurring_suspension_ids else (),
             # a one-off line is billed once, beside the schedule (_recurring_one_off_due)
             lines=tuple(line._recurring_engine_line() for line in self.order_line
                         if line._recurring_is_billed_per_period()),
@@ -371,9 +422,11 @@ class SaleOrder(models.Model):
         does not fetch every column of orders and lines to build the schedules."""
         self.fetch(["recurring_plan_id", "recurring_send_weekday", "recurring_start_date",
                     "recurring_schedule_start", "recurring_invoiced_until", "recurring_last_date",
-                    "recurring_close_date", "recurring_pause_ids", "order_line", "currency_id"])
+                    "recurring_close_date", "recurring_pause_ids", "recurring_suspension_ids", "order_line",
+                    "currency_id"])
         self.order_line.fetch(["display_type", "recurring_one_off", "price_subtotal", "tax_ids"])
         self.recurring_pause_ids.fetch(["state", "start_date", "end_date", "carry_over_lines", "carry_over_move_id"])
+        self.recurring_suspension_ids.fetch(["state", "start_date", "end_date"])
         self.currency_id.fetch(["rounding"])
         return self
 
@@ -402,16 +455,21 @@ class SaleOrder(models.Model):
         "recurring_plan_id.lead_in_policy", "recurring_plan_id.lead_in_merge_days",
         "recurring_send_weekday", "recurring_start_date", "recurring_schedule_start",
         "recurring_invoiced_until", "recurring_last_date", "recurring_state",
-        "recurring_pause_ids.state", "recurring_pause_ids.start_date", "recurring_pause_ids.end_date")
+        "recurring_pause_ids.state", "recurring_pause_ids.start_date", "recurring_pause_ids.end_date",
+        "recurring_suspension_ids.state", "recurring_suspension_ids.start_date", "recurring_suspension_ids.end_date")
     def _compute_recurring_schedule(self):
         """The next bill (``schedule.Schedule.bills``): the days it settles, a merged or free lead-in
-        included, and the date of its invoice."""
+        included, and the date of its invoice.  None after the first day of a running suspension for
+        non-payment: nothing is billed until it ends."""
         for order in self:
             bill = None
             if order.recurring_plan_id and order.recurring_start_date \
                     and periods.FIRST_DAY <= order.recurring_start_date <= periods.LAST_DAY \
                     and order.recurring_state != "cancel":
                 bill = next(order._recurring_schedule().bills(), None)
+                suspended = order._recurring_running_suspension()
+                if bill and suspended and bill.start >= suspended.start_date:
+                    bill = None
             order.recurring_next_period_start = bill and bill.start
             order.recurring_next_period_end = bill and bill.end
             order.recurring_next_invoice_date = bill and bill.invoice_date
@@ -531,7 +589,10 @@ class SaleOrder(models.Model):
         if not self.recurring_plan_id or not self.recurring_start_date:
             return []
         sched = self._recurring_schedule()
-        upcoming = [invoice for invoice in self._recurring_invoices(count + 1) if invoice.is_invoiced][:count]
+        # a running suspension for non-payment bills nothing from its first day: no invoice to show after it
+        suspended = self._recurring_running_suspension().start_date
+        upcoming = [invoice for invoice in self._recurring_invoices(count + 1) if invoice.is_invoiced
+                    and not (suspended and invoice.period.start >= suspended)][:count]
         # the one-off lines not billed yet go on the next invoice only
         one_off = self._recurring_one_off_untaxed()
         # the date the same-ranked invoice would have without the pauses

@@ -10,6 +10,7 @@ from odoo.fields import Domain
 from odoo.tools import format_amount, format_date
 
 from ..engine import periods, schedule
+from .sale_order import MANAGER_GROUP
 
 _logger = logging.getLogger(__name__)
 
@@ -124,6 +125,8 @@ class SaleOrder(models.Model):
         }
         if close_date <= today:
             vals["recurring_state"] = "closed"
+            # closed while suspended for non-payment: the suspension ends with the service
+            self.recurring_suspension_ids._end(close_date + timedelta(days=1), "closed")
         later = self.recurring_pause_ids.filtered(lambda p: p.state == "scheduled" and p.start_date > close_date)
         later.action_cancel()
         self._recurring_flow_write(vals)
@@ -155,7 +158,8 @@ class SaleOrder(models.Model):
         today = self._recurring_today()
         last = self.recurring_last_date
         vals = {
-            "recurring_state": "progress",
+            # a close announced while suspended for non-payment is taken back: still suspended
+            "recurring_state": "suspended" if self.recurring_state == "suspended" else "progress",
             "recurring_close_date": False,
             "recurring_close_reason_id": False,
             "recurring_close_comment": False,
@@ -240,8 +244,10 @@ class SaleOrder(models.Model):
         A closed subscription still bills the periods it was in service for (its
         last period in arrears, say): the billing run includes closed ones.
         """
-        ended = self.filtered(lambda o: o.recurring_state in ("progress", "to_renew", "paused")
+        ended = self.filtered(lambda o: o.recurring_state in ("progress", "to_renew", "paused", "suspended")
                               and o.recurring_last_date and o.recurring_last_date < o._recurring_today())
+        for order in ended.filtered(lambda o: o.recurring_state == "suspended"):
+            order.recurring_suspension_ids._end(order.recurring_last_date + timedelta(days=1), "closed")
         end_of_term = self.env.ref("sale_weekly_subscription.close_reason_end_of_term", raise_if_not_found=False)
         (ended - ended.filtered("recurring_close_reason_id"))._recurring_flow_write(
             {"recurring_close_reason_id": end_of_term.id if end_of_term else False})
@@ -258,7 +264,7 @@ class SaleOrder(models.Model):
     def _cron_recurring_terms(self):
         """Daily: renew what is due, then close what has ended."""
         base = [("state", "=", "sale"), ("recurring_plan_id", "!=", False),
-                ("recurring_state", "in", ("progress", "to_renew", "paused"))]
+                ("recurring_state", "in", ("progress", "to_renew", "paused", "suspended"))]
         renewing = self.search([
             *base, ("recurring_end_date", "!=", False), ("recurring_close_date", "=", False),
             ("recurring_plan_id.renewal_type", "!=", "none")])
@@ -282,3 +288,81 @@ class SaleOrder(models.Model):
             "target": "new",
             "context": {"default_order_id": self.id},
         }
+
+    # -- suspension for non-payment ------------------------------------------
+
+    def _recurring_suspend(self, invoices):
+        """Suspend these subscriptions for non-payment (plan: *After Failed Collections* is *Suspend
+        deliveries*): ``invoices`` failed to be collected too often.
+
+        The suspension starts on the first period boundary not yet invoiced from today (the rule of the
+        Pause button's default start, ``_recurring_next_boundary``): every invoice already made stays as
+        it is and is owed; nothing is billed from that day.  The responsible gets an activity, the
+        chatter says so.  A subscription suspended already only records the new unpaid invoices."""
+        Suspension = self.env["sale.recurring.suspension"].sudo()
+        for order in self:
+            mine = invoices.filtered(lambda move, o=order: move.recurring_order_id == o)
+            running = order._recurring_running_suspension()
+            if running:
+                running.sudo().invoice_ids |= mine
+                continue
+            start = order._recurring_next_boundary(order._recurring_today())
+            names = ", ".join(mine.mapped("name"))
+            activity = order.activity_schedule(
+                "mail.mail_activity_data_todo", summary=self.env._("Suspended for non-payment"),
+                note=self.env._(
+                    "The direct debit of %(invoices)s failed too often: %(order)s is suspended from %(day)s. It "
+                    "resumes on its own once they are paid; or resume it, or close it, by hand.",
+                    invoices=names, order=order.display_name, day=format_date(self.env, start)),
+                user_id=order._recurring_error_responsible().id)
+            Suspension.create({"order_id": order.id, "start_date": start, "invoice_ids": [(6, 0, mine.ids)],
+                               "activity_id": activity.id})
+            order._recurring_flow_write({"recurring_state": "suspended"})
+            order.message_post(body=self.env._(
+                "Suspended for non-payment: the direct debit of %(invoices)s failed %(count)s times. No delivery "
+                "and no invoice from %(day)s; the subscription resumes on its own once the unpaid invoices are "
+                "paid.", invoices=names, count=order.company_id.sepa_represent_max + 1,
+                day=format_date(self.env, start)))
+
+    def _recurring_resume(self, resumed_by):
+        """End the suspension for non-payment of these subscriptions today: billing starts again from today
+        (the schedule picks up as after a pause that ended yesterday: same rhythm, send day and anchoring),
+        or, resumed before the first day suspended, nothing was suspended.  ``resumed_by``: "payment" or
+        "user"."""
+        for order in self.filtered(lambda o: o.recurring_state == "suspended"):
+            today = order._recurring_today()
+            order.recurring_suspension_ids.sudo()._end(today, "done", resumed_by)
+            paused = "running" in order.recurring_pause_ids.mapped("state")
+            order._recurring_flow_write({"recurring_state": "paused" if paused else "progress"})
+            order._recurring_update_renewals()
+            if resumed_by == "payment":
+                why = self.env._("Resumed: the invoices whose direct debit failed are paid.")
+            else:
+                why = self.env._("Resumed by %(user)s.", user=self.env.user.name)
+            order.message_post(body=self.env._(
+                "%(why)s Deliveries and billing start again on %(day)s; next invoice on %(next)s.", why=why,
+                day=format_date(self.env, today),
+                next=format_date(self.env, order.recurring_next_invoice_date)
+                if order.recurring_next_invoice_date else "-"))
+
+    def _recurring_resume_if_paid(self):
+        """Resume the suspended subscriptions of ``self`` none of whose invoices is still unpaid after a
+        failed collection (``account.move._sepa_unpaid_after_failure``)."""
+        suspended = self.filtered(lambda o: o.recurring_state == "suspended")
+        if not suspended:
+            return
+        unpaid = self.env["account.move"].sudo().search([
+            ("recurring_order_id", "in", suspended.ids), ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial"))])._sepa_unpaid_after_failure()
+        (suspended - unpaid.recurring_order_id)._recurring_resume("payment")
+
+    def action_recurring_resume(self):
+        """Resume by hand a subscription suspended for non-payment: billing starts again today, whatever its
+        invoices (still held ones stay held).  Invoicing users and subscription administrators only."""
+        if not (self.env.user.has_group("account.group_account_invoice") or self.env.user.has_group(MANAGER_GROUP)):
+            raise AccessError(self.env._(
+                "Only invoicing users and subscription administrators can resume a subscription suspended for "
+                "non-payment."))
+        self._recurring_check_allowed("resume")
+        self._recurring_resume("user")
+        return True

@@ -9,7 +9,9 @@ from ..engine import forecast
 from ..utils import bulk
 from .sale_recurring_plan import WEEKDAYS
 
-FORECAST_STATES = ("progress", "to_renew", "paused", "closed")
+# a subscription suspended for non-payment expects nothing from its first day suspended (its schedule
+# bills nothing then), but a period served before it may still be billed (in arrears)
+FORECAST_STATES = ("progress", "to_renew", "paused", "suspended", "closed")
 COLUMNS = ("company_id", "currency_id", "order_id", "plan_id", "partner_id", "user_id", "send_weekday", "month",
            "amount", "invoice_count")
 

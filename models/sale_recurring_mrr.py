@@ -15,8 +15,11 @@ NET_NEW_MOVEMENTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contractio
 MOVEMENTS = [
     ("new", "New"), ("expansion", "Expansion"), ("contraction", "Contraction"), ("churn", "Churn"),
     ("closed", "Closed, No Churn"),
-    ("reactivation", "Reactivation"), ("paused", "Paused"), ("resumed", "Resumed"), ("stable", "Stable"),
+    ("reactivation", "Reactivation"), ("paused", "Paused"), ("suspended", "Suspended for Non-payment"),
+    ("resumed", "Resumed"), ("stable", "Stable"),
 ]
+# out of MRR without being churn: a pause, a suspension for non-payment
+ASIDE_STATUSES = ("paused", "suspended")
 
 
 class SaleRecurringMrr(models.Model):
@@ -55,14 +58,17 @@ class SaleRecurringMrr(models.Model):
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     month = fields.Date(readonly=True, index=True, help="First day of the month; the figures are at its end.")
     status = fields.Selection(
-        [("active", "Active"), ("paused", "Paused"), ("closed", "Closed")], readonly=True,
-        help="The subscription at the month end: running, in a pause (out of MRR, not churn), or closed.")
+        [("active", "Active"), ("paused", "Paused"), ("suspended", "Suspended for Non-payment"), ("closed", "Closed")],
+        readonly=True,
+        help="The subscription at the month end: running, in a pause (out of MRR, not churn), suspended for "
+             "non-payment (out of MRR, not churn: its MRR is told apart as the movement 'Suspended for "
+             "Non-payment'), or closed.")
     mrr = fields.Monetary(string="MRR", readonly=True, help="Monthly recurring revenue at the month end, untaxed.")
     movement = fields.Selection(
         MOVEMENTS, readonly=True,
         help="How the MRR moved since the previous month end: new, expansion or contraction (price), churn "
              "(closed), closed with a reason that is no churn (a move to another plan, say), reactivation, "
-             "paused or resumed (a pause is no churn).")
+             "paused, suspended for non-payment, or resumed (neither a pause nor a suspension is churn).")
     movement_amount = fields.Monetary(readonly=True, help="MRR change since the previous month end.")
     frozen = fields.Boolean(
         readonly=True,
@@ -72,10 +78,10 @@ class SaleRecurringMrr(models.Model):
 
     @api.model
     def _movement(self, previous, current, status, had_before, previous_status=None):
-        if status == "paused":
-            return "paused" if previous else "stable"
+        if status in ASIDE_STATUSES:
+            return status if previous else "stable"
         if not previous and current:
-            if previous_status == "paused":
+            if previous_status in ASIDE_STATUSES:
                 return "resumed"
             return "reactivation" if had_before else "new"
         if previous and not current:
@@ -103,7 +109,7 @@ class SaleRecurringMrr(models.Model):
                             "recurring_state", "recurring_close_reason_id"], load=None)
         no_churn = set(self.env["sale.recurring.close.reason"].with_context(active_test=False).search(
             [("is_churn", "=", False)]).ids)
-        amounts, paused_days = {}, defaultdict(set)
+        amounts, paused_days, suspended_days = {}, defaultdict(set), defaultdict(set)
         schedules = orders.with_context(recurring_rhythms={})._recurring_prefetch_schedules()
         for order, values in zip(schedules, data, strict=True):
             sched = order._recurring_schedule()
@@ -114,10 +120,13 @@ class SaleRecurringMrr(models.Model):
             amounts[order.id] = [schedule.full_amount(sched)]
             for pause in sched.pauses:
                 paused_days[order.id].update(end for end in ends if pause.start <= end <= pause.end)
+            for pause in order._recurring_suspension_pauses():
+                suspended_days[order.id].update(end for end in ends if pause.start <= end <= pause.end)
         frozen = {(row["order_id"][0], row["month"]): (row["status"], row["mrr"]) for row in self.search_read(
             [("company_id", "in", companies.ids), ("frozen", "=", True), ("month", ">=", first)],
             ["order_id", "month", "status", "mrr"])}
         context = self._rebuild_context(orders, today)
+        context["suspended"] = suspended_days
         context["billed"] = self._billed_month_ends(orders, [
             end for month, end in zip(month_list, ends, strict=True) if end < forecast.month_start(today)])
         rows = []
@@ -189,6 +198,7 @@ class SaleRecurringMrr(models.Model):
         rows, previous, had_before, previous_status = [], 0.0, False, None
         start, last = order["recurring_start_date"], order["recurring_last_date"]
         paused = paused_days.get(order["id"], ())
+        suspended = context.get("suspended", {}).get(order["id"], ())
         running = order["recurring_state"] not in ("draft", "cancel")
         order_id = order["id"]
         billed = context["billed"]
@@ -200,7 +210,8 @@ class SaleRecurringMrr(models.Model):
             # the status at the month end, inlined: this loop runs months x subscriptions times
             if not running or start > end:
                 continue
-            status = "closed" if last and last < end else "paused" if end in paused else "active"
+            status = "closed" if last and last < end else "suspended" if end in suspended \
+                else "paused" if end in paused else "active"
             # a month that is over: what was billed for its last day; this month: as of today
             current = billed.get((order_id, end), value) if status == "active" else 0.0
             if status == "closed" and not previous:
@@ -265,8 +276,14 @@ class SaleRecurringMrrMonth(models.Model):
              "not paused) but had some before: reopened or renewed late.")
     paused_mrr = fields.Monetary(string="Paused MRR", readonly=True,
                                  help="MRR of subscriptions that paused this month: out of MRR, not churn.")
+    suspended_mrr = fields.Monetary(
+        string="Suspended MRR", readonly=True,
+        help="MRR of subscriptions suspended for non-payment this month: out of MRR, not churn (negative).")
+    suspended_count = fields.Integer(
+        string="Suspended", readonly=True, help="Subscriptions suspended for non-payment at the month end.")
     resumed_mrr = fields.Monetary(string="Resumed MRR", readonly=True,
-                                  help="MRR back from subscriptions that were paused at the previous month end.")
+                                  help="MRR back from subscriptions that were paused or suspended at the previous "
+                                       "month end.")
     active_count = fields.Integer(string="Active", readonly=True)
     paused_count = fields.Integer(string="Paused", readonly=True)
     new_count = fields.Integer(string="New Subscriptions", readonly=True, help="Subscriptions that started this month.")
@@ -292,9 +309,11 @@ class SaleRecurringMrrMonth(models.Model):
                            SUM(CASE WHEN movement = 'reactivation' THEN movement_amount ELSE 0 END)
                                AS reactivation_mrr,
                            SUM(CASE WHEN movement = 'paused' THEN movement_amount ELSE 0 END) AS paused_mrr,
+                           SUM(CASE WHEN movement = 'suspended' THEN movement_amount ELSE 0 END) AS suspended_mrr,
                            SUM(CASE WHEN movement = 'resumed' THEN movement_amount ELSE 0 END) AS resumed_mrr,
                            COUNT(*) FILTER (WHERE status = 'active') AS active_count,
                            COUNT(*) FILTER (WHERE status = 'paused') AS paused_count,
+                           COUNT(*) FILTER (WHERE status = 'suspended') AS suspended_count,
                            COUNT(*) FILTER (WHERE movement = 'new') AS new_count,
                            COUNT(*) FILTER (WHERE movement = 'churn') AS closed_count
                       FROM sale_recurring_mrr

@@ -179,11 +179,13 @@ class SaleRecurringPlan(models.Model):
              "billed and 'Invoiced Until' moves on. A period whose paid pause days are deducted always gets "
              "its invoice, to show the deduction. Untick to post a 0.00 invoice every period.")
     unpaid_action = fields.Selection(
-        [("keep", "Keep billing"), ("close", "Close the subscription")], string="After Failed Collections",
-        required=True, default="keep",
-        help="When an invoice's direct debit has failed more than the company's 'Re-present At Most' times: keep "
-             "billing (the invoice is held, the responsible gets an activity), or close the subscription today "
-             "with the reason 'Unpaid'.")
+        [("keep", "Keep billing"), ("suspend", "Suspend deliveries"), ("close", "Close the subscription")],
+        string="After Failed Collections", required=True, default="keep",
+        help="When an invoice's direct debit has failed more than the company's 'Re-present At Most' times (the "
+             "invoice is then held, and the responsible gets an activity): keep billing; suspend deliveries (the "
+             "subscription is 'Suspended for Non-payment' from its first period not yet invoiced: nothing is "
+             "billed nor collected, and it resumes on its own once the unpaid invoices are paid, any way); or "
+             "close the subscription today with the reason 'Unpaid invoices'.")
     charge_return_fees = fields.Boolean(
         help="The bank's charges on a returned direct debit are billed to the subscriber, as a line of its own "
              "on their next invoice.")

@@ -86,7 +86,8 @@ class SaleRecurringReturnReason(models.Model):
                 "Revoked: the bank returned a collection with %(reason)s.", reason=self.display_name))
             invoices._sepa_schedule_activity(self.env._("Get a new direct-debit mandate"), self.env._(
                 "The bank returned the direct debit with %(reason)s: the mandate is revoked. Ask the customer for "
-                "a new mandate, or another way to pay.", reason=self.display_name))
+                "a new mandate, or another way to pay.", reason=self.display_name),
+                remember=False)  # about the mandate: an invoice paid another way does not settle it
         elif self.action == "hold":
             invoices.write({"sepa_hold": True})
             invoices._sepa_schedule_activity(self.env._("Direct debit disputed"), self.env._(

@@ -53,7 +53,31 @@ class SaleRecurringSepaBatch(models.Model):
     collection_move_id = fields.Many2one(
         "account.move", string="Collection Entry", readonly=True, copy=False,
         help="The bank journal entry of the collection: one line per invoice, reconciled with it.")
+    collection_move_ids = fields.Many2many(
+        "account.move", string="Collection Entries", compute="_compute_collection_move_ids",
+        help="Every bank journal entry that booked collections of this batch: one, or one per credit when the "
+             "bank booked the batch in several (per payment block, per transaction). 'Collection Entry' is the "
+             "last one; each invoice's payment line links to its own.")
+    collection_move_count = fields.Integer(string="Collection Entry Count", compute="_compute_collection_move_ids")
     returned_count = fields.Integer(compute="_compute_returned_count")
+
+    @api.depends("line_ids.payment_line_id", "collection_move_id")
+    def _compute_collection_move_ids(self):
+        for batch in self:
+            moves = batch.line_ids.payment_line_id.move_id | batch.collection_move_id
+            batch.collection_move_ids = moves.sorted("id")
+            batch.collection_move_count = len(moves)
+
+    def action_view_collection_moves(self):
+        """The batch's collection entries: the one entry, or the list of them."""
+        self.ensure_one()
+        moves = self.collection_move_ids
+        action = {"type": "ir.actions.act_window", "name": self.env._("Collection Entries"),
+                  "res_model": "account.move", "context": {"create": False}}
+        if len(moves) == 1:
+            return {**action, "res_id": moves.id, "view_mode": "form", "views": [(False, "form")]}
+        return {**action, "domain": [("id", "in", moves.ids)], "view_mode": "list,form",
+                "views": [(False, "list"), (False, "form")]}
 
     def _compute_returned_count(self):
         counts = dict(self.env["sale.recurring.sepa.line"]._read_group(
@@ -179,6 +203,11 @@ class SaleRecurringSepaBatch(models.Model):
             return [self.env._("Invoice %(invoice)s (%(partner)s) is not a posted, unpaid customer invoice.", **who)]
         if not mandate:
             return [self.env._("Invoice %(invoice)s (%(partner)s): the field 'Mandate' is empty.", **who)]
+        order = invoice.recurring_order_id
+        if order.recurring_state == "suspended":
+            return [self.env._("Invoice %(invoice)s (%(partner)s): its subscription %(order)s is suspended for "
+                               "non-payment (field 'Subscription Status'); it is collected again once it resumes.",
+                               order=order.name, **who)]
         if mandate.state != "active":
             state = dict(mandate._fields["state"]._description_selection(self.env))[mandate.state]
             return [self.env._("Invoice %(invoice)s (%(partner)s): the mandate %(mandate)s is %(state)s.",
@@ -406,7 +435,8 @@ class SaleRecurringSepaBatch(models.Model):
             plan.append(receivable + payment_line)
             line.payment_line_id = payment_line
         lines.state = "collected"
-        self.env["account.move.line"]._reconcile_plan(plan)
+        # paid by our own direct debit: the dunning ladder does not stop (account.move._invoice_paid_hook)
+        self.env["account.move.line"].with_context(recurring_sepa_collection=True)._reconcile_plan(plan)
         self.collection_move_id = move
 
     def _book_returns(self, lines, reason_code, day):

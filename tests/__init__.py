@@ -25,3 +25,4 @@ from . import test_reporting
 from . import test_one_off
 from . import test_bank_layouts
 from . import test_correction
+from . import test_dunning

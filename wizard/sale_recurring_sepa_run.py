@@ -85,6 +85,8 @@ class SaleRecurringSepaRun(models.TransientModel):
             return "mandate"
         if invoice.sepa_hold:
             return "hold"
+        if invoice.recurring_order_id.recurring_state == "suspended":
+            return "suspended"
         if invoice.sepa_retry_date and invoice.sepa_retry_date > self.collection_date:
             return "retry"
         # the debtor was told the date: never collect before it
@@ -106,6 +108,7 @@ class SaleRecurringSepaRun(models.TransientModel):
             "mandate": self.env._("no active mandate of this scheme"),
             "notice": self.env._("not yet pre-notified by the collection date"),
             "hold": self.env._("held from direct debit (disputed, refunded, or failed too often)"),
+            "suspended": self.env._("subscription suspended for non-payment: collected again once it resumes"),
             "retry": self.env._("returned lately: re-presented on a later collection date"),
             "due": self.env._("not due by the collection date"),
         }
