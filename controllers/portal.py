@@ -117,8 +117,8 @@ class SubscriptionPortal(CustomerPortal):
         return result
 
     def _change_periods(self, order):
-        """The periods whose box the subscriber may still change: [(first day, label, cut-off)], those of
-        the next invoices whose cut-off has not passed."""
+        """The periods whose box the subscriber may still change: [(first day, label, cut-off in words)],
+        those of the next invoices whose cut-off has not passed."""
         if not order.recurring_next_period_start:
             return []
         found = []
@@ -126,7 +126,7 @@ class SubscriptionPortal(CustomerPortal):
             for period in invoice.periods:
                 if order._recurring_before_cutoff(period.start):
                     found.append((period.start, order._recurring_period_label(period.start, period.end),
-                                  order._recurring_cutoff(period.start).replace(tzinfo=None)))
+                                  order.with_context(lang=request.env.lang)._recurring_cutoff_text(period.start)))
         return found
 
     def _change_page_values(self, order):

@@ -9,7 +9,7 @@ from babel.dates import get_month_names
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import format_date
+from odoo.tools import format_date, format_time
 from odoo.tools.misc import babel_locale_parse
 
 from odoo.addons.account.tools import format_structured_reference_iso
@@ -376,7 +376,8 @@ class SaleOrder(models.Model):
         self.fetch(["recurring_plan_id", "recurring_send_weekday", "recurring_start_date",
                     "recurring_schedule_start", "recurring_invoiced_until", "recurring_last_date",
                     "recurring_close_date", "recurring_pause_ids", "order_line", "currency_id"])
-        self.order_line.fetch(["display_type", "recurring_one_off", "price_subtotal", "tax_ids"])
+        self.order_line.fetch(["display_type", "recurring_one_off", "price_subtotal", "tax_ids",
+                               "recurring_change_ids"])
         self.recurring_pause_ids.fetch(["state", "start_date", "end_date", "carry_over_lines", "carry_over_move_id"])
         self.currency_id.fetch(["rounding"])
         return self
@@ -680,6 +681,13 @@ class SaleOrder(models.Model):
         plan = self.recurring_plan_id
         local = periods.cutoff(day, plan.cutoff_days, plan._cutoff_minutes())
         return (self.company_id or self.env.company)._recurring_tz().localize(local)
+
+    def _recurring_cutoff_text(self, day):
+        """The cut-off of the period starting on ``day`` in words, in the company's time zone and the
+        environment's language: 'December 6, 2026 at 11:59 PM'."""
+        local = self._recurring_cutoff(day)
+        return self.env._("%(day)s at %(time)s", day=format_date(self.env, local.date(), date_format="long"),
+                          time=format_time(self.env, local.time(), time_format="short"))
 
     def _recurring_before_cutoff(self, day):
         """True while the period starting on ``day`` may still be skipped or changed by the

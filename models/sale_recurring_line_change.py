@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import format_date, format_datetime
+from odoo.tools import format_date
 
 from ..engine import periods, schedule
 from .sale_order import RUNNING_STATES
@@ -148,8 +148,7 @@ class SaleRecurringLineChange(models.Model):
                 raise UserError(self.env._(
                     "Too late to change the box of %(day)s: changes closed on %(cutoff)s.",
                     day=format_date(self.env, change.date, date_format="long"),
-                    cutoff=format_datetime(self.env, order._recurring_cutoff(change.date).replace(tzinfo=None),
-                                           tz="UTC", dt_format="long")))
+                    cutoff=order._recurring_cutoff_text(change.date)))
 
     @api.model_create_multi
     def create(self, vals_list):
