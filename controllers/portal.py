@@ -8,6 +8,8 @@ from odoo.http import request, route
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
+from ..models.sale_order import RUNNING_STATES
+
 # what the pause form may send: nothing looser is read
 STRICT_WEEKS = re.compile(r"[0-9]{1,3}")
 STRICT_ID = re.compile(r"[0-9]{1,9}")
@@ -130,7 +132,8 @@ class SubscriptionPortal(CustomerPortal):
         return found
 
     def _change_page_values(self, order):
-        changeable = self._changeable_lines(order) if order.recurring_state in ("progress", "to_renew") else []
+        # the model's rule (``sale.recurring.line.change._check_period``): a running or paused subscription
+        changeable = self._changeable_lines(order) if order.recurring_state in RUNNING_STATES else []
         return {
             "changeable": changeable,
             "change_periods": self._change_periods(order) if changeable else [],

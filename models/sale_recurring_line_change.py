@@ -155,11 +155,13 @@ class SaleRecurringLineChange(models.Model):
         changes = super().create(vals_list)
         changes._check_period()
         changes._check_portal_rules()
+        changes.order_id._recurring_forget_failure()  # what it bills changed: a failed run tries again
         for change in changes:
             change.order_id.message_post(body=change._recurring_message(self.env._("Line change scheduled")))
         return changes
 
     def write(self, vals):
+        self.check_access("write")
         locked = any(change.state != "scheduled" or change.requested_by == "portal" for change in self)
         if locked and set(vals) & {"order_id", "line_id", "date", "scope", "product_id", "quantity"} \
                 and not self.env.context.get("recurring_line_change_flow"):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -301,7 +301,7 @@ class TestPortalLineChange(LineChangeCase, HttpCase):
         self.assertEqual((change.quantity, change.scope, change.requested_by, change.state),
                          (3.0, "once", "portal", "scheduled"))
         self.assertRegex(response.text, r'(?s)o_portal_next_invoice_total"[^>]*>.{0,200}?77\.40')
-        self.assertRegex(response.text, r'(?s)Coffee \(Beans\).{0,200}?<td class="text-end">3</td>')
+        self.assertRegex(response.text, r'(?s)Coffee \(Beans\)\nweek 50 2026.{0,200}?>3</td>')
         # again for the same box: the new change replaces the first
         self._post(f"{self.url}/change", **self._form(self.order_a, quantity="2", product_id=str(self.ground.id)))
         self.assertEqual(self._changes(self.order_a).mapped("state"), ["cancel", "scheduled"])
@@ -342,3 +342,16 @@ class TestPortalLineChange(LineChangeCase, HttpCase):
         response = self.url_open(f"{self.url}/change", data=self._form(self.order_a))
         self.assertEqual(response.status_code, 400)
         self.assertFalse(self._changes(self.order_a))
+
+    def test_a_portal_user_reads_only_their_own_changes_and_makes_none_by_rpc(self):
+        mine = self._change(self.order_a, "2026-12-07", 2, requested_by="portal")
+        theirs = self._change(self.order_b, "2026-12-07", 2, requested_by="portal")
+        Change = self.env["sale.recurring.line.change"].with_user(self.portal_a)
+        self.assertEqual(Change.search([]), mine)
+        with self.assertRaises(AccessError):
+            theirs.with_user(self.portal_a).read(["quantity"])
+        with self.assertRaises(AccessError):
+            Change.create({"order_id": self.order_a.id, "line_id": self._coffee_line(self.order_a).id,
+                           "product_id": self.beans.id, "quantity": 4, "date": "2026-12-14"})
+        with self.assertRaises(AccessError):
+            mine.with_user(self.portal_a).write({"quantity": 4})
