@@ -275,5 +275,6 @@ class SaleRecurringLineChange(models.Model):
         existing = self.search([("line_id", "=", line.id), ("date", "=", day), ("scope", "=", scope),
                                 ("state", "=", "scheduled")])
         existing.action_cancel()
+        existing.flush_recordset(["state"])  # the unique index sees it cancelled before the new one
         return self.create({"order_id": order.id, "line_id": line.id, "product_id": product.id,
                             "quantity": quantity, "date": day, "scope": scope, "requested_by": "portal"})
