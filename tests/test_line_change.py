@@ -8,7 +8,7 @@ from psycopg2 import IntegrityError
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import SubscriptionCase
@@ -216,6 +216,26 @@ class TestLineChange(LineChangeCase):
                 "quantity": 2, "date": "2026-12-07"})
             self.assertEqual(order.with_user(self.user).recurring_line_change_ids, change)
             change.with_user(self.user).action_cancel()
+
+    def test_an_accountant_adds_a_change_after_the_cut_off_on_the_subscription_form(self):
+        order = self._subscribe()
+        company = self.company_data["company"]
+        accountant = new_test_user(self.env, login="box_accountant", groups="account.group_account_invoice",
+                                   company_id=company.id, company_ids=[Command.set(company.ids)])
+        with freeze_time("2026-12-07 06:00"):  # the subscriber's cut-off for this box was last night
+            form = Form(order.with_user(accountant), view="sale_weekly_subscription.sale_order_subscription_view_form")
+            with form.recurring_line_change_ids.new() as change:
+                change.line_id = self._coffee_line(order)
+                self.assertEqual((change.product_id, change.quantity), (self.beans, 1.0))
+                change.date = D(2026, 12, 7)
+                change.product_id = self.ground
+                change.quantity = 2
+            form.save()
+            change = order.recurring_line_change_ids
+            self.assertEqual((change.requested_by, change.price_unit), ("back_office", 13.50))
+            self.assertEqual(self._upcoming(order, 1), [(D(2026, 12, 7), 66.90)])
+            change.with_user(accountant).action_cancel()
+            self.assertEqual(self._upcoming(order, 1), [(D(2026, 12, 7), 52.40)])
 
     def test_the_forecast_equals_the_invoices_with_changes(self):
         order = self._subscribe()
