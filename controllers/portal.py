@@ -8,8 +8,13 @@ from odoo.http import request, route
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
+from ..models.sale_order import RUNNING_STATES
+
 # what the pause form may send: nothing looser is read
 STRICT_WEEKS = re.compile(r"[0-9]{1,3}")
+STRICT_ID = re.compile(r"[0-9]{1,9}")
+STRICT_QUANTITY = re.compile(r"[0-9]{1,4}")
+CHANGE_PERIODS = 6  # the next box, and the few after it, can be changed on the portal
 STRICT_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -92,7 +97,85 @@ class SubscriptionPortal(CustomerPortal):
             "error": error,
             "form": form or {},
         })
+        values.update(self._change_page_values(order))
         return values
+
+    # -- Change the next box: a line's quantity or variant, for one period or from it on -----------
+
+    def _changeable_lines(self, order):
+        """The lines of ``order`` its subscriber may change (the plan's *Subscriber May Change*), with the
+        plan's rule: [(line, rule)].  A line at 0 whose product has another line is left out (the old
+        variant of a switch from then on)."""
+        lines = order.order_line.filtered(lambda line: line._recurring_is_billed_per_period())
+        result = []
+        for line in lines:
+            rule = line._recurring_portal_rule()
+            if not rule:
+                continue
+            if not line.product_uom_qty and (lines - line).filtered(
+                    lambda other, line=line: other.product_id.product_tmpl_id == line.product_id.product_tmpl_id):
+                continue
+            result.append((line, rule))
+        return result
+
+    def _change_periods(self, order):
+        """The periods whose box the subscriber may still change: [(first day, label, cut-off in words)],
+        those of the next invoices whose cut-off has not passed."""
+        if not order.recurring_next_period_start:
+            return []
+        found = []
+        for invoice in order._recurring_invoices(CHANGE_PERIODS):
+            for period in invoice.periods:
+                if order._recurring_before_cutoff(period.start):
+                    found.append((period.start, order._recurring_period_label(period.start, period.end),
+                                  order.with_context(lang=request.env.lang)._recurring_cutoff_text(period.start)))
+        return found
+
+    def _change_page_values(self, order):
+        # the model's rule (``sale.recurring.line.change._check_period``): a running or paused subscription
+        changeable = self._changeable_lines(order) if order.recurring_state in RUNNING_STATES else []
+        return {
+            "changeable": changeable,
+            "change_periods": self._change_periods(order) if changeable else [],
+            "variants": {line.id: line.product_id.product_tmpl_id.product_variant_ids.filtered("sale_ok")
+                         for line, _rule in changeable},
+            "next_lines": order._recurring_next_invoice_lines(),
+            "line_changes": order.recurring_line_change_ids.filtered(
+                lambda change: change.state == "scheduled").sorted("date"),
+        }
+
+    @route("/my/subscriptions/<int:order_id>/change", type="http", auth="user", website=True, methods=["POST"])
+    def portal_change_line(self, order_id, line_id=None, product_id=None, quantity=None, date=None, scope=None,
+                           **kw):
+        """Change the next box: one line's quantity or variant, for one period (``scope`` "once") or from
+        it on ("from").  The line must be one of the user's own subscription; the plan's limits and the
+        cut-off are the model's rules (``sale.recurring.line.change``)."""
+        order = self._own_subscription(order_id)
+        if not order:
+            return request.not_found()
+        line = order.order_line.filtered(lambda own: str(own.id) == line_id) \
+            if isinstance(line_id, str) and STRICT_ID.fullmatch(line_id) else None
+        if not line:
+            return request.not_found()
+        env = request.env
+        form = {"line_id": line_id, "product_id": product_id, "quantity": quantity, "date": date, "scope": scope}
+        try:
+            product = line.product_id.product_tmpl_id.product_variant_ids.filtered(
+                lambda p: str(p.id) == product_id) if isinstance(product_id, str) else None
+            try:
+                day = fields.Date.to_date(date) if isinstance(date, str) and STRICT_DATE.fullmatch(date) else None
+            except (TypeError, ValueError, OverflowError):
+                day = None
+            if not product or not day or scope not in ("once", "from") \
+                    or not (isinstance(quantity, str) and STRICT_QUANTITY.fullmatch(quantity)):
+                raise UserError(env._("Choose a product, a whole quantity and the box to change."))
+            with env.cr.savepoint():
+                env["sale.recurring.line.change"].sudo().with_context(lang=env.lang)._recurring_portal_change(
+                    order, line, product, int(quantity), day, scope)
+        except (UserError, ValidationError) as error:
+            return request.render("sale_weekly_subscription.portal_my_subscription",
+                                  self._subscription_page_values(order, error=str(error.args[0]), form=form))
+        return request.redirect(f"/my/subscriptions/{order.id}?changed=1")
 
     @route("/my/subscriptions/<int:order_id>", type="http", auth="user", website=True)
     def portal_my_subscription(self, order_id, cancel=None, **kw):

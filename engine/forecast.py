@@ -44,8 +44,8 @@ def expected_periods(sched, first_day, last_day):
             end = periods.extend_term(sched.rhythm, sched.segment_start, end, sched.renewal_periods,
                                       pauses=sched.pauses)
         sched = replace(sched, end=end)
-    full = schedule.full_amount(sched)
     found = []
+    changed_until = schedule.last_change(sched.lines)
     quiet_from = max([pause.end for pause in sched.pauses], default=None)
     fast_step = timedelta(weeks=sched.rhythm.interval) if sched.rhythm.unit == periods.WEEK else None
     # the shortcut needs every period invoiced by last_day to be whole: an advance invoice on
@@ -62,8 +62,11 @@ def expected_periods(sched, first_day, last_day):
         unclamped = periods.invoice_date(sched.rhythm, period.start, period.end, date.min)
         if fast_step and horizon_end and len(invoice.periods) == 1 and not invoice.free \
                 and not period.is_prorated and period.invoice_date == unclamped \
-                and not invoice.pending and (quiet_from is None or period.start > quiet_from):
-            # from here on every period is full and N weeks after the previous one: so is its invoice date
+                and not invoice.pending and (quiet_from is None or period.start > quiet_from) \
+                and (changed_until is None or period.start > changed_until):
+            # from here on every period is full, N weeks after the previous one and bills the same lines
+            # (its dated changes are behind): so is its invoice date, and its amount this period's
+            full = schedule.period_untaxed(sched, period)
             found += _following_periods(period, fast_step, full, first_day, last_day)
             break
     return found

@@ -32,10 +32,51 @@ class Line:
     untaxed: Decimal
     base: Decimal | None = None
     to_untaxed: Callable | None = None
+    changes: tuple = ()  # the line's dated changes (:class:`Change`), not yet billed
 
     @property
     def prorated_base(self):
         return self.untaxed if self.base is None else self.base
+
+
+@dataclass(frozen=True)
+class Change:
+    """A dated change of one line (a quantity, another variant): ``line`` is billed instead of it
+    for each period starting on or after ``start``, up to ``end`` (the start of the last period it
+    covers; None: from ``start`` on, for good).  A change for one period only has ``end == start``.
+
+    When several changes cover a period, the one-period change wins, then the latest start, then
+    the highest ``key`` (the latest made)."""
+
+    key: int
+    start: date
+    line: Line
+    end: date | None = None
+
+    @property
+    def is_once(self):
+        return self.end is not None
+
+    def covers(self, period):
+        return self.start <= period.start and (self.end is None or period.start <= self.end)
+
+
+def change_in_force(line, period):
+    """The :class:`Change` of ``line`` that bills ``period``, or None when the line bills it as it is."""
+    covering = [change for change in line.changes if change.covers(period)]
+    return max(covering, key=lambda c: (c.is_once, c.start, c.key)) if covering else None
+
+
+def line_in_force(line, period):
+    """What ``line`` bills for ``period``: the line of its change in force, else the line itself."""
+    change = change_in_force(line, period) if line.changes else None
+    return change.line if change else line
+
+
+def last_change(lines):
+    """The latest start of a change of ``lines``, or None: from the period after it, every period bills
+    the same lines."""
+    return max((change.start for line in lines for change in line.changes), default=None)
 
 
 @dataclass(frozen=True)
@@ -111,13 +152,16 @@ class Invoice:
 
 
 def line_base(line, period, rounding="0.01"):
-    """The amount a prorated period bills for ``line`` (its price unit on the invoice)."""
-    return periods.period_amount(line.prorated_base, period, rounding)
+    """The amount a prorated period bills for ``line`` (its price unit on the invoice), its change in
+    force for ``period`` included."""
+    return periods.period_amount(line_in_force(line, period).prorated_base, period, rounding)
 
 
 def line_untaxed(line, period, rounding="0.01"):
-    """The untaxed amount the invoice of ``period`` shows for ``line``."""
+    """The untaxed amount the invoice of ``period`` shows for ``line``, its change in force for
+    ``period`` included."""
     step = Decimal(str(rounding))
+    line = line_in_force(line, period)
     if not period.is_prorated:
         return Decimal(str(line.untaxed)).quantize(step, rounding=ROUND_HALF_UP)
     amount = line_base(line, period, rounding)
@@ -168,6 +212,6 @@ def lines_amount(lines, rounding="0.01"):
 
 
 def full_amount(schedule):
-    """Untaxed amount of a full period: what MRR and the forecast's shortcut count, and what each
-    invoice records as billed for its period (``recurring_full_amount``)."""
+    """Untaxed amount of a full period of the lines as they are, their dated changes left out: what the
+    MRR counts."""
     return lines_amount(schedule.lines, schedule.rounding)

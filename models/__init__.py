@@ -7,6 +7,7 @@ from . import sale_recurring_plan
 from . import sale_recurring_pause
 from . import sale_recurring_suspension
 from . import sale_recurring_cancel_request
+from . import sale_recurring_line_change
 from . import sale_order
 from . import sale_order_lifecycle
 from . import sale_order_billing

@@ -9,7 +9,7 @@ from babel.dates import get_month_names
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import format_date
+from odoo.tools import format_date, format_time
 from odoo.tools.misc import babel_locale_parse
 
 from odoo.addons.account.tools import format_structured_reference_iso
@@ -124,6 +124,10 @@ class SaleOrder(models.Model):
     recurring_pause_ids = fields.One2many(
         "sale.recurring.pause", "order_id", string="Pauses", copy=False)
     recurring_pause_count = fields.Integer(compute="_compute_recurring_pause_count")
+    recurring_line_change_ids = fields.One2many(
+        "sale.recurring.line.change", "order_id", string="Line Changes", copy=False,
+        help="Changes of a line for a period not yet invoiced (another quantity or variant), for that period "
+             "only or from it on: made by the subscriber on the portal or here.")
     recurring_resume_date = fields.Date(
         string="Resumes On", compute="_compute_recurring_pause_dates", store=True,
         help="While paused: the first day of service after the running pause.")
@@ -424,7 +428,8 @@ class SaleOrder(models.Model):
                     "recurring_schedule_start", "recurring_invoiced_until", "recurring_last_date",
                     "recurring_close_date", "recurring_pause_ids", "recurring_suspension_ids", "order_line",
                     "currency_id"])
-        self.order_line.fetch(["display_type", "recurring_one_off", "price_subtotal", "tax_ids"])
+        self.order_line.fetch(["display_type", "recurring_one_off", "price_subtotal", "tax_ids",
+                               "recurring_change_ids"])
         self.recurring_pause_ids.fetch(["state", "start_date", "end_date", "carry_over_lines", "carry_over_move_id"])
         self.recurring_suspension_ids.fetch(["state", "start_date", "end_date"])
         self.currency_id.fetch(["rounding"])
@@ -626,23 +631,33 @@ class SaleOrder(models.Model):
         self.ensure_one()
         if not self.recurring_next_period_start:
             return 0.0
+        return self.currency_id.round(max(sum(
+            (row["total"] for row in self._recurring_next_invoice_lines()), 0.0), 0.0))
+
+    def _recurring_next_invoice_lines(self):
+        """The lines of the next invoice as the billing run will make them, its line changes included:
+        [{"name", "quantity", "subtotal", "total"}] (untaxed and taxed amounts, in the currency)."""
+        self.ensure_one()
+        if not self.recurring_next_period_start:
+            return []
         invoice = self._recurring_invoices(1)[0]
-        total = 0.0
-        for period in invoice.periods:
-            for line in self.order_line.filtered(lambda line: line._recurring_is_billed_per_period()):
-                vals = line._prepare_recurring_invoice_line_vals(period, "")
-                price = vals["price_unit"] * (1 - (vals["discount"] or 0.0) / 100)
-                taxes = line.tax_ids.compute_all(price, self.currency_id, vals["quantity"], line.product_id,
-                                                 self.partner_invoice_id)
-                total += taxes["total_included"]
+        currency, partner = self.currency_id, self.partner_invoice_id
+        rows = []
+        for line, vals in self._recurring_invoice_line_pairs(invoice):
+            price = vals["price_unit"] * (1 - (vals["discount"] or 0.0) / 100)
+            taxes = line.tax_ids.compute_all(price, currency, vals["quantity"], line.product_id, partner)
+            rows.append({"name": vals["name"], "quantity": vals["quantity"],
+                         "subtotal": taxes["total_excluded"], "total": taxes["total_included"]})
         for line in self.order_line._recurring_one_off_due():
-            total += line.price_total
+            rows.append({"name": line.name, "quantity": line.product_uom_qty,
+                         "subtotal": line.price_subtotal, "total": line.price_total})
         for pause in self.recurring_pause_ids.browse([d.key for d in invoice.deductions]):
             for vals in pause.carry_over_lines:
                 taxes = self.env["account.tax"].browse(vals["tax_ids"][0][2]).compute_all(
-                    vals["price_unit"], self.currency_id, 1.0, partner=self.partner_invoice_id)
-                total += taxes["total_included"]
-        return self.currency_id.round(max(total, 0.0))
+                    vals["price_unit"], currency, 1.0, partner=partner)
+                rows.append({"name": vals["name"], "quantity": 1.0,
+                             "subtotal": taxes["total_excluded"], "total": taxes["total_included"]})
+        return rows
 
     def _recurring_period_label(self, start, end, lang=None):
         """'weeks 49–50 2026, 30 Nov – 13 Dec 2026' in ``lang``, by default the partner's language
@@ -727,6 +742,13 @@ class SaleOrder(models.Model):
         plan = self.recurring_plan_id
         local = periods.cutoff(day, plan.cutoff_days, plan._cutoff_minutes())
         return (self.company_id or self.env.company)._recurring_tz().localize(local)
+
+    def _recurring_cutoff_text(self, day):
+        """The cut-off of the period starting on ``day`` in words, in the company's time zone and the
+        environment's language: 'December 6, 2026 at 11:59 PM'."""
+        local = self._recurring_cutoff(day)
+        return self.env._("%(day)s at %(time)s", day=format_date(self.env, local.date(), date_format="long"),
+                          time=format_time(self.env, local.time(), time_format="short"))
 
     def _recurring_before_cutoff(self, day):
         """True while the period starting on ``day`` may still be skipped or changed by the

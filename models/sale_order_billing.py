@@ -251,6 +251,7 @@ class SaleOrder(models.Model):
         to_post = moves.filtered(lambda move: move.recurring_order_id.recurring_plan_id.auto_post)
         to_post._recurring_post()
         self._recurring_set_invoiced_until(owners)
+        billed._recurring_apply_line_changes()
         for move in moves.filtered("recurring_fees_billed"):
             move.recurring_order_id._recurring_flow_write({"recurring_pending_fees": 0.0})
         self._recurring_set_billing_errors(errors, todays)
@@ -357,11 +358,18 @@ class SaleOrder(models.Model):
         """The invoice lines of the periods ``invoice`` bills: one per subscription line and period,
         each labelled with its own period, so a lead-in merged with the first full period shows as
         lines of its own with its own dates and prorated amount, before the full period's."""
+        return [vals for _line, vals in self._recurring_invoice_line_pairs(invoice)]
+
+    def _recurring_invoice_line_pairs(self, invoice):
+        """[(subscription line, its invoice line values)] of the periods ``invoice`` bills.  A line a
+        change brings to 0 for a period is left off that period's invoice, unless no line is left."""
         self.ensure_one()
         lines = self.order_line.filtered(lambda line: line._recurring_is_billed_per_period())
         labels = {period: self._recurring_period_label(period.start, period.end) for period in invoice.periods}
-        return [line._prepare_recurring_invoice_line_vals(period, labels[period])
-                for period in invoice.periods for line in lines]
+        pairs = [(line, line._prepare_recurring_invoice_line_vals(period, labels[period]), period)
+                 for period in invoice.periods for line in lines]
+        billed = [(line, vals) for line, vals, period in pairs if line._recurring_quantity_for(period)]
+        return billed or [(line, vals) for line, vals, _period in pairs]
 
     def _recurring_one_off_line_vals(self):
         """The invoice lines of the one-off lines not billed yet (``sale.order.line._recurring_one_off_due``):
@@ -414,6 +422,15 @@ class SaleOrder(models.Model):
         if line_id:
             vals["preferred_payment_method_line_id"] = line_id
         return vals
+
+    def _recurring_apply_line_changes(self):
+        """After billing: the scheduled line changes of the periods now invoiced are applied (a change from
+        then on becomes the subscription line itself, ``sale.recurring.line.change._recurring_apply``)."""
+        changes = self.recurring_line_change_ids.filtered(
+            lambda change: change.state == "scheduled" and change.order_id.recurring_invoiced_until
+            and change.date <= change.order_id.recurring_invoiced_until)
+        if changes:
+            changes.sudo()._recurring_apply()
 
     def _recurring_set_invoiced_until(self, owners):
         """Move "Invoiced Until" to the end of the last period billed, in one write per date

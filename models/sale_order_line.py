@@ -1,3 +1,4 @@
+from dataclasses import replace
 from decimal import Decimal
 
 from odoo import api, fields, models
@@ -18,6 +19,9 @@ class SaleOrderLine(models.Model):
         string="One-off Billed", compute="_compute_recurring_one_off_invoiced", store=True,
         help="A customer invoice that is not cancelled bills this one-off line: no later invoice bills it "
              "again. Cancel that invoice to have the next one bill it.")
+
+    recurring_change_ids = fields.One2many(
+        "sale.recurring.line.change", "line_id", string="Line Changes", copy=False)
 
     @api.depends("recurring_one_off", "invoice_lines.move_id.state", "invoice_lines.move_id.move_type")
     def _compute_recurring_one_off_invoiced(self):
@@ -107,13 +111,40 @@ class SaleOrderLine(models.Model):
         return schedule.Line(untaxed=Decimal(str(untaxed)), base=Decimal(str(total)), to_untaxed=to_untaxed)
 
     def _recurring_engine_line(self):
-        """This subscription line as the engine bills it (see ``_recurring_base_line``)."""
+        """This subscription line as the engine bills it (see ``_recurring_base_line``), with its
+        scheduled changes (``sale.recurring.line.change``)."""
         self.ensure_one()
         taxes = self.tax_ids
         if not taxes or not any(tax.price_include for tax in taxes):
-            return schedule.Line(untaxed=Decimal(str(self.price_subtotal)))
-        return self._recurring_base_line(self.price_subtotal, self.price_total, taxes, self.order_id,
-                                         self.product_id)
+            line = schedule.Line(untaxed=Decimal(str(self.price_subtotal)))
+        else:
+            line = self._recurring_base_line(self.price_subtotal, self.price_total, taxes, self.order_id,
+                                             self.product_id)
+        changes = self._recurring_scheduled_changes()
+        return replace(line, changes=tuple(change._recurring_engine_change() for change in changes)) \
+            if changes else line
+
+    def _recurring_scheduled_changes(self):
+        """This line's changes not yet billed."""
+        return self.recurring_change_ids.filtered(lambda change: change.state == "scheduled")
+
+    def _recurring_change_for(self, period):
+        """The change (``sale.recurring.line.change``) that bills this line for ``period``, or none: the
+        engine decides (``schedule.change_in_force``)."""
+        self.ensure_one()
+        Change = self.env["sale.recurring.line.change"]
+        if not self._recurring_scheduled_changes():
+            return Change
+        found = schedule.change_in_force(self._recurring_engine_line(), period)
+        return Change.browse(found.key) if found else Change
+
+    def _recurring_portal_rule(self):
+        """The plan's product line that lets the subscriber change this line (*Subscriber May Change*, for
+        this product or another variant of it), or none."""
+        self.ensure_one()
+        template = self.product_id.product_tmpl_id
+        return self.order_id.recurring_plan_id.line_ids.filtered(
+            lambda rule: rule.portal_changeable and rule.product_id.product_tmpl_id == template)[:1]
 
     @api.model
     def _recurring_untaxed(self, price_unit, tax_commands, order):
@@ -137,7 +168,12 @@ class SaleOrderLine(models.Model):
         says how many days of the period it covers.
         """
         self.ensure_one()
-        vals = self._prepare_invoice_line(quantity=self.product_uom_qty, name=f"{self.name}\n{label}")
+        change = self._recurring_change_for(period)
+        options = {"quantity": self.product_uom_qty, "name": self.name}
+        if change:  # a change of the next box: its quantity, another variant
+            options.update(change._recurring_invoice_line_overrides())
+        description = options["name"]
+        vals = self._prepare_invoice_line(**{**options, "name": f"{description}\n{label}"})
         vals.update(recurring_period_start=period.start, recurring_period_end=period.end)
         if self.analytic_distribution:
             vals["analytic_distribution"] = self.analytic_distribution
@@ -148,8 +184,14 @@ class SaleOrderLine(models.Model):
                 quantity=1.0, price_unit=float(amount), discount=0.0,
                 name=partner_env._(
                     "%(description)s\n%(label)s (%(days)s of %(full)s days, prorated)",
-                    description=self.name, label=label, days=period.days, full=period.full_days))
+                    description=description, label=label, days=period.days, full=period.full_days))
         return vals
+
+    def _recurring_quantity_for(self, period):
+        """The quantity this line bills for ``period``: its own, or its change's."""
+        self.ensure_one()
+        change = self._recurring_change_for(period)
+        return change.quantity if change else self.product_uom_qty
 
     def _prepare_recurring_one_off_invoice_line_vals(self):
         """Invoice line of this one-off line: its full quantity at its price, with no period (never

@@ -371,6 +371,27 @@ class SaleRecurringPlanLine(models.Model):
         help="Taxes of the line. A plan shared by several companies may hold a tax of each: a subscription takes "
              "those of its own company, mapped by its fiscal position. When none is of its company, the "
              "product's sales taxes apply.")
+    portal_changeable = fields.Boolean(
+        string="Subscriber May Change",
+        help="On the portal, subscribers may change the subscription lines of this product (any variant of it) "
+             "before the plan's cut-off: another quantity within the limits below, or another variant, for one "
+             "period or from a period on.")
+    portal_min_quantity = fields.Float(
+        string="Min. Quantity", digits="Product Unit",
+        help="The lowest quantity a subscriber may choose on the portal (0: they may leave it out).")
+    portal_max_quantity = fields.Float(
+        string="Max. Quantity", digits="Product Unit",
+        help="The highest quantity a subscriber may choose on the portal; 0 for no limit.")
+
+    @api.constrains("portal_min_quantity", "portal_max_quantity")
+    def _check_portal_quantities(self):
+        for line in self:
+            low, high = line.portal_min_quantity, line.portal_max_quantity
+            if low < 0 or high < 0 or (high and high < low):
+                raise ValidationError(self.env._(
+                    "Plan '%(plan)s', product '%(product)s': the fields 'Min. Quantity' and 'Max. Quantity' cannot "
+                    "be negative, and the maximum (0: no limit) cannot be below the minimum.",
+                    plan=line.plan_id.display_name, product=line.product_id.display_name))
 
     @api.constrains("tax_ids", "plan_id")
     def _check_tax_company(self):

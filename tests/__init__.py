@@ -26,3 +26,4 @@ from . import test_one_off
 from . import test_bank_layouts
 from . import test_correction
 from . import test_dunning
+from . import test_line_change
