@@ -813,6 +813,12 @@ if method.code != "sale_recurring_sdd" or lines != before["method_lines"]:
 amended = Mandate.browse(before["amended"])
 if amended and not amended.original_bank_account_id:
     problems.append(f"mandate {amended.name}: the amendment was lost")
+# 19.0.1.5.0: the return reasons shipped before get their ISO definition, the full ISO list is there
+am04 = env.ref("sale_weekly_subscription.return_reason_am04")
+if not am04.definition:
+    problems.append("return reason AM04: no ISO definition after the upgrade")
+if env["sale.recurring.return.reason"].search_count([]) < 100:
+    problems.append("the ISO list of return reasons was not loaded by the upgrade")
 print("AFTER=" + json.dumps({"mandates": len(before["mandates"]), "problems": problems}))
 """
 
