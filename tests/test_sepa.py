@@ -927,3 +927,32 @@ class TestSepa(SubscriptionCase):
             ("account_id", "=", outstanding.id), ("move_id", "in", (one | two).collection_move_id.ids + entries.ids)
         ]).mapped("balance"))
         self.assertAlmostEqual(balance, 0.0, places=2)
+
+    def test_the_invoices_a_return_leaves_paid_keep_the_values_odoo_computes(self):
+        """A return does not recompute the other invoices of its collection entry (their values cannot
+        change): after it, their stored amounts and payment state are what Odoo computes from scratch."""
+        with freeze_time("2026-11-30 08:00"):
+            orders = [self._debit_subscription() for _i in range(2)]
+            self._run_billing()
+        batch = self._collected_batch(None)
+        returned, kept = (batch.line_ids.filtered(lambda line, o=order: line.invoice_id.recurring_order_id == o)
+                          for order in orders)
+        self._return_with_lines(returned, "AM04", "2026-12-16")
+        self.assertEqual((returned.invoice_id.payment_state, kept.state), ("not_paid", "collected"))
+        invoice = kept.invoice_id
+        names = ["amount_residual", "amount_residual_signed", "amount_total", "payment_state"]
+        stored = invoice.read(names)[0]
+        self.env.invalidate_all()
+        self.env.add_to_compute(invoice._fields["amount_residual"], invoice)
+        self.env.add_to_compute(invoice._fields["payment_state"], invoice)
+        invoice._recompute_recordset()
+        self.assertEqual(invoice.read(names)[0], stored)
+        self.assertIn(stored["payment_state"], ("paid", "in_payment"))
+        self.assertEqual(stored["amount_residual"], 0.0)
+
+    def _return_with_lines(self, lines, code, day):
+        with freeze_time(f"{day} 10:00"):
+            self.env["sale.recurring.sepa.return"].create({
+                "line_ids": [Command.set(lines.ids)],
+                "reason_id": self.env["sale.recurring.return.reason"].search([("code", "=", code)]).id,
+                "return_date": day}).action_return()
