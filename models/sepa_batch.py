@@ -574,7 +574,7 @@ class SaleRecurringSepaLine(models.Model):
                                       invoice=line.invoice_id.name, reason=reason.display_name) for line in lines}
             lines._log_on_documents(texts)
             reason._apply_to_lines(lines)
-        returned = self.concat(*(lines for lines, _reason, _day in groups))
+        returned = self.browse().concat(*(lines for lines, _reason, _day in groups))
         returned.invoice_id._sepa_notify_failure()
         returned.batch_id.write({"state": "returned"})
 
