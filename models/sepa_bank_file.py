@@ -130,9 +130,8 @@ class SaleRecurringSepaBatch(models.Model):
             groups[(returned.reason or "MS03", day)].append(line.id)
             if returned.charges:
                 charges.append((line, returned.charges, day))
-        for (code, day), ids in groups.items():
-            Line.browse(ids)._return(reason_of(code), day)
-            summary["returned"] += len(ids)
+        Line._return_groups([(Line.browse(ids), reason_of(code), day) for (code, day), ids in groups.items()])
+        summary["returned"] += sum(len(ids) for ids in groups.values())
         if charges:
             Line._book_charges(charges, filename)
         return summary

@@ -439,15 +439,51 @@ class SaleRecurringSepaBatch(models.Model):
         self.env["account.move.line"].with_context(recurring_sepa_collection=True)._reconcile_plan(plan)
         self.collection_move_id = move
 
-    def _book_returns(self, lines, reason_code, day):
-        """One entry for the returned ``lines`` of this batch: each invoice's payment line unmatched and
-        booked back out of the outstanding account, reconciled with its reversal."""
+    @api.model
+    def _book_returns(self, entries):
+        """Book the returns of ``entries`` ([(batch, lines, reason code, day)]): one entry each, every
+        invoice's payment line booked back out of the outstanding account, unmatched from its invoice
+        and reconciled with its reversal.  All entries at once: one create, one post, one unmatching,
+        one reconciliation; the entries touch no existing line, so they are posted first and the
+        ledger is recomputed once for the unmatching and once for the reconciliation."""
+        entries = [(batch, lines.filtered("payment_line_id"), code, day) for batch, lines, code, day in entries]
+        entries = [entry for entry in entries if entry[1]]
+        if not entries:
+            return self.env["account.move"]
+        moves = self.env["account.move"].with_context(tracking_disable=True, mail_create_nolog=True).create([
+            batch._prepare_return_move_vals(lines, code, day) for batch, lines, code, day in entries])
+        moves.action_post()
+        paid_lines = self.env["account.move.line"].concat(*(lines.payment_line_id for _b, lines, _c, _d in entries))
+        plan = []
+        for (batch, lines, _code, _day), move in zip(entries, moves, strict=True):
+            outstanding = batch._outstanding_account()
+            backs = move.line_ids.filtered(lambda aml, account=outstanding: aml.account_id != account).sorted("id")
+            plan += [paid + back for paid, back in zip(lines.payment_line_id, backs, strict=True)]
+        Move = self.env["account.move"]
+        amounts = [field for field in Move._fields.values() if field.compute and field.store]
+        with self.env.protecting(amounts, self._invoices_paid_beside(paid_lines)):
+            paid_lines.remove_move_reconcile()
+            self.env["account.move.line"]._reconcile_plan(plan)
+        return moves
+
+    @api.model
+    def _invoices_paid_beside(self, paid_lines):
+        """The invoices the other lines of ``paid_lines``' collection entries paid, and nothing else.
+        Odoo recomputes an invoice's amounts and payment state whenever any line of an entry matched
+        with it changes (``account.move._compute_amount`` depends on
+        ``line_ids.matched_*.*.move_id.line_ids.amount_residual``); a return changes only the returned
+        invoices' own payment lines, so these invoices' values stay what they are, and are not
+        recomputed, twice, for each of the thousands of invoices of a big batch."""
+        beside = paid_lines.move_id.line_ids - paid_lines
+        touched = (paid_lines.matched_debit_ids.debit_move_id | paid_lines.matched_credit_ids.credit_move_id).move_id
+        paid = (beside.matched_debit_ids.debit_move_id | beside.matched_credit_ids.credit_move_id).move_id
+        return (paid - touched - paid_lines.move_id).filtered(lambda move: move.is_invoice(include_receipts=True))
+
+    def _prepare_return_move_vals(self, lines, reason_code, day):
+        """Values of this batch's entry for its returned ``lines``: each payment line booked back (same
+        account, partner and amount, opposite sign) and the total out of the outstanding account, on the
+        batch's journal, dated ``day``.  Override to add an analytic account, a reference of your own, ..."""
         self.ensure_one()
-        if not lines:
-            return
-        paid_lines = lines.payment_line_id
-        paid_lines.remove_move_reconcile()
-        outstanding = self._outstanding_account()
         commands = []
         for line in lines:
             paid = line.payment_line_id
@@ -458,18 +494,11 @@ class SaleRecurringSepaBatch(models.Model):
                 "currency_id": paid.currency_id.id, "amount_currency": -paid.amount_currency,
                 "balance": -paid.balance}))
         total = float(sepa.exact_sum([line.payment_line_id.balance for line in lines]))
+        ref = self.env._("Returns %(code)s (%(batch)s)", code=reason_code, batch=self.name)
         commands.append(fields.Command.create({
-            "name": self.env._("Returns %(code)s (%(batch)s)", code=reason_code, batch=self.name),
-            "account_id": outstanding.id, "currency_id": self.company_id.currency_id.id,
+            "name": ref, "account_id": self._outstanding_account().id, "currency_id": self.company_id.currency_id.id,
             "amount_currency": total, "balance": total}))
-        move = self.env["account.move"].with_context(tracking_disable=True, mail_create_nolog=True).create({
-            "move_type": "entry", "journal_id": self.journal_id.id, "date": day,
-            "ref": self.env._("Returns %(code)s (%(batch)s)", code=reason_code, batch=self.name),
-            "line_ids": commands})
-        move.action_post()
-        backs = move.line_ids.filtered(lambda aml: aml.account_id != outstanding).sorted("id")
-        self.env["account.move.line"]._reconcile_plan([
-            paid + back for paid, back in zip(lines.payment_line_id, backs, strict=True)])
+        return {"move_type": "entry", "journal_id": self.journal_id.id, "date": day, "ref": ref, "line_ids": commands}
 
     def _prepare_collection_move_vals(self, line_commands):
         """Values of the batch's collection entry: one payment line per invoice (``line_commands``)
@@ -550,7 +579,38 @@ class SaleRecurringSepaLine(models.Model):
     def _return(self, reason, day):
         """The bank returned these transactions with ``reason`` (sale.recurring.return.reason): reverse
         their payments (one entry per batch), reopen the invoices, log it, then do what the reason says."""
-        # a transaction is returned whole: every invoice it collected
+        self._return_groups([(self, reason, day)])
+
+    @api.model
+    def _return_groups(self, groups):
+        """``_return`` for several groups of lines at once ([(lines, reason, day)], as a bank file
+        gives them): the entries of every group and batch booked in one go (``_book_returns``), then
+        each group logged and handled as its reason says, then the customers told in one batch."""
+        groups = [(lines._returned_whole(), reason, day) for lines, reason, day in groups]
+        seen = set()
+        for lines, _reason, _day in groups:
+            twice = lines.filtered(lambda line: line.id in seen)[:1]
+            if twice:
+                raise UserError(self.env._(
+                    "Invoice %(invoice)s was not collected in batch %(batch)s: it cannot be returned.",
+                    invoice=twice.invoice_id.name, batch=twice.batch_id.name))
+            seen.update(lines.ids)
+        self.env["sale.recurring.sepa.batch"]._book_returns([
+            (batch, lines.filtered(lambda line, b=batch: line.batch_id == b), reason.code, day)
+            for lines, reason, day in groups for batch in lines.batch_id])
+        for lines, reason, day in groups:
+            lines.write({"state": "returned", "return_reason_id": reason.id, "return_date": day})
+            texts = {line: self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
+                                      invoice=line.invoice_id.name, reason=reason.display_name) for line in lines}
+            lines._log_on_documents(texts)
+            reason._apply_to_lines(lines)
+        returned = self.browse().concat(*(lines for lines, _reason, _day in groups))
+        returned.invoice_id._sepa_notify_failure()
+        returned.batch_id.write({"state": "returned"})
+
+    def _returned_whole(self):
+        """These lines and the other invoices of their transactions (a transaction is returned whole),
+        all collected: a UserError names the first one that is not."""
         lines = self | self.search([
             ("batch_id", "in", self.batch_id.ids), ("end_to_end_id", "in", self.mapped("end_to_end_id")),
             ("state", "=", "collected")])
@@ -559,16 +619,7 @@ class SaleRecurringSepaLine(models.Model):
                 raise UserError(self.env._(
                     "Invoice %(invoice)s was not collected in batch %(batch)s: it cannot be returned.",
                     invoice=line.invoice_id.name, batch=line.batch_id.name))
-        for batch in lines.batch_id:
-            batch._book_returns(lines.filtered(lambda line, b=batch: line.batch_id == b and line.payment_line_id),
-                                reason.code, day)
-        lines.write({"state": "returned", "return_reason_id": reason.id, "return_date": day})
-        texts = {line: self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
-                                  invoice=line.invoice_id.name, reason=reason.display_name) for line in lines}
-        lines._log_on_documents(texts)
-        reason._apply_to_lines(lines)
-        lines.invoice_id._sepa_notify_failure()
-        lines.batch_id.write({"state": "returned"})
+        return lines
 
     def _log_on_documents(self, texts):
         """A note on each line's mandate, invoice and subscription (``texts``: {line: text}), in bulk."""

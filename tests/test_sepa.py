@@ -865,3 +865,94 @@ class TestSepa(SubscriptionCase):
                              "the most recent collection first")
             self._import(("camt2.xml", self._camt054([anonymous()])))
         self.assertEqual(first.line_ids.state, "returned", "not the same transaction twice")
+
+    def test_a_file_returning_two_batches_and_two_reasons_books_one_entry_per_batch_and_reason(self):
+        """Booked all at once (one create, one post, one unmatching, one reconciliation), a file returning
+        transactions of two batches with two reasons books what returning each group alone books: one
+        entry per batch and reason, each payment line reconciled with its reversal, the invoices open."""
+        with freeze_time("2026-11-30 08:00"):
+            orders = [self._debit_subscription() for _i in range(3)]
+            self._run_billing()
+        invoices = [order.recurring_invoice_ids for order in orders]
+        Batch = self.env["sale.recurring.sepa.batch"]
+        with freeze_time("2026-11-30 09:00"):
+            one = Batch._create_run(invoices[0] | invoices[1], self.journal, D(2026, 12, 14), "CORE")
+            two = Batch._create_run(invoices[2], self.journal, D(2026, 12, 15), "CORE")
+            (one | two).action_sent()
+        with freeze_time("2026-12-15 18:00"):
+            (one | two).action_collected()
+        lines = [(one | two).line_ids.filtered(lambda line, inv=inv: line.invoice_id == inv) for inv in invoices]
+        paid = [line.payment_line_id for line in lines]
+        moves_before = self.env["account.move"].search([])
+        notification = self._camt054([self._return_entry(lines[0], "AM04"), self._return_entry(lines[2], "AM04"),
+                                      self._return_entry(lines[1], "MS03")])
+        with freeze_time("2026-12-16 19:00"):
+            result = self._import(("camt054.xml", notification))
+        self.assertIn("3 returned", result)
+        entries = self.env["account.move"].search([("id", "not in", moves_before.ids)])
+        self.assertEqual(sorted(entries.mapped("ref")), sorted([
+            f"Returns AM04 ({one.name})", f"Returns AM04 ({two.name})", f"Returns MS03 ({one.name})"]))
+        outstanding = one._outstanding_account()
+        for line, payment, code in zip(lines, paid, ("AM04", "MS03", "AM04"), strict=True):
+            entry = entries.filtered(lambda move, c=code, b=line.batch_id: move.ref == f"Returns {c} ({b.name})")
+            self.assertEqual((entry.state, entry.date, entry.journal_id, entry.move_type),
+                             ("posted", D(2026, 12, 16), self.journal, "entry"))
+            back = entry.line_ids - entry.line_ids.filtered(lambda aml: aml.account_id == outstanding)
+            total = entry.line_ids - back
+            self.assertEqual(back.name, f"Return {code} of {line.invoice_id.name} ({line.batch_id.name})")
+            self.assertEqual((back.account_id, back.partner_id, back.debit, back.credit),
+                             (payment.account_id, payment.partner_id, line.amount, 0.0))
+            self.assertEqual((total.name, total.debit, total.credit),
+                             (f"Returns {code} ({line.batch_id.name})", 0.0, line.amount))
+            # the payment line is matched with its reversal only; the invoice is open again
+            self.assertTrue(payment.reconciled)
+            self.assertEqual(payment.full_reconcile_id.reconciled_line_ids, payment | back)
+            self.assertEqual(back.matching_number, payment.matching_number)
+            invoice = line.invoice_id
+            receivable = invoice.line_ids.filtered(lambda aml: aml.account_type == "asset_receivable")
+            self.assertEqual((receivable.reconciled, receivable.matched_credit_ids, receivable.matching_number),
+                             (False, self.env["account.partial.reconcile"], False))
+            self.assertEqual((invoice.payment_state, invoice.amount_residual), ("not_paid", invoice.amount_total))
+            self.assertEqual((line.state, line.return_reason_id.code, line.return_date),
+                             ("returned", code, D(2026, 12, 16)))
+            notes = invoice.message_ids.filtered(lambda message: "returned by the bank" in str(message.body))
+            self.assertEqual(len(notes), 1)
+            self.assertIn(code, str(notes.body))
+            told = self.env["mail.mail"].search([("model", "=", "account.move"), ("res_id", "=", invoice.id)])
+            self.assertEqual(len(told), 1, "each customer is told once")
+        self.assertEqual((one.state, two.state), ("returned", "returned"))
+        self.assertEqual([invoice.sepa_failed_count for invoice in invoices], [1, 1, 1])
+        # a balanced ledger: the outstanding account has the collections minus the returns, here nothing
+        balance = sum(self.env["account.move.line"].search([
+            ("account_id", "=", outstanding.id), ("move_id", "in", (one | two).collection_move_id.ids + entries.ids)
+        ]).mapped("balance"))
+        self.assertAlmostEqual(balance, 0.0, places=2)
+
+    def test_the_invoices_a_return_leaves_paid_keep_the_values_odoo_computes(self):
+        """A return does not recompute the other invoices of its collection entry (their values cannot
+        change): after it, their stored amounts and payment state are what Odoo computes from scratch."""
+        with freeze_time("2026-11-30 08:00"):
+            orders = [self._debit_subscription() for _i in range(2)]
+            self._run_billing()
+        batch = self._collected_batch(None)
+        returned, kept = (batch.line_ids.filtered(lambda line, o=order: line.invoice_id.recurring_order_id == o)
+                          for order in orders)
+        self._return_with_lines(returned, "AM04", "2026-12-16")
+        self.assertEqual((returned.invoice_id.payment_state, kept.state), ("not_paid", "collected"))
+        invoice = kept.invoice_id
+        names = ["amount_residual", "amount_residual_signed", "amount_total", "payment_state"]
+        stored = invoice.read(names)[0]
+        self.env.invalidate_all()
+        self.env.add_to_compute(invoice._fields["amount_residual"], invoice)
+        self.env.add_to_compute(invoice._fields["payment_state"], invoice)
+        invoice._recompute_recordset()
+        self.assertEqual(invoice.read(names)[0], stored)
+        self.assertIn(stored["payment_state"], ("paid", "in_payment"))
+        self.assertEqual(stored["amount_residual"], 0.0)
+
+    def _return_with_lines(self, lines, code, day):
+        with freeze_time(f"{day} 10:00"):
+            self.env["sale.recurring.sepa.return"].create({
+                "line_ids": [Command.set(lines.ids)],
+                "reason_id": self.env["sale.recurring.return.reason"].search([("code", "=", code)]).id,
+                "return_date": day}).action_return()

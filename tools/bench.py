@@ -346,6 +346,23 @@ def returns_import(registry):
         return count, summary["returned"], seconds, plain, len(data)
 
 
+def only_returns(registry, count, collect):
+    """``count`` returns and nothing else: the billing run makes the invoices of the direct-debit run
+    (``count`` plus the ``collect`` of its measured "Collected"), then the bank returns them all."""
+    make_subscriptions(registry, count + collect)
+    billing_run(registry)
+    sepa_run(registry, count, collect)
+    entries, returned, import_seconds, plain, size = returns_import(registry)
+    print_returns(entries, returned, import_seconds, plain, size)
+    return 0
+
+
+def print_returns(entries, returned, import_seconds, plain, size):
+    print(f"bank file: a camt.054.001.08 of {entries} returns ({size / 2**20:.1f} MiB) imported in "
+          f"{import_seconds:.1f} s = {returned / import_seconds:.0f}/s (target <= 10 s): {returned} returns booked "
+          f"= {import_seconds / plain:.0f}x a plain lxml parse of the same file ({plain:.2f} s)", flush=True)
+
+
 def plain_read(env, orders):
     """The baseline of the reports: seconds to read the subscriptions' terms and lines, nothing more."""
     env.invalidate_all()
@@ -433,6 +450,8 @@ def main():
     parser.add_argument("--sepa-collect", type=int, default=500, help="invoices of the measured 'Collected'")
     parser.add_argument("--broken", type=float, default=2.0,
                         help="seconds per scheduled call of the broken-subscription measure (0: skip it)")
+    parser.add_argument("--only", choices=["returns"],
+                        help="returns: only the bank file of returns (its invoices made by the billing run)")
     parser.add_argument("--worker", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -441,6 +460,8 @@ def main():
     euro_company(registry)
     print(f"Odoo {odoo.release.version}, {time.strftime('%Y-%m-%d %H:%M')}, "
           f"database {args.db}; invoices per second (higher is better)")
+    if args.only == "returns":
+        return only_returns(registry, args.sepa, args.sepa_collect)
     rows = []
     for size in (int(n) for n in args.sizes.split(",") if int(n)):
         make_subscriptions(registry, size)
@@ -493,10 +514,7 @@ def main():
         print(f"collected: {paid} payments registered and reconciled in {collected_seconds:.1f} s = "
               f"{paid / collected_seconds:.0f}/s (target >= 125/s) = {paid / collected_seconds / rows[-1][1]:.1f}x "
               f"the floor's invoices per second")
-        entries, returned, import_seconds, plain, size = returns_import(registry)
-        print(f"bank file: a camt.054.001.08 of {entries} returns ({size / 2**20:.1f} MiB) imported in "
-              f"{import_seconds:.1f} s (target <= 10 s): {returned} returns booked = {import_seconds / plain:.0f}x a "
-              f"plain lxml parse of the same file ({plain:.2f} s)", flush=True)
+        print_returns(*returns_import(registry))
     if args.send:
         count, seconds, mails = sending(registry, args.send, args)
         print(f"sending (measured apart, SMTP mocked): {count} invoices with their PDF e-mailed in "

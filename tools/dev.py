@@ -590,7 +590,8 @@ def cmd_bench(args):
         ensure_debian_package("wkhtmltopdf")  # the invoice PDFs of the sending measure
     return subprocess.run([python, str(ROOT / "tools" / "bench.py"), "-c", str(conf), "-d", db,
                            "--sizes", sizes, "--send", send, "--sepa", os.environ.get("BENCH_SEPA", "10000"),
-                           "--broken", os.environ.get("BENCH_BROKEN", "2")],
+                           "--broken", os.environ.get("BENCH_BROKEN", "2"),
+                           *(["--only", os.environ["BENCH_ONLY"]] if os.environ.get("BENCH_ONLY") else [])],
                           check=False).returncode
 
 
