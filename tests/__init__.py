@@ -23,3 +23,4 @@ from . import test_tour
 from . import test_sepa_documents
 from . import test_reporting
 from . import test_one_off
+from . import test_skip

@@ -6,3 +6,4 @@ from . import sale_recurring_sepa_return
 from . import sale_order_recurring_catch_up
 from . import sale_recurring_sepa_import
 from . import sale_recurring_forecast_report
+from . import sale_recurring_skip_wizard
