@@ -34,6 +34,7 @@ schedule of periods and invoice dates.
         "views/sale_recurring_pause_views.xml",
         "views/sale_recurring_cancel_request_views.xml",
         "wizard/sale_recurring_pause_wizard_views.xml",
+        "wizard/sale_recurring_skip_wizard_views.xml",
         "wizard/sale_order_recurring_close_views.xml",
         "wizard/sale_order_recurring_preview_views.xml",
         "wizard/sale_order_recurring_catch_up_views.xml",

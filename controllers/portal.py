@@ -4,6 +4,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.http import request, route
+from odoo.tools import format_date
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
@@ -16,6 +17,16 @@ STRICT_ID = re.compile(r"[0-9]{1,9}")
 STRICT_QUANTITY = re.compile(r"[0-9]{1,4}")
 CHANGE_PERIODS = 6  # the next box, and the few after it, can be changed on the portal
 STRICT_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# send days listed in "Next deliveries", each with Skip or Unskip until its cut-off
+DELIVERIES = 8
+
+
+def strict_date(value):
+    """A whole ISO date from the browser, or None."""
+    try:
+        return fields.Date.to_date(value) if isinstance(value, str) and STRICT_DATE.fullmatch(value) else None
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 class SubscriptionPortal(CustomerPortal):
@@ -69,7 +80,39 @@ class SubscriptionPortal(CustomerPortal):
         the portal, until the day before they start.  The page's buttons and the server read it."""
         today = order._recurring_today()
         return order.recurring_pause_ids.filtered(
-            lambda p: p.requested_by == "portal" and p.state == "scheduled" and p.start_date > today)
+            lambda p: p.requested_by == "portal" and p.state == "scheduled" and p.start_date > today and not p.is_skip)
+
+    def _deliveries(self, order):
+        """The "Next deliveries" card: the next send days, each with what its subscriber may do now.
+        The page's buttons read it, and the skip route takes only a day it lists; the skip's own rules
+        (``sale.recurring.pause._check_skip``, the cut-off) decide on the server."""
+        if not (order.recurring_plan_id.skip_allowed and order.recurring_billing_unit == "week"):
+            return []
+        env = request.env
+        can = order.recurring_can_pause
+        rows = []
+        for row in order._recurring_deliveries(DELIVERIES):
+            skip = row["skip"]
+            own = bool(skip) and skip.requested_by == "portal"
+            changeable = can and row["skippable"] and (own or not skip)
+            cutoff = order._recurring_cutoff_text(row["start"])
+            if skip and not own:
+                note = env._("Skipped by our team: please contact us to change it.")
+            elif not changeable:
+                note = env._("This delivery cannot be skipped.")
+            elif row["open"]:
+                note = env._("You can change it until %(cutoff)s.", cutoff=cutoff)
+            else:
+                note = env._("Changes closed on %(cutoff)s.", cutoff=cutoff)
+            rows.append({
+                **row,
+                "day_text": format_date(env, row["start"], date_format="full"),
+                "can_skip": changeable and row["open"] and not skip,
+                "can_unskip": changeable and row["open"] and own and skip.state == "scheduled",
+                "closed": changeable and not row["open"],
+                "note": note,
+            })
+        return rows
 
     def _subscription_page_values(self, order, error=None, form=None, cancel_pause=None):
         values = self._prepare_portal_layout_values()
@@ -80,7 +123,9 @@ class SubscriptionPortal(CustomerPortal):
             "subscription": order,
             "page_name": "subscription",
             "next_total": order._recurring_next_invoice_total(),
-            "pauses": order.recurring_pause_ids.filtered(lambda p: p.state != "cancel").sorted("start_date"),
+            "pauses": order.recurring_pause_ids.filtered(lambda p: p.state != "cancel" and not p.is_skip).sorted(
+                "start_date"),
+            "deliveries": self._deliveries(order),
             "cancellable": self._cancellable_pauses(order),
             "cancel_pause": cancel_pause,
             "cancel_question": cancel_pause and request.env._(
@@ -249,6 +294,45 @@ class SubscriptionPortal(CustomerPortal):
             return request.render("sale_weekly_subscription.portal_my_subscription",
                                   self._subscription_page_values(order, error=str(error.args[0])))
         return request.redirect(f"/my/subscriptions/{order.id}?cancelled=1")
+
+    # -- Next deliveries: skip one, unskip it, until the cut-off ----------------------------------
+
+    @route("/my/subscriptions/<int:order_id>/skip", type="http", auth="user", website=True, methods=["POST"])
+    def portal_skip_delivery(self, order_id, day=None, **kw):
+        """Skip the delivery of ``day``, one of the send days listed; the rest is the skip's rules."""
+        order = self._own_subscription(order_id)
+        if not order:
+            return request.not_found()
+        env = request.env
+        start = strict_date(day)
+        try:
+            if not start or start not in {row["start"] for row in self._deliveries(order)}:
+                raise UserError(env._("Please pick one of the deliveries listed."))
+            with env.cr.savepoint():
+                order.with_context(lang=env.lang)._recurring_skip(start, requested_by="portal")
+        except (UserError, ValidationError) as error:
+            return request.render("sale_weekly_subscription.portal_my_subscription",
+                                  self._subscription_page_values(order, error=str(error.args[0])))
+        return request.redirect(f"/my/subscriptions/{order.id}?skipped=1#next_deliveries")
+
+    @route("/my/subscriptions/<int:order_id>/skip/<int:skip_id>/unskip", type="http", auth="user", website=True,
+           methods=["POST"])
+    def portal_unskip_delivery(self, order_id, skip_id, **kw):
+        """Unskip a skip of this subscription: the model allows it for a skip asked for on the portal,
+        until the cut-off (``sale.recurring.pause._check_unskip``)."""
+        order = self._own_subscription(order_id)
+        if not order:
+            return request.not_found()
+        skip = order.recurring_pause_ids.filtered(lambda p: p.id == skip_id and p.is_skip and p.state != "cancel")
+        if not skip:
+            return request.not_found()
+        try:
+            with request.env.cr.savepoint():
+                skip.with_context(lang=request.env.lang).action_unskip()
+        except (UserError, ValidationError) as error:
+            return request.render("sale_weekly_subscription.portal_my_subscription",
+                                  self._subscription_page_values(order, error=str(error.args[0])))
+        return request.redirect(f"/my/subscriptions/{order.id}?unskipped=1#next_deliveries")
 
     # -- End my subscription: the earliest day, a reason, then a pause offered first ------------
 

@@ -112,3 +112,21 @@ def monthly_value(amount, unit, interval):
     if unit == periods.MONTH:
         return amount / interval
     return amount / (12 * interval)
+
+
+def skipped_periods(sched, first_day, last_day):
+    """The skipped periods (``periods.Period``) whose invoice, had they not been skipped, would be
+    dated in [first_day, last_day]: what the expected revenue and the upcoming invoices show as
+    skipped, at no amount."""
+    return [period for period in sched.skipped() if first_day <= period.invoice_date <= last_day]
+
+
+def skips_by_month(sched, months):
+    """{first day of month: number of skipped periods} over ``months`` (first days of months), by the
+    date their invoice would have had; only the months with a skip."""
+    last_day = months[-1] + relativedelta(months=1, days=-1)
+    found = {}
+    for period in skipped_periods(sched, months[0], last_day):
+        month = period.invoice_date.replace(day=1)
+        found[month] = found.get(month, 0) + 1
+    return found

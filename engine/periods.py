@@ -641,3 +641,47 @@ def is_before_cutoff(now, day, days_before, minutes):
     """True while the period starting on ``day`` may still be changed at ``now`` (local, naive):
     up to the end of the cut-off minute."""
     return now < cutoff(day, days_before, minutes) + timedelta(minutes=1)
+
+
+# -- skips: one whole period without delivery --------------------------------
+
+SKIP_WINDOW_DAYS = 84  # "any rolling 12 weeks"
+
+
+def skipped_period(rhythm, skip, subscription_start):
+    """The period a skip (``Pause``) leaves out, with the invoice date it would have had."""
+    return Period(start=skip.start, end=skip.end,
+                  invoice_date=invoice_date(rhythm, skip.start, skip.end, subscription_start),
+                  full_start=skip.start, full_end=skip.end)
+
+
+def deliveries(rhythm, segment_start, first_day, count, end=None, subscription_start=None, pauses=(), skips=()):
+    """The next ``count`` send days from ``first_day`` on: [(period, skipped)], in order.
+
+    The periods of the schedule that start on or after ``first_day`` (the send day of a period is
+    its first day), with the skipped ones (``skips``, which are among ``pauses``) in their place.
+    A skip covers one whole period, so the periods around it are those it would have had.
+    """
+    subscription_start = subscription_start or segment_start
+    found = [(skipped_period(rhythm, skip, subscription_start), True) for skip in skips if skip.start >= first_day]
+    delivered = []
+    for period in iter_schedule(rhythm, segment_start, end, subscription_start, pauses):
+        if len(delivered) >= count:
+            break
+        if period.start >= first_day:
+            delivered.append((period, False))
+    found += delivered
+    return sorted(found, key=lambda item: item[0].start)[:count]
+
+
+def skips_around(days, day, window_days=SKIP_WINDOW_DAYS):
+    """The most send days of ``days`` (skips, ``day`` among them) that any window of
+    ``window_days`` consecutive days holding ``day`` contains.
+
+    The fullest such window can always be slid back until it ends on a skip on or after
+    ``day``: only those windows are looked at.  A limit checked this way refuses a new skip
+    that makes some 12 weeks too full, and never one because of skips agreed long before.
+    """
+    window = timedelta(days=window_days - 1)
+    return max((sum(1 for other in days if last - window <= other <= last)
+                for last in days if day <= last <= day + window), default=0)

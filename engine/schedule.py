@@ -99,6 +99,7 @@ class Schedule:
     invoiced_until: date | None = None
     end: date | None = None
     pauses: tuple = ()
+    skips: tuple = ()  # the pauses that skip one delivery: one whole period each, among ``pauses``
     lines: tuple = ()
     deductions: tuple = ()
     rounding: str = "0.01"
@@ -109,6 +110,12 @@ class Schedule:
         """The keyword arguments of the ``periods`` functions."""
         return {"rhythm": self.rhythm, "segment_start": self.segment_start, "end": self.end,
                 "subscription_start": self.subscription_start, "pauses": self.pauses}
+
+    def skipped(self):
+        """The skipped periods not invoiced yet (``periods.Period``, in order), each with the invoice
+        date it would have had: none of them is billed."""
+        return [periods.skipped_period(self.rhythm, skip, self.subscription_start) for skip in sorted(self.skips)
+                if self.invoiced_until is None or skip.start > self.invoiced_until]
 
     def bills(self):
         """The bills to come (``periods.Bill``, dates only): which periods each invoice settles."""

@@ -128,6 +128,8 @@ class SaleOrder(models.Model):
         "sale.recurring.line.change", "order_id", string="Line Changes", copy=False,
         help="Changes of a line for a period not yet invoiced (another quantity or variant), for that period "
              "only or from it on: made by the subscriber on the portal or here.")
+    recurring_skip_count = fields.Integer(string="Skips", compute="_compute_recurring_pause_count")
+    recurring_skip_allowed = fields.Boolean(related="recurring_plan_id.skip_allowed")
     recurring_resume_date = fields.Date(
         string="Resumes On", compute="_compute_recurring_pause_dates", store=True,
         help="While paused: the first day of service after the running pause.")
@@ -267,10 +269,12 @@ class SaleOrder(models.Model):
             order.recurring_invoice_count = counts.get(order, 0)
 
     def _compute_recurring_pause_count(self):
-        counts = dict(self.env["sale.recurring.pause"]._read_group(
-            [("order_id", "in", self.ids)], ["order_id"], ["__count"]))
+        """Pauses and skipped deliveries, each counted on its own smart button."""
+        counts = {(order, skip): count for order, skip, count in self.env["sale.recurring.pause"]._read_group(
+            [("order_id", "in", self.ids)], ["order_id", "is_skip"], ["__count"])}
         for order in self:
-            order.recurring_pause_count = counts.get(order, 0)
+            order.recurring_pause_count = counts.get((order, False), 0)
+            order.recurring_skip_count = counts.get((order, True), 0)
 
     @api.depends("recurring_pause_ids.state", "recurring_pause_ids.start_date", "recurring_pause_ids.end_date")
     def _compute_recurring_pause_dates(self):
@@ -287,6 +291,12 @@ class SaleOrder(models.Model):
             running = order.recurring_pause_ids.filtered(lambda p: p.state == "running").sorted("end_date")[-1:]
             if order.recurring_state != "paused" or not running:
                 order.recurring_pause_banner = False
+                continue
+            if running.is_skip:
+                order.recurring_pause_banner = self.env._(
+                    "Delivery of %(period)s skipped; billing resumes on %(resume)s.",
+                    period=running._skip_period_label(),
+                    resume=format_date(self.env, running.resume_date, date_format="medium"))
                 continue
             order.recurring_pause_banner = self.env._(
                 "Paused until %(end)s; billing resumes on %(resume)s.",
@@ -306,6 +316,49 @@ class SaleOrder(models.Model):
             day += timedelta(days=self.recurring_plan_id.pause_notice_days)
         return max(day, self.recurring_start_date) if self.recurring_start_date else day
 
+    def _recurring_deliveries(self, count=8):
+        """The next ``count`` send days from today (the first day of each period), skipped ones
+        included: what the portal's "Next deliveries" and the back office's "Skip a Delivery" show.
+
+        Returns [{"start", "end", "skip" (the skip, or an empty recordset), "skippable" (a whole
+        period, on a plan that allows skips), "cutoff" (aware, in the company's time zone),
+        "open" (before the cut-off)}].
+        """
+        self.ensure_one()
+        if not self.recurring_plan_id or self.recurring_billing_unit != "week" or not self.recurring_start_date:
+            return []
+        sched = self._recurring_schedule()
+        skips = self.recurring_pause_ids.filtered(lambda p: p.is_skip and p.state != "cancel")
+        allowed = self.recurring_plan_id.skip_allowed
+        rows = []
+        for period, skipped in periods.deliveries(first_day=self._recurring_today(), count=count, skips=sched.skips,
+                                                  **sched.period_args()):
+            rows.append({
+                "start": period.start,
+                "end": period.end,
+                "skip": skips.filtered(lambda p, day=period.start: p.start_date == day)[:1] if skipped else skips[:0],
+                "skippable": allowed and not period.is_prorated,
+                "cutoff": self._recurring_cutoff(period.start),
+                "open": self._recurring_before_cutoff(period.start),
+            })
+        return rows
+
+    def _recurring_skip(self, day, requested_by="user", comment=False):
+        """Skip the delivery of the period starting on ``day``: a pause of that one whole period
+        (``sale.recurring.pause`` with ``is_skip``), checked by the pause's rules and the plan's skip
+        rules (``_check_skip``); from the portal (``requested_by``) before the cut-off too."""
+        self.ensure_one()
+        plan = self.recurring_plan_id
+        return self.env["sale.recurring.pause"].create({
+            "order_id": self.id,
+            "start_date": day,
+            # a whole period of N weeks; other plans are refused by the skip's own check
+            "weeks": plan.billing_interval if plan.billing_unit == "week" else 1,
+            "is_skip": True,
+            "requested_by": requested_by,
+            "comment": comment,
+        })
+
     def _recurring_next_boundary(self, day=None):
         """Where a pause starts by default: the first period boundary from ``day`` (today)
         that is not already invoiced, so that no amount changes."""
@@ -318,9 +371,9 @@ class SaleOrder(models.Model):
         return periods.next_boundary(day=day, **args)
 
     def _recurring_pauses(self):
-        """The engine's view of the pauses that hold (scheduled, running or done), and of the
-        suspensions for non-payment (``sale.recurring.suspension._engine_pause``): the schedule bills
-        neither."""
+        """The engine's view of the pauses that hold (scheduled, running or done), skips included, and of
+        the suspensions for non-payment (``sale.recurring.suspension._engine_pause``): the schedule bills
+        none of them."""
         return tuple(periods.Pause(pause.start_date, pause.end_date)
                      for pause in self.recurring_pause_ids
                      if pause.state != "cancel" and pause.start_date and pause.end_date) + \
@@ -351,6 +404,13 @@ class SaleOrder(models.Model):
                 "Suspended for non-payment from %(day)s: no delivery and no invoice until the invoices whose direct "
                 "debit failed are paid (it then resumes on its own), or until it is resumed by hand.",
                 day=format_date(self.env, order.recurring_suspended_from, date_format="medium"))
+
+    def _recurring_skips(self):
+        """The engine's view of the skipped deliveries that hold: those of ``_recurring_pauses`` that
+        skip one whole period."""
+        return tuple(periods.Pause(pause.start_date, pause.end_date)
+                     for pause in self.recurring_pause_ids
+                     if pause.is_skip and pause.state != "cancel" and pause.start_date and pause.end_date)
 
     @api.depends("recurring_next_invoice_date", "recurring_state")
     def _compute_invoice_status(self):
@@ -410,6 +470,7 @@ class SaleOrder(models.Model):
             invoiced_until=self.recurring_invoiced_until or None,
             end=self.recurring_last_date or None,
             pauses=self._recurring_pauses() if has_pauses or self.recurring_suspension_ids else (),
+            skips=self._recurring_skips() if has_pauses else (),
             # a one-off line is billed once, beside the schedule (_recurring_one_off_due)
             lines=tuple(line._recurring_engine_line() for line in self.order_line
                         if line._recurring_is_billed_per_period()),
@@ -430,7 +491,8 @@ class SaleOrder(models.Model):
                     "currency_id"])
         self.order_line.fetch(["display_type", "recurring_one_off", "price_subtotal", "tax_ids",
                                "recurring_change_ids"])
-        self.recurring_pause_ids.fetch(["state", "start_date", "end_date", "carry_over_lines", "carry_over_move_id"])
+        self.recurring_pause_ids.fetch(["state", "start_date", "end_date", "is_skip", "carry_over_lines",
+                                        "carry_over_move_id"])
         self.recurring_suspension_ids.fetch(["state", "start_date", "end_date"])
         self.currency_id.fetch(["rounding"])
         return self
@@ -600,10 +662,12 @@ class SaleOrder(models.Model):
                     and not (suspended and invoice.period.start >= suspended)][:count]
         # the one-off lines not billed yet go on the next invoice only
         one_off = self._recurring_one_off_untaxed()
-        # the date the same-ranked invoice would have without the pauses
+        # the date the same-ranked invoice would have without the pauses (a skipped period is no
+        # invoice at all: the invoices around it keep their dates)
         unpaused = [bill.invoice_date for bill in islice(
-            (bill for bill in replace(sched, pauses=()).bills() if bill.periods), count)] if sched.pauses else []
-        return [{
+            (bill for bill in replace(sched, pauses=sched.skips).bills() if bill.periods), count)] \
+            if len(sched.pauses) > len(sched.skips) else []
+        rows = [{
             "invoice_date": invoice.period.invoice_date,
             "invoice_date_unpaused": unpaused[index]
             if index < len(unpaused) and unpaused[index] != invoice.period.invoice_date else False,
@@ -612,7 +676,21 @@ class SaleOrder(models.Model):
             "label": self._recurring_period_label(invoice.period.start, invoice.period.end),
             "is_prorated": invoice.is_prorated,
             "amount_untaxed": float(invoice.untaxed + (one_off if index == 0 else 0)),
+            "is_skipped": False,
         } for index, invoice in enumerate(upcoming)]
+        # the skipped periods among them (or after them, when fewer invoices are to come), at no amount
+        last = upcoming[-1].period.end if len(upcoming) == count else None
+        rows += [{
+            "invoice_date": period.invoice_date,
+            "invoice_date_unpaused": False,
+            "period_start": period.start,
+            "period_end": period.end,
+            "label": self.env._("Skipped: %(period)s", period=self._recurring_period_label(period.start, period.end)),
+            "is_prorated": False,
+            "amount_untaxed": 0.0,
+            "is_skipped": True,
+        } for period in sched.skipped() if last is None or period.start <= last]
+        return sorted(rows, key=lambda row: (row["invoice_date"], row["period_start"]))
 
     def _recurring_one_off_untaxed(self):
         """Untaxed amount (``Decimal``) of the one-off lines the next invoice bills."""
@@ -744,11 +822,13 @@ class SaleOrder(models.Model):
         return (self.company_id or self.env.company)._recurring_tz().localize(local)
 
     def _recurring_cutoff_text(self, day):
-        """The cut-off of the period starting on ``day`` in words, in the company's time zone and the
-        environment's language: 'December 6, 2026 at 11:59 PM'."""
-        local = self._recurring_cutoff(day)
-        return self.env._("%(day)s at %(time)s", day=format_date(self.env, local.date(), date_format="long"),
-                          time=format_time(self.env, local.time(), time_format="short"))
+        """The cut-off of the period starting on ``day`` as a subscriber reads it, in the language of the
+        context: "1 December 2026 at 23:59 (Europe/Brussels)"."""
+        self.ensure_one()
+        moment = self._recurring_cutoff(day)
+        return self.env._("%(day)s at %(time)s (%(zone)s)",
+                          day=format_date(self.env, moment.date(), date_format="long"),
+                          time=moment.strftime("%H:%M"), zone=moment.tzinfo.zone)
 
     def _recurring_before_cutoff(self, day):
         """True while the period starting on ``day`` may still be skipped or changed by the
@@ -806,7 +886,16 @@ class SaleOrder(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("sale_weekly_subscription.sale_recurring_pause_action")
         action["domain"] = [("order_id", "=", self.id)]
-        action["context"] = {"default_order_id": self.id, "search_default_filter_not_cancelled": 1}
+        action["context"] = {"default_order_id": self.id, "search_default_filter_not_cancelled": 1,
+                             "search_default_filter_pauses": 1}
+        return action
+
+    def action_view_recurring_skips(self):
+        self.ensure_one()
+        action = self.action_view_recurring_pauses()
+        action["name"] = self.env._("Skipped Deliveries")
+        action["context"] = {"default_order_id": self.id, "search_default_filter_not_cancelled": 1,
+                             "search_default_filter_skips": 1}
         return action
 
     def action_view_recurring_invoices(self):

@@ -277,6 +277,19 @@ class SaleOrder(models.Model):
         self.search(self._recurring_due_domain() & Domain("invoice_status", "!=", "to invoice")
                     )._compute_invoice_status()
 
+    def action_recurring_skip(self):
+        """Skip a Delivery: the next send days, and the one to skip (``sale.recurring.skip.wizard``)."""
+        self.ensure_one()
+        self.env["sale.recurring.pause"]._check_order_pausable(self, skip=True)
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Skip a Delivery"),
+            "res_model": "sale.recurring.skip.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
+
     def action_recurring_pause(self):
         self.ensure_one()
         self.env["sale.recurring.pause"]._check_order_pausable(self)

@@ -13,7 +13,7 @@ from .sale_recurring_plan import WEEKDAYS
 # bills nothing then), but a period served before it may still be billed (in arrears)
 FORECAST_STATES = ("progress", "to_renew", "paused", "suspended", "closed")
 COLUMNS = ("company_id", "currency_id", "order_id", "plan_id", "partner_id", "user_id", "send_weekday", "month",
-           "amount", "invoice_count")
+           "amount", "invoice_count", "skip_count")
 
 
 class SaleRecurringForecast(models.Model):
@@ -43,6 +43,9 @@ class SaleRecurringForecast(models.Model):
     send_weekday = fields.Selection(WEEKDAYS, string="Send Day", readonly=True)
     month = fields.Date(readonly=True, help="First day of the calendar month.")
     invoice_count = fields.Integer(string="Invoices", readonly=True, aggregator="sum")
+    skip_count = fields.Integer(
+        string="Skipped Deliveries", readonly=True, aggregator="sum",
+        help="Deliveries skipped this month (by the date their invoice would have had): not billed, not expected.")
     amount = fields.Monetary(string="Expected Revenue", readonly=True,
                              help="Untaxed, in the company currency.")
 
@@ -51,7 +54,10 @@ class SaleRecurringForecast(models.Model):
             CREATE UNLOGGED TABLE IF NOT EXISTS {self._table} (
                 id SERIAL PRIMARY KEY,
                 company_id INTEGER, currency_id INTEGER, order_id INTEGER, plan_id INTEGER, partner_id INTEGER,
-                user_id INTEGER, send_weekday VARCHAR, month DATE, amount NUMERIC, invoice_count INTEGER)""")
+                user_id INTEGER, send_weekday VARCHAR, month DATE, amount NUMERIC, invoice_count INTEGER,
+                skip_count INTEGER)""")
+        # added with the skips: a table made by an earlier version gets the column
+        self.env.cr.execute(f"ALTER TABLE {self._table} ADD COLUMN IF NOT EXISTS skip_count INTEGER")
         self.env.cr.execute(
             f"CREATE INDEX IF NOT EXISTS {self._table}_order_id_index ON {self._table} (order_id)")
 
@@ -92,12 +98,15 @@ class SaleRecurringForecast(models.Model):
                     currency, target, self.env["res.company"].browse(company_id), today))),
                     Decimal(str(target.rounding)))
             rate, step = rates[(currency_id, company_id)]
-            by_month = forecast.invoices_by_month(order._recurring_schedule(), first_month, count, months)
+            sched = order._recurring_schedule()
+            by_month = forecast.invoices_by_month(sched, first_month, count, months)
+            skipped = forecast.skips_by_month(sched, months) if sched.skips else {}
             for month, (number, amount) in by_month.items():
-                if number:
+                if number or month in skipped:
                     rows.append((company_id, target.id, order.id, key["recurring_plan_id"], key["partner_id"],
                                  key["user_id"] or None, key["recurring_send_weekday"] or None, month,
-                                 (amount * rate).quantize(step, rounding=ROUND_HALF_UP), number))
+                                 (amount * rate).quantize(step, rounding=ROUND_HALF_UP), number,
+                                 skipped.get(month, 0)))
         return rows
 
     @api.model

@@ -77,6 +77,14 @@ class SaleRecurringPause(models.Model):
     state = fields.Selection(
         [("scheduled", "Scheduled"), ("running", "Running"), ("done", "Done"), ("cancel", "Cancelled")],
         required=True, default="scheduled", readonly=True, copy=False, index=True, tracking=True)
+    is_skip = fields.Boolean(
+        string="Skip", readonly=True, index=True,
+        help="A skipped delivery: one whole period of the schedule without delivery and without invoice. "
+             "It follows the plan's skip limits and cut-off, not its pause limits and notice; cancelling it "
+             "(Unskip) delivers and bills the period as usual.")
+    skip_cutoff_label = fields.Char(
+        string="Cut-off", compute="_compute_skip_cutoff_label",
+        help="Until when the subscriber may unskip this delivery on the portal, in the company's time zone.")
     term_extension_days = fields.Integer(
         string="Term Extended By (Days)", readonly=True, copy=False,
         help="Days the fixed term of the subscription was pushed back for this pause.")
@@ -114,10 +122,16 @@ class SaleRecurringPause(models.Model):
             days = (pause.end_date - pause.start_date).days + 1 if pause.start_date and pause.end_date else 0
             pause.weeks_paused = round(days / 7, 1)
 
-    @api.depends("order_id", "state", "start_date", "end_date", "term_extension_days", "invoiced_until_before")
+    @api.depends("order_id", "state", "start_date", "end_date", "term_extension_days", "invoiced_until_before",
+                 "is_skip")
     def _compute_effect_html(self):
         for pause in self:
-            if pause.state in ("scheduled", "running") and pause.start_date and pause.end_date:
+            if pause.state in ("scheduled", "running") and pause.start_date and pause.end_date and pause.is_skip:
+                pause.effect_html = self._effect_table(
+                    self._effect_rows(pause.order_id, pause.start_date, pause.end_date, exclude=pause),
+                    now_label=self.env._("Without This Skip"), with_label=self.env._("With This Skip"),
+                    period_label=self.env._("Period With This Skip"))
+            elif pause.state in ("scheduled", "running") and pause.start_date and pause.end_date:
                 pause.effect_html = self._effect_table(
                     self._effect_rows(pause.order_id, pause.start_date, pause.end_date, exclude=pause),
                     now_label=self.env._("Without This Pause"))
@@ -148,15 +162,33 @@ class SaleRecurringPause(models.Model):
         whole = float(self.weeks_paused).is_integer()
         return formatLang(self.env, self.weeks_paused, digits=0 if whole else 1)
 
-    @api.depends("order_id", "start_date", "weeks_paused")
+    @api.depends("order_id", "start_date", "end_date", "weeks_paused", "is_skip")
     def _compute_display_name(self):
         for pause in self:
-            if pause.start_date:
+            if pause.is_skip and pause.start_date and pause.end_date:
+                pause.display_name = self.env._(
+                    "%(order)s: skipped %(period)s", order=pause.order_id.name or "",
+                    period=pause._skip_period_label())
+            elif pause.start_date:
                 pause.display_name = self.env._(
                     "%(order)s: %(weeks)s week(s) from %(start)s", order=pause.order_id.name or "",
                     weeks=pause._weeks_text(), start=format_date(self.env, pause.start_date))
             else:
                 pause.display_name = pause.order_id.name or self.env._("New Pause")
+
+    def _skip_period_label(self, lang=None):
+        """The skipped period as an invoice line names it ("week 53 2026, 28 Dec 2026 – 3 Jan 2027"),
+        in ``lang``, by default the reader's."""
+        self.ensure_one()
+        return self.order_id._recurring_period_label(self.start_date, self.end_date, lang=lang or self.env.lang)
+
+    @api.depends("is_skip", "start_date", "order_id.recurring_plan_id.cutoff_days",
+                 "order_id.recurring_plan_id.cutoff_time")
+    @api.depends_context("lang")
+    def _compute_skip_cutoff_label(self):
+        for pause in self:
+            pause.skip_cutoff_label = pause.is_skip and pause.start_date and pause.order_id.recurring_plan_id \
+                and pause.order_id._recurring_cutoff_text(pause.start_date)
 
     # -- the effect of a pause on the invoices ------------------------------
 
@@ -214,9 +246,21 @@ class SaleRecurringPause(models.Model):
         return rows
 
     @api.model
-    def _effect_table(self, rows, now_label=None):
+    def _given_back_amount(self, order, start, weeks):
+        """What a pause of ``order`` from ``start`` for ``weeks`` would give back of the days already
+        invoiced (the prices of its credit lines), before it is made: the Pause and Skip dialogs show it."""
+        until = order.recurring_invoiced_until
+        if not until or until < start:
+            return 0.0
+        dummy = self.new({"order_id": order.id, "start_date": start, "weeks": weeks})
+        return sum(vals["price_unit"] for invoice in dummy._paid_invoices(until)
+                   for vals in dummy._unused_line_vals(invoice, until))
+
+    @api.model
+    def _effect_table(self, rows, now_label=None, with_label=None, period_label=None):
         """The rows of ``_effect_rows`` as the HTML table of the pause form and the Pause dialog;
-        ``now_label`` heads the dates without the pause (default "Invoice Date Now")."""
+        ``now_label`` heads the dates without the pause (default "Invoice Date Now"), ``with_label``
+        and ``period_label`` those with it (the Skip dialog names a skip)."""
         def cell(value, strong=False):
             value = value or "-"
             return Markup("<td><strong>%s</strong></td>") % value if strong else Markup("<td>%s</td>") % value
@@ -227,14 +271,16 @@ class SaleRecurringPause(models.Model):
             cell(row["date_with"] and format_date(self.env, row["date_with"]), strong=True),
             cell(row["period_with"])) for row in rows)
         head = Markup("<tr><th>#</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
-            now_label or self.env._("Invoice Date Now"), self.env._("With This Pause"),
-            self.env._("Period With This Pause"))
+            now_label or self.env._("Invoice Date Now"), with_label or self.env._("With This Pause"),
+            period_label or self.env._("Period With This Pause"))
         return Markup('<table class="table table-sm o_recurring_pause_effect"><thead>%s</thead>'
                       "<tbody>%s</tbody></table>") % (head, body)
 
     # -- rules ---------------------------------------------------------------
 
     def _describe(self):
+        if self.is_skip:
+            return self.env._("Skip of %(order)s", order=self.order_id.display_name)
         return self.env._("Pause of %(order)s", order=self.order_id.display_name)
 
     def _refuse(self, back_office, customer):
@@ -283,14 +329,28 @@ class SaleRecurringPause(models.Model):
                     self.env._("%(pause)s overlaps the pause from %(start)s to %(end)s: pick other dates.",
                                pause=pause._describe(), start=format_date(self.env, overlap.start_date),
                                end=format_date(self.env, overlap.end_date)),
-                    self.env._("You already have a pause from %(start)s to %(end)s: please pick other dates.",
-                               start=pause._long_date(overlap.start_date), end=pause._long_date(overlap.end_date)))
+                    pause._overlap_in_customer_words(overlap))
+
+    def _overlap_in_customer_words(self, overlap):
+        """Why this pause or skip cannot be had on the portal: it overlaps ``overlap``."""
+        if self.is_skip and overlap.is_skip:
+            return self.env._("The delivery of %(day)s is skipped already.", day=self._long_date(overlap.start_date))
+        if self.is_skip:
+            return self.env._("Your subscription is paused from %(start)s to %(end)s: there is no delivery to skip "
+                              "then.", start=self._long_date(overlap.start_date),
+                              end=self._long_date(overlap.end_date))
+        if overlap.is_skip:
+            return self.env._("You skipped the delivery of %(day)s: unskip it first, or pick other dates.",
+                              day=self._long_date(overlap.start_date))
+        return self.env._("You already have a pause from %(start)s to %(end)s: please pick other dates.",
+                          start=self._long_date(overlap.start_date), end=self._long_date(overlap.end_date))
 
     @api.constrains("weeks", "start_date")
     def _check_plan_limits(self):
         """The plan's limits when a pause is asked for; a later change of the plan's limits
-        or an early end does not undo pauses already agreed."""
-        for pause in self.filtered(lambda p: p.state != "cancel"):
+        or an early end does not undo pauses already agreed.  Skips have limits of their own
+        (``_check_skip``) and count against none of these."""
+        for pause in self.filtered(lambda p: p.state != "cancel" and not p.is_skip):
             order = pause.order_id
             plan = order.recurring_plan_id
             if plan.pause_max_weeks and pause.weeks > plan.pause_max_weeks:
@@ -301,7 +361,7 @@ class SaleRecurringPause(models.Model):
                     self.env._("A pause lasts at most %(limit)s weeks.", limit=plan.pause_max_weeks))
             if plan.pause_max_weeks_year:
                 spans = [periods.Pause(p.start_date, p.end_date) for p in order.recurring_pause_ids
-                         if p.state != "cancel"]
+                         if p.state != "cancel" and not p.is_skip]
                 worst = periods.max_paused_days_in_a_year(spans)
                 if worst > plan.pause_max_weeks_year * 7:
                     pause._refuse(
@@ -320,6 +380,9 @@ class SaleRecurringPause(models.Model):
         for pause in self.filtered(lambda p: p.state == "scheduled"):
             order = pause.order_id
             portal = pause.requested_by == "portal"
+            if pause.is_skip:
+                pause._check_skip_start()
+                continue
             if portal:
                 pause._check_portal()
             earliest = order._recurring_pause_earliest_start(portal=portal)
@@ -343,18 +406,75 @@ class SaleRecurringPause(models.Model):
         if self.weeks > limit:
             raise ValidationError(self.env._("A pause lasts at most %(limit)s weeks.", limit=limit))
 
-    def _check_order_pausable(self, order):
+    def _check_order_pausable(self, order, skip=False):
         reason = order._recurring_allowed_actions()["pause"]
+        if reason and skip:
+            raise ValidationError(self.env._("%(reason)s No delivery of it can be skipped.", reason=reason))
         if reason:
             raise ValidationError(self.env._("%(reason)s It cannot be paused.", reason=reason))
+
+    # -- skips: one whole period without delivery ---------------------------
+
+    def _check_skip_start(self):
+        """When a skip is asked for: from the portal, before the plan's cut-off of its send day
+        (``sale.order._recurring_before_cutoff``); from the back office, any day not past."""
+        self.ensure_one()
+        order = self.order_id
+        if self.requested_by == "portal":
+            if not order._recurring_before_cutoff(self.start_date):
+                raise ValidationError(self.env._(
+                    "The delivery of %(day)s can no longer be skipped: changes closed on %(cutoff)s.",
+                    day=self._long_date(self.start_date), cutoff=order._recurring_cutoff_text(self.start_date)))
+        elif self.start_date < order._recurring_today():
+            raise ValidationError(self.env._(
+                "%(pause)s: the field 'First Day Paused' cannot be in the past.", pause=self._describe()))
+
+    @api.constrains("is_skip", "start_date", "end_date", "order_id")
+    def _check_skip(self):
+        """A skip is one whole period of a weekly plan that allows skips, within its limit of skips in
+        any rolling 12 weeks, on the portal and in the back office alike.  Checked when the skip is
+        asked for: a later change of the plan does not undo skips already agreed."""
+        for skip in self.filtered(lambda p: p.is_skip and p.state == "scheduled"):
+            order = skip.order_id
+            plan = order.recurring_plan_id
+            if plan.billing_unit != "week" or not plan.skip_allowed:
+                skip._refuse(
+                    self.env._("%(skip)s: the plan %(plan)s allows no skips (field 'Skips Allowed', plans billed "
+                               "every N weeks).", skip=skip._describe(), plan=plan.display_name),
+                    self.env._("Deliveries of your subscription cannot be skipped. Please contact us."))
+            period = skip._skipped_period()
+            if not period or period.start != skip.start_date or period.end != skip.end_date or period.is_prorated:
+                skip._refuse(
+                    self.env._("%(skip)s: %(day)s is not the send day of a whole period of the schedule; a skip "
+                               "covers one whole period, from its send day.", skip=skip._describe(),
+                               day=format_date(self.env, skip.start_date)),
+                    self.env._("There is no delivery to skip on %(day)s.", day=skip._long_date(skip.start_date)))
+            if plan.skip_max_12_weeks:
+                days = [p.start_date for p in order.recurring_pause_ids if p.is_skip and p.state != "cancel"]
+                count = periods.skips_around(days, skip.start_date)
+                if count > plan.skip_max_12_weeks:
+                    skip._refuse(
+                        self.env._("%(skip)s: the subscription would skip %(count)s deliveries within 12 weeks; the "
+                                   "plan allows %(limit)s (field 'Max Skips per 12 Weeks').", skip=skip._describe(),
+                                   count=count, limit=plan.skip_max_12_weeks),
+                        self.env._("You have reached the limit of skipped deliveries: %(limit)s in any 12 weeks.",
+                                   limit=plan.skip_max_12_weeks))
+
+    def _skipped_period(self):
+        """The period of the schedule (without this skip) that starts on the skip's first day, or None."""
+        self.ensure_one()
+        args = self.order_id._recurring_schedule().period_args()
+        mine = periods.Pause(self.start_date, self.end_date)
+        args["pauses"] = tuple(span for span in args["pauses"] if span != mine)
+        return periods.period_on(day=self.start_date, **args)
 
     # -- life cycle ----------------------------------------------------------
 
     @api.model_create_multi
     def create(self, vals_list):
         orders = self.env["sale.order"].browse({vals.get("order_id") for vals in vals_list})
-        for order in orders:
-            self._check_order_pausable(order)
+        for vals in vals_list:
+            self._check_order_pausable(orders.browse(vals.get("order_id")), skip=vals.get("is_skip"))
         # a billing run holding the subscription would race with the paid days given back
         if orders._recurring_lock_rows() != orders:
             raise UserError(self.env._(
@@ -373,6 +493,11 @@ class SaleRecurringPause(models.Model):
             self.term_extension_days = (self.end_date - self.start_date).days + 1
             order.recurring_end_date += timedelta(days=self.term_extension_days)
         self._give_back_paid_days()
+        if self.is_skip:
+            self._announce_skip()
+            if self.start_date <= order._recurring_today():
+                self._start()
+            return
         resume = format_date(self.env, self.resume_date)
         body = self.env._(
             "Paused for %(weeks)s week(s), from %(start)s; billing resumes on %(resume)s.",
@@ -388,6 +513,22 @@ class SaleRecurringPause(models.Model):
             self._send_to_customer("sale_weekly_subscription.mail_template_pause_confirmed")
         if self.start_date <= order._recurring_today():
             self._start()
+
+    def _announce_skip(self):
+        """The subscription's chatter says which delivery is skipped, and who asked."""
+        self.ensure_one()
+        period = self._skip_period_label()
+        if self.requested_by == "portal":
+            body = self.env._("Delivery of %(period)s skipped by the customer on the portal: not delivered, not "
+                              "billed.", period=period)
+        else:
+            body = self.env._("Delivery of %(period)s skipped: not delivered, not billed.", period=period)
+        if self.refund_ids:
+            body = self.env._("%(body)s Its paid days are credited (%(refunds)s).", body=body,
+                              refunds=", ".join(self.refund_ids.mapped("name")))
+        elif self.carry_over_amount:
+            body = self.env._("%(body)s Its paid days are deducted from the next invoice.", body=body)
+        self.order_id.message_post(body=body, subtype_xmlid="mail.mt_note")
 
     def _give_back_paid_days(self):
         """The pause starts in a period already invoiced: give back the paid days from its
@@ -475,6 +616,8 @@ class SaleRecurringPause(models.Model):
                 "tax_ids": [Command.set(line.tax_ids.ids)],
                 "analytic_distribution": line.analytic_distribution,
                 "name": partner_env._(
+                    "Skipped: %(label)s, paid on %(invoice)s", label=label, invoice=invoice.name or "")
+                if self.is_skip else partner_env._(
                     "Paused: %(label)s, paid on %(invoice)s", label=label, invoice=invoice.name or ""),
             })
         return result
@@ -506,7 +649,8 @@ class SaleRecurringPause(models.Model):
             "invoice_payment_term_id": invoice.invoice_payment_term_id.id,
             "invoice_origin": invoice.name,
             "reversed_entry_id": invoice.id,
-            "ref": self.env._("Pause from %(start)s", start=format_date(self.env, self.start_date)),
+            "ref": self.env._("Skipped delivery of %(start)s", start=format_date(self.env, self.start_date))
+            if self.is_skip else self.env._("Pause from %(start)s", start=format_date(self.env, self.start_date)),
             "recurring_order_id": order.id,
             "recurring_pause_id": self.id,
             "recurring_period_start": max(self.start_date, invoice.recurring_period_start),
@@ -552,6 +696,8 @@ class SaleRecurringPause(models.Model):
             if order.recurring_state == "paused" and "running" not in order.recurring_pause_ids.mapped("state"):
                 order._recurring_flow_write({"recurring_state": "progress"})
                 order._recurring_update_renewals()
+            if pause.is_skip:
+                continue  # announced when it was asked for: a skipped week passes without a word
             order.message_post(body=self.env._(
                 "The pause has ended: the subscription runs again from %(day)s; next invoice on %(next)s.",
                 day=format_date(self.env, pause.resume_date),
@@ -564,9 +710,17 @@ class SaleRecurringPause(models.Model):
             order.recurring_end_date -= timedelta(days=days)
 
     def action_cancel(self):
-        """Cancel a pause that has not started: everything goes back as it was."""
+        """Cancel a pause that has not started, or unskip a skip: everything goes back as it was.
+
+        A portal user unskips only until the plan's cut-off of the skipped send day; the back
+        office also while the skipped week runs (delivered after all).  A pause or skip whose paid
+        days were credited already cannot be cancelled: its period's invoice was credited, and
+        billing the period again would need a second invoice of that period."""
+        portal = self.env.user._is_portal()
         for pause in self:
-            if pause.state != "scheduled":
+            if pause.is_skip:
+                pause._check_unskip(portal)
+            if pause.state != "scheduled" and not (pause.is_skip and pause.state == "running"):
                 raise UserError(self.env._(
                     "%(pause)s is %(state)s: only a scheduled pause can be cancelled.",
                     pause=pause.display_name, state=dict(pause._fields["state"]._description_selection(
@@ -574,6 +728,15 @@ class SaleRecurringPause(models.Model):
             order = pause.order_id
             if pause.refund_ids or (pause.carry_over_lines
                                     and order.recurring_invoiced_until != pause.start_date - ONE_DAY):
+                if pause.is_skip and portal:
+                    raise UserError(self.env._(
+                        "This delivery can no longer be unskipped online: it was already credited to you. Please "
+                        "contact us."))
+                if pause.is_skip:
+                    raise UserError(self.env._(
+                        "%(pause)s gave back paid days already (credit note, or another pause since): it cannot be "
+                        "unskipped any more. Invoice the delivery by hand if it is made after all.",
+                        pause=pause.display_name))
                 if self.env.user._is_portal():
                     raise UserError(self.env._(
                         "This pause can no longer be cancelled online: the days it pauses were already "
@@ -585,8 +748,20 @@ class SaleRecurringPause(models.Model):
             if pause.carry_over_lines:
                 # the paid days were not given back yet: they are simply paid again
                 order._recurring_flow_write({"recurring_invoiced_until": pause.invoiced_until_before})
+            running = pause.state == "running"
             pause.write({"state": "cancel", "term_extension_days": 0, "carry_over_lines": False,
                          "carry_over_amount": 0.0})
+            if running and order.recurring_state == "paused" \
+                    and "running" not in order.recurring_pause_ids.mapped("state"):
+                order._recurring_flow_write({"recurring_state": "progress"})
+                order._recurring_update_renewals()
+            if pause.is_skip:
+                order.message_post(body=self.env._(
+                    "Delivery of %(period)s unskipped by the customer on the portal: delivered and billed as usual.",
+                    period=pause._skip_period_label()) if portal else self.env._(
+                    "Delivery of %(period)s unskipped: delivered and billed as usual.",
+                    period=pause._skip_period_label()), subtype_xmlid="mail.mt_note")
+                continue
             order.message_post(
                 body=self.env._("The pause from %(start)s is cancelled.",
                                 start=format_date(self.env, pause.start_date)),
@@ -595,9 +770,37 @@ class SaleRecurringPause(models.Model):
                 pause._send_to_customer("sale_weekly_subscription.mail_template_pause_cancelled")
         return True
 
+    def _check_unskip(self, portal):
+        """Whether this skip may be cancelled now: while it is to come, or in the back office while its
+        week runs; on the portal, a skip the customer asked for there, until the cut-off of its send day."""
+        self.ensure_one()
+        order = self.order_id
+        if portal and (self.requested_by != "portal" or self.state != "scheduled"
+                       or not order._recurring_before_cutoff(self.start_date)):
+            raise UserError(self.env._(
+                "The delivery of %(day)s can no longer be changed online: changes closed on %(cutoff)s. Please "
+                "contact us.", day=self._long_date(self.start_date),
+                cutoff=order._recurring_cutoff_text(self.start_date))
+                if self.requested_by == "portal" else self.env._(
+                "We skipped the delivery of %(day)s for you: please contact us to change it.",
+                day=self._long_date(self.start_date)))
+        if self.state not in ("scheduled", "running"):
+            raise UserError(self.env._(
+                "%(pause)s is over: only a skip still to come or under way can be unskipped.",
+                pause=self.display_name))
+
+    def action_unskip(self):
+        """Unskip: the skipped delivery is made and billed as usual (``action_cancel``)."""
+        if self.filtered(lambda pause: not pause.is_skip):
+            raise UserError(self.env._("Only a skipped delivery can be unskipped."))
+        return self.action_cancel()
+
     def action_end_early(self, last_day=None):
         """End a running pause: the last paused day is yesterday (or ``last_day``)."""
         for pause in self:
+            if pause.is_skip:
+                raise UserError(self.env._(
+                    "%(pause)s is one skipped delivery: it cannot be ended early.", pause=pause.display_name))
             if pause.state != "running":
                 raise UserError(self.env._(
                     "%(pause)s is not running: only a running pause can be ended early.", pause=pause.display_name))

@@ -165,6 +165,16 @@ class SaleRecurringPlan(models.Model):
         string="Cut-off Time", default=23 + 59 / 60, tracking=True,
         help="The last minute of the cut-off day on which changes are still accepted, in the "
              "company's time zone (23:59: until 23:59:59).")
+    skip_allowed = fields.Boolean(
+        string="Skips Allowed", default=False, tracking=True,
+        help="Subscribers can skip a delivery (one whole period: no delivery, no invoice) on their portal "
+             "until the cut-off, and accountants on the subscription at any time before it starts. Weekly "
+             "plans only (every N weeks).")
+    skip_max_12_weeks = fields.Integer(
+        string="Max Skips per 12 Weeks", default=0, tracking=True,
+        help="Most deliveries a subscription may skip in any rolling 12 weeks (84 days, counted by send day), "
+             "on the portal and in the back office alike. 0: no limit. Skips do not count against the pause "
+             "limits.")
 
     # -- invoicing -----------------------------------------------------------
     auto_post = fields.Boolean(
@@ -320,6 +330,23 @@ class SaleRecurringPlan(models.Model):
         return periods.LeadIn(
             policy=self.lead_in_policy or periods.SEPARATE,
             merge_days=self.lead_in_merge_days if self.lead_in_policy == periods.MERGE_SHORT else 0)
+
+    @api.onchange("billing_unit")
+    def _onchange_billing_unit_skips(self):
+        """Skips are whole periods of weeks: a plan of months or years has none."""
+        for plan in self.filtered(lambda plan: plan.billing_unit != "week"):
+            plan.skip_allowed = False
+
+    @api.constrains("skip_allowed", "skip_max_12_weeks", "billing_unit")
+    def _check_skips(self):
+        for plan in self:
+            if plan.skip_allowed and plan.billing_unit != "week":
+                raise ValidationError(self.env._(
+                    "Plan %(plan)s: the field 'Skips Allowed' is for plans billed every N weeks: a skip is one "
+                    "whole period of weeks.", plan=plan.display_name))
+            if plan.skip_max_12_weeks < 0:
+                raise ValidationError(self.env._(
+                    "Plan %(plan)s: the field 'Max Skips per 12 Weeks' cannot be negative.", plan=plan.display_name))
 
     @api.constrains("cutoff_days", "cutoff_time")
     def _check_cutoff(self):

@@ -8,7 +8,7 @@ from ..utils import bulk
 
 UPCOMING_WEEKS = 12
 COLUMNS = ("company_id", "currency_id", "order_id", "plan_id", "partner_id", "user_id", "name", "invoice_date",
-           "period_start", "period_end", "amount", "is_prorated")
+           "period_start", "period_end", "amount", "is_prorated", "is_skipped")
 
 
 class SaleRecurringUpcomingInvoice(models.Model):
@@ -45,6 +45,9 @@ class SaleRecurringUpcomingInvoice(models.Model):
         help="Untaxed, in the subscription's currency, after the paid days of a pause it deducts.")
     is_prorated = fields.Boolean(
         string="Prorated", readonly=True, help="A partial period, billed for its share of days.")
+    is_skipped = fields.Boolean(
+        string="Skipped", readonly=True,
+        help="A skipped delivery: no invoice for this period; shown on the day its invoice would have had.")
 
     def init(self):
         self.env.cr.execute(f"""
@@ -52,17 +55,20 @@ class SaleRecurringUpcomingInvoice(models.Model):
                 id SERIAL PRIMARY KEY,
                 company_id INTEGER, currency_id INTEGER, order_id INTEGER, plan_id INTEGER, partner_id INTEGER,
                 user_id INTEGER, name VARCHAR, invoice_date DATE, period_start DATE, period_end DATE,
-                amount NUMERIC, is_prorated BOOLEAN)""")
+                amount NUMERIC, is_prorated BOOLEAN, is_skipped BOOLEAN)""")
+        # added with the skips: a table made by an earlier version gets the column
+        self.env.cr.execute(f"ALTER TABLE {self._table} ADD COLUMN IF NOT EXISTS is_skipped BOOLEAN")
         self.env.cr.execute(
             f"CREATE INDEX IF NOT EXISTS {self._table}_order_id_index ON {self._table} (order_id)")
 
-    @api.depends("order_id", "period_start", "period_end")
+    @api.depends("order_id", "period_start", "period_end", "is_skipped")
     @api.depends_context("lang")
     def _compute_period_label(self):
         lang = self.env.lang or "en_US"
         for row in self:
-            row.period_label = row.order_id._recurring_period_label(row.period_start, row.period_end, lang=lang) \
+            label = row.order_id._recurring_period_label(row.period_start, row.period_end, lang=lang) \
                 if row.order_id and row.period_start and row.period_end else False
+            row.period_label = self.env._("Skipped: %(period)s", period=label) if label and row.is_skipped else label
 
     # -- build ---------------------------------------------------------------
 
@@ -76,16 +82,21 @@ class SaleRecurringUpcomingInvoice(models.Model):
         for order in orders.with_context(recurring_rhythms={})._recurring_prefetch_schedules():
             first = todays[order.company_id.id]
             last = first + timedelta(weeks=weeks, days=-1)
-            upcoming = forecast.expected_periods(order._recurring_schedule(), first, last)
+            sched = order._recurring_schedule()
+            upcoming = forecast.expected_periods(sched, first, last)
             name = f"{order.name} \u2013 {order.partner_id.display_name}"
             # the one-off lines not billed yet are on the next invoice only
             one_off = order._recurring_one_off_untaxed()
             if upcoming and one_off and upcoming[0][0].invoice_date == order.recurring_next_invoice_date:
                 upcoming[0] = (upcoming[0][0], upcoming[0][1] + one_off)
-            for period, amount in upcoming:
+            skipped = [(period, 0, True) for period in forecast.skipped_periods(sched, first, last)] \
+                if sched.skips else []
+            invoiced = [(period, amount, False) for period, amount in upcoming]
+            for period, amount, is_skipped in sorted(invoiced + skipped, key=lambda row: row[0].invoice_date):
                 rows.append((order.company_id.id, order.currency_id.id, order.id, order.recurring_plan_id.id,
                              order.partner_id.id, order.user_id.id or None, name.replace("\t", " "),
-                             period.invoice_date, period.start, period.end, amount, period.is_prorated))
+                             period.invoice_date, period.start, period.end, amount,
+                             period.is_prorated and not is_skipped, is_skipped))
         return rows
 
     @api.model

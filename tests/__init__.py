@@ -27,3 +27,4 @@ from . import test_bank_layouts
 from . import test_correction
 from . import test_dunning
 from . import test_line_change
+from . import test_skip

@@ -21,7 +21,7 @@ for plan in orders.recurring_plan_id:
 print("-" * 100)
 for order in orders:
     upcoming = order._recurring_preview_vals(3) if order.recurring_state not in ("closed", "cancel") else []
-    dates = ", ".join(str(p["invoice_date"]) for p in upcoming) or "-"
+    dates = ", ".join(str(p["invoice_date"]) for p in upcoming if not p["is_skipped"]) or "-"
     day = label(order, "recurring_send_weekday") if order.recurring_billing_unit == "week" else ""
     print(f"{order.name:8} {order.partner_id.name[:20]:20} {label(order, 'recurring_state'):11} "
           f"{order.recurring_plan_id.name[:30]:30} {day:9} {order.recurring_invoice_count:3} invoices, "

@@ -7,3 +7,4 @@ from . import sale_order_recurring_catch_up
 from . import sale_recurring_sepa_import
 from . import sale_recurring_forecast_report
 from . import sale_order_recurring_change
+from . import sale_recurring_skip_wizard

@@ -43,4 +43,7 @@ class SaleOrderRecurringPreviewLine(models.TransientModel):
     is_prorated = fields.Boolean(
         string="Prorated", help="A partial period, billed for its share of days.")
     amount_untaxed = fields.Monetary(string="Untaxed Amount")
+    is_skipped = fields.Boolean(
+        string="Skipped",
+        help="A skipped delivery: this period gets no invoice; the date is the one it would have had.")
 

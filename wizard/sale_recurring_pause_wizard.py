@@ -49,14 +49,7 @@ class SaleRecurringPauseWizard(models.TransientModel):
 
     def _given_back(self):
         """Untaxed amount of the paid days from the first day paused, as the pause will give back."""
-        order = self.order_id
-        until = order.recurring_invoiced_until
-        if not until or until < self.start_date:
-            return 0.0
-        dummy = self.env["sale.recurring.pause"].new({"order_id": order.id, "start_date": self.start_date,
-                                                      "weeks": self.weeks})
-        return sum(vals["price_unit"] for invoice in dummy._paid_invoices(until)
-                   for vals in dummy._unused_line_vals(invoice, until))
+        return self.env["sale.recurring.pause"]._given_back_amount(self.order_id, self.start_date, self.weeks)
 
     @api.depends("order_id", "start_date", "weeks")
     def _compute_effect(self):

@@ -1,5 +1,6 @@
 """Expected revenue per calendar month (engine.forecast)."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -116,3 +117,17 @@ def test_expected_periods_skip_a_pause():
         (D(2026, 12, 7), D(2026, 12, 13)), (D(2026, 12, 14), D(2026, 12, 20)), (D(2026, 12, 21), D(2026, 12, 27)),
         (D(2026, 12, 28), D(2027, 1, 3))]
     assert {amount for _period, amount in found} == {Decimal("29.90")}
+
+
+def test_a_skipped_week_is_not_expected_and_counted_as_skipped():
+    # Mondays from 2 Nov 2026; week 53 (28 Dec 2026 - 3 Jan 2027) is skipped
+    skip = p.Pause(D(2026, 12, 28), D(2027, 1, 3))
+    sched = schedule(pauses=(skip,), skips=(skip,))
+    found = f.expected_by_month(sched, D(2026, 12, 1), 2)
+    # December 2026 has 4 Mondays, one skipped; January 2027 has its 4
+    assert found == {D(2026, 12, 1): Decimal("89.70"), D(2027, 1, 1): Decimal("119.60")}
+    assert f.skips_by_month(sched, f.months_from(D(2026, 12, 1), 2)) == {D(2026, 12, 1): 1}
+    assert [period.invoice_date for period in f.skipped_periods(sched, D(2026, 12, 1), D(2026, 12, 31))] == [
+        D(2026, 12, 28)]
+    # once the weeks after it are invoiced, it is history
+    assert f.skips_by_month(replace(sched, invoiced_until=D(2027, 1, 10)), f.months_from(D(2026, 12, 1), 2)) == {}

@@ -313,3 +313,41 @@ def test_cutoff_refuses_a_time_outside_the_day():
         p.cutoff(date(2027, 3, 8), 1, 24 * 60)
     with pytest.raises(ValueError):
         p.cutoff(date(2027, 3, 8), -1, 0)
+
+
+# -- skips ----------------------------------------------------------------------
+
+def test_deliveries_list_the_skipped_send_days_in_their_place():
+    monday = p.Rhythm(p.WEEK, 1, p.ADVANCE, 0, p.ALIGNED)
+    # week 53 of 2026 (28 Dec 2026 - 3 Jan 2027) is skipped, the week of 18 Jan is paused
+    skip = p.Pause(D(2026, 12, 28), D(2027, 1, 3))
+    pause = p.Pause(D(2027, 1, 18), D(2027, 1, 24))
+    found = p.deliveries(monday, D(2026, 11, 30), D(2026, 12, 21), 5, pauses=(skip, pause), skips=(skip,))
+    assert [(period.start, skipped) for period, skipped in found] == [
+        (D(2026, 12, 21), False), (D(2026, 12, 28), True), (D(2027, 1, 4), False), (D(2027, 1, 11), False),
+        (D(2027, 1, 25), False)]
+    skipped = found[1][0]
+    assert (skipped.end, skipped.invoice_date, skipped.is_prorated) == (D(2027, 1, 3), D(2026, 12, 28), False)
+    # the same send days as without the skip: a skip covers one whole period
+    plain = p.deliveries(monday, D(2026, 11, 30), D(2026, 12, 21), 5, pauses=(pause,))
+    assert [period.start for period, _ in plain] == [period.start for period, _ in found]
+
+
+def test_deliveries_stop_at_the_end_and_start_from_the_first_day():
+    every_two = p.Rhythm(p.WEEK, 2, p.ARREARS, 4, p.FROM_START)
+    found = p.deliveries(every_two, D(2026, 12, 4), D(2026, 12, 5), 8, end=D(2027, 1, 28))
+    # 4 Dec is before the first day; the last period is cut by the end
+    assert [(period.start, period.end) for period, _ in found] == [
+        (D(2026, 12, 18), D(2026, 12, 31)), (D(2027, 1, 1), D(2027, 1, 14)), (D(2027, 1, 15), D(2027, 1, 28))]
+
+
+def test_skips_around_counts_the_fullest_12_weeks_holding_the_day():
+    days = [D(2026, 12, 14), D(2026, 12, 28), D(2027, 1, 11)]
+    assert p.skips_around(days, D(2027, 1, 11)) == 3
+    # 84 days: 14 Dec and 7 Mar are 83 days apart, in one window; 8 Mar is out of it
+    assert p.skips_around([D(2026, 12, 14), D(2027, 3, 7)], D(2027, 3, 7)) == 2
+    assert p.skips_around([D(2026, 12, 14), D(2027, 3, 8)], D(2027, 3, 8)) == 1
+    # a window holding the new day may reach forward to skips already agreed
+    assert p.skips_around([D(2027, 1, 4), D(2027, 2, 1), D(2027, 3, 1)], D(2027, 1, 4)) == 3
+    # skips long before do not count
+    assert p.skips_around([D(2026, 1, 5), D(2026, 1, 12), D(2026, 12, 28)], D(2026, 12, 28)) == 1
