@@ -206,17 +206,27 @@ class TestPortalEnd(SubscriptionCase, HttpCase):
 
 @tagged("post_install", "-at_install")
 class TestPortalEndTour(SubscriptionCase, HttpCase):
-    """The browser flow, unfrozen (the browser keeps its own clock): a pause taken instead."""
+    """The browser flow, unfrozen (the browser keeps its own clock): a delivery skipped, the next box
+    changed, then a pause taken instead of ending."""
 
     def test_portal_end_tour(self):
         company = self.company_data["company"]
-        plan = self._create_plan(name="Weekly box", auto_send=False, notice_quantity=2, notice_unit="week")
+        plan = self._create_plan(name="Weekly box", auto_send=False, notice_quantity=2, notice_unit="week",
+                                 skip_allowed=True, line_ids=[Command.create({
+                                     "product_id": self.product_box.id, "price_unit": 39.90,
+                                     "portal_changeable": True, "portal_max_quantity": 4})])
         user = new_test_user(self.env, login="portal_end", groups="base.group_portal", name="Anna Peeters",
                              company_id=company.id, company_ids=[Command.set(company.ids)])
         today = fields.Date.context_today(self.env.user)
         order = self._create_subscription(plan, today, partner_id=user.partner_id.id)
         self.start_tour("/my/subscriptions", "sale_weekly_subscription_portal_end", login="portal_end")
         request = self.env["sale.recurring.cancel.request"].search([("order_id", "=", order.id)])
-        self.assertEqual((request.outcome, request.pause_id), ("paused", order.recurring_pause_ids))
+        self.assertEqual((request.outcome, request.pause_id),
+                         ("paused", order.recurring_pause_ids.filtered(lambda pause: not pause.is_skip)))
         self.assertEqual((request.pause_id.weeks, request.pause_id.state), (4, "scheduled"))
         self.assertFalse(order.recurring_close_date)
+        skip = order.recurring_pause_ids.filtered("is_skip")
+        self.assertEqual((len(skip), skip.state), (1, "scheduled"))
+        self.assertFalse(skip.start_date <= request.pause_id.start_date <= skip.end_date)
+        change = order.recurring_line_change_ids
+        self.assertEqual((len(change), change.quantity, change.state), (1, 3, "scheduled"))

@@ -1,7 +1,7 @@
 import { registry } from "@web/core/registry";
 
-// A subscriber starts ending their subscription from the portal, is offered a
-// pause first, and takes it.
+// A subscriber's week on the portal: skips a delivery, changes the next box,
+// then starts ending their subscription, is offered a pause first, and takes it.
 registry.category("web_tour.tours").add("sale_weekly_subscription_portal_end", {
     url: "/my/subscriptions",
     steps: () => [
@@ -10,6 +10,35 @@ registry.category("web_tour.tours").add("sale_weekly_subscription_portal_end", {
             trigger: "a.o_portal_subscription_link",
             run: "click",
             expectUnloadPage: true,
+        },
+        {
+            content: "Skip the last delivery listed (after the pause offered below)",
+            trigger: "tr.o_portal_delivery:last button.o_portal_skip",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "It is marked skipped, and can be unskipped until its cut-off",
+            trigger: "tr.o_portal_delivery_skipped button.o_portal_unskip",
+        },
+        {
+            content: "Change the next box: 3 instead of 1",
+            trigger: "form.o_portal_change_form input[name=quantity]",
+            run: "edit 3",
+        },
+        {
+            content: "Save the change",
+            trigger: "form.o_portal_change_form button.o_portal_change_submit",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "The change is saved and listed",
+            trigger: ".o_portal_change_done",
+        },
+        {
+            content: "The next invoice shows the change",
+            trigger: "table.o_portal_line_changes td:contains('3 x')",
         },
         {
             content: "End my subscription",
