@@ -9,7 +9,7 @@ from babel.dates import get_month_names
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import format_date, format_time
+from odoo.tools import format_date
 from odoo.tools.misc import babel_locale_parse
 
 from odoo.addons.account.tools import format_structured_reference_iso
