@@ -216,7 +216,7 @@ class ResCompany(models.Model):
     # -- the add-on's one clock ------------------------------------------------
 
     def _recurring_now(self):
-        """Now in this company's time zone (its address's, else the user's, else UTC).
+        """Now in this company's time zone (``_recurring_tz``).
 
         Every rule of the add-on that needs "today" reads it from here: what is due, the
         billing run's lock, the terms action, pauses, SEPA dates and mandate expiry.
@@ -224,9 +224,18 @@ class ResCompany(models.Model):
         return datetime.now(self._recurring_tz())
 
     def _recurring_tz(self):
-        """This company's time zone (its address's, else the user's, else UTC), as pytz's."""
+        """This company's time zone, as pytz's: its address's; lacking one, the internal user's (the
+        scheduler's, an accountant's), else UTC. A portal visitor's own time zone never moves the
+        company's clock (a cut-off, a pause's first day): for them the administrator's stands in."""
         company = self[:1] or self.env.company
-        return pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
+        user = self.env.user
+        tz = company.sudo().partner_id.tz
+        if not tz and user.share:
+            admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+            tz = admin and admin.sudo().tz
+        elif not tz:
+            tz = user.tz
+        return pytz.timezone(tz or "UTC")
 
     def _recurring_today(self):
         """Today in this company's time zone."""

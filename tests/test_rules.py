@@ -6,7 +6,7 @@ from freezegun import freeze_time
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import SubscriptionCase
 
@@ -41,6 +41,17 @@ class TestOneRule(SubscriptionCase):
             self.assertEqual(self.company._recurring_today(), D(2026, 12, 31))
             self._terms_cron()
         self.assertEqual(order.recurring_state, "closed")
+
+    def test_a_portal_visitor_s_time_zone_never_moves_the_company_clock(self):
+        """A company without a time zone on its address: a portal visitor in Auckland reads the cut-off
+        in the administrator's zone (Brussels), as the back office does, never in their own."""
+        self.company.partner_id.tz = False
+        self.env.ref("base.user_admin").tz = "Europe/Brussels"
+        visitor = new_test_user(self.env, login="far_away", groups="base.group_portal", tz="Pacific/Auckland",
+                                company_id=self.company.id)
+        with freeze_time("2026-12-01 22:30"):  # 23:30 in Brussels, 11:30 on 2 December in Auckland
+            self.assertEqual(self.company.with_user(visitor)._recurring_today(), D(2026, 12, 1))
+            self.assertEqual(self.company.with_user(visitor)._recurring_tz().zone, "Europe/Brussels")
 
     def test_due_is_the_company_day_and_billing_hour_everywhere(self):
         self.company.partner_id.tz = "Europe/Brussels"
