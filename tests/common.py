@@ -41,6 +41,15 @@ class SubscriptionCase(AccountTestInvoicingCommon):
         return account
 
     @classmethod
+    def _portal_user(cls, login, name):
+        """A portal user of the main company (password = login), with an e-mail address."""
+        company = cls.company_data["company"]
+        user = new_test_user(cls.env, login=login, groups="base.group_portal", name=name,
+                             company_id=company.id, company_ids=[Command.set(company.ids)])
+        user.partner_id.email = f"{login}@example.com"
+        return user
+
+    @classmethod
     def _create_plan(cls, **values):
         return cls.env["sale.recurring.plan"].create({
             "name": "Plan",

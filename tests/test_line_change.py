@@ -279,16 +279,9 @@ class TestPortalLineChange(LineChangeCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.company_data["company"]
 
-        def portal_user(login, name):
-            user = new_test_user(cls.env, login=login, groups="base.group_portal", name=name,
-                                 company_id=company.id, company_ids=[Command.set(company.ids)])
-            user.partner_id.email = f"{login}@example.com"
-            return user
-
-        cls.portal_a = portal_user("box_a", "Anna Peeters")
-        cls.portal_b = portal_user("box_b", "Bram Janssens")
+        cls.portal_a = cls._portal_user("box_a", "Anna Peeters")
+        cls.portal_b = cls._portal_user("box_b", "Bram Janssens")
 
     def setUp(self):
         super().setUp()

@@ -2,8 +2,7 @@ import re
 from datetime import timedelta
 
 from odoo import fields
-from odoo.fields import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tools import format_date
 
 from .common import SubscriptionCase
@@ -16,17 +15,10 @@ class TestPortal(SubscriptionCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.company_data["company"]
         cls.plan = cls._create_plan(name="Weekly box", auto_send=False, pause_notice_days=7, pause_max_weeks=4)
 
-        def portal_user(login, name):
-            user = new_test_user(cls.env, login=login, groups="base.group_portal", name=name,
-                                 company_id=company.id, company_ids=[Command.set(company.ids)])
-            user.partner_id.email = f"{login}@example.com"
-            return user
-
-        cls.portal_a = portal_user("portal_a", "Anna Peeters")
-        cls.portal_b = portal_user("portal_b", "Bram Janssens")
+        cls.portal_a = cls._portal_user("portal_a", "Anna Peeters")
+        cls.portal_b = cls._portal_user("portal_b", "Bram Janssens")
         today = fields.Date.context_today(cls.env.user)
         cls.start = today - timedelta(days=today.weekday())  # this Monday
         cls.order_a = cls._create_subscription(cls.plan, cls.start, partner_id=cls.portal_a.partner_id.id)

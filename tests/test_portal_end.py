@@ -19,18 +19,11 @@ class TestPortalEnd(SubscriptionCase, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.company_data["company"]
         cls.plan = cls._create_plan(name="Weekly box", auto_send=False, notice_quantity=2, notice_unit="week",
                                     pause_notice_days=7, pause_max_weeks=6)
 
-        def portal_user(login, name):
-            user = new_test_user(cls.env, login=login, groups="base.group_portal", name=name,
-                                 company_id=company.id, company_ids=[Command.set(company.ids)])
-            user.partner_id.email = f"{login}@example.com"
-            return user
-
-        cls.portal_a = portal_user("portal_a", "Anna Peeters")
-        cls.portal_b = portal_user("portal_b", "Bram Janssens")
+        cls.portal_a = cls._portal_user("portal_a", "Anna Peeters")
+        cls.portal_b = cls._portal_user("portal_b", "Bram Janssens")
         cls.start = date(2026, 11, 30)  # Monday
         cls.order_a = cls._create_subscription(cls.plan, cls.start, partner_id=cls.portal_a.partner_id.id)
         cls.order_b = cls._create_subscription(cls.plan, cls.start, partner_id=cls.portal_b.partner_id.id)
