@@ -45,6 +45,7 @@ class SaleRecurringSepaBatch(models.Model):
                                        error=str(error))) from None
         summary = {"file": filename, "version": found.version, "rejected": 0, "returned": 0, "collected": 0,
                    "known": 0, "unknown": []}
+        failed = self.env["sale.recurring.sepa.line"]
         if found.kind != "pain.002":
             foreign = found.accounts - self._company_ibans(company)
             if foreign or not found.accounts:
@@ -83,6 +84,7 @@ class SaleRecurringSepaBatch(models.Model):
             summary["known"] += len(lines) - len(todo)
             todo._reject(reason_of(reject.reason), company._recurring_today())
             summary["rejected"] += len(todo)
+            failed |= todo
         for credit in found.credits:
             batch = self._batch_of_credit(credit, company)
             if not batch:
@@ -132,8 +134,10 @@ class SaleRecurringSepaBatch(models.Model):
                 charges.append((line, returned.charges, day))
         Line._return_groups([(Line.browse(ids), reason_of(code), day) for (code, day), ids in groups.items()])
         summary["returned"] += sum(len(ids) for ids in groups.values())
+        failed |= Line.browse([line_id for ids in groups.values() for line_id in ids])
         if charges:
             Line._book_charges(charges, filename)
+        summary.update(failed._failure_outcome())
         return summary
 
     def _block_lines(self):
@@ -227,11 +231,23 @@ class SaleRecurringSepaLine(models.Model):
         """The bank rejected these transactions before settlement (pain.002): out of the batch, nothing
         was booked, the invoice waits for a later run."""
         self.write({"state": "rejected", "return_reason_id": reason.id, "return_date": day})
-        self._log_on_documents({line: self.env._(
-            "Direct debit of %(invoice)s rejected by the bank before collection: %(reason)s.",
-            invoice=line.invoice_id.name, reason=reason.display_name) for line in self})
         reason._apply_to_lines(self)
-        self.invoice_id._sepa_notify_failure()
+        self._tell_failure()
+
+    def _failure_outcome(self):
+        """What these failed transactions led to, for the import's result: invoices to re-present and
+        held, mandates revoked, subscriptions suspended or closed, customers told now or by the scheduled
+        action (``_tell_failure``)."""
+        invoices = self.invoice_id
+        orders = invoices.recurring_order_id
+        return {
+            "represented": len(invoices.filtered(lambda move: move.sepa_retry_date and not move.sepa_hold)),
+            "held": len(invoices.filtered("sepa_hold")),
+            "revoked": len(self.mandate_id.filtered(lambda mandate: mandate.state == "revoked")),
+            "suspended": len(orders.filtered(lambda order: order.recurring_state == "suspended")),
+            "closed": len(orders.filtered(lambda order: order.recurring_state == "closed")),
+            "queued": len(self.filtered("followup_pending")),
+        }
 
     @api.model
     def _find_returned_all(self, returns, company):

@@ -565,7 +565,13 @@ class SaleRecurringSepaLine(models.Model):
         help="The line of the batch's collection entry that paid this invoice.")
     return_reason_id = fields.Many2one("sale.recurring.return.reason", readonly=True, ondelete="restrict")
     return_date = fields.Date(readonly=True)
+    followup_pending = fields.Boolean(
+        readonly=True, copy=False,
+        help="Failed in a bank file too big to tell of at once: the notes and the customer's e-mail are "
+             "written by the scheduled action 'tell of failed direct debits', started at the import.")
 
+    # the scheduled action finds the few marked lines among millions
+    _followup_pending_index = models.Index("(id) WHERE followup_pending IS TRUE")
     # an invoice is in one open batch at most, whatever runs at the same time
     _invoice_open_unique = models.UniqueIndex(
         "(invoice_id) WHERE state = 'open'", "An invoice can be in one open direct-debit batch only.")
@@ -600,13 +606,64 @@ class SaleRecurringSepaLine(models.Model):
             for lines, reason, day in groups for batch in lines.batch_id])
         for lines, reason, day in groups:
             lines.write({"state": "returned", "return_reason_id": reason.id, "return_date": day})
-            texts = {line: self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
-                                      invoice=line.invoice_id.name, reason=reason.display_name) for line in lines}
-            lines._log_on_documents(texts)
             reason._apply_to_lines(lines)
         returned = self.browse().concat(*(lines for lines, _reason, _day in groups))
-        returned.invoice_id._sepa_notify_failure()
+        returned._tell_failure()
         returned.batch_id.write({"state": "returned"})
+
+    # -- telling of a failed collection: now, or soon for a big file ------------
+
+    def _tell_failure(self):
+        """Tell of these returned or rejected transactions (``_failure_followup``): at once for up to
+        the system parameter ``sale_weekly_subscription.sepa_followup_inline`` of them (100 by default),
+        else marked and left to the scheduled action *tell of failed direct debits*, started at once.  The
+        booking stays in the caller's transaction; the mark is in it too, so the telling happens exactly
+        once, and only if the booking is committed."""
+        if not self:
+            return
+        limit = self.env["ir.config_parameter"].sudo().get_param("sale_weekly_subscription.sepa_followup_inline")
+        try:
+            limit = int(limit) if limit not in (None, False, "") else 100
+        except ValueError:
+            limit = 100
+        if len(self) <= limit:
+            self._failure_followup()
+            return
+        self.write({"followup_pending": True})
+        self.env.ref("sale_weekly_subscription.ir_cron_sepa_failure_followup")._trigger()
+
+    def _failure_followup(self):
+        """A note on each failed transaction's mandate, invoice and subscription, then an e-mail to each
+        customer whose invoice is still unpaid (the template *Direct debit failed*)."""
+        texts = {}
+        for line in self:
+            if line.state == "rejected":
+                texts[line] = self.env._(
+                    "Direct debit of %(invoice)s rejected by the bank before collection: %(reason)s.",
+                    invoice=line.invoice_id.name, reason=line.return_reason_id.display_name)
+            else:
+                texts[line] = self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
+                                         invoice=line.invoice_id.name, reason=line.return_reason_id.display_name)
+        self._log_on_documents(texts)
+        self.invoice_id._sepa_unpaid_after_failure()._sepa_notify_failure()
+
+    @api.model
+    def _cron_failure_followup(self, batch_size=500):
+        """Scheduled action: tell of the failed transactions a big bank file left marked, batch by batch,
+        each batch committed with its marks cleared (exactly once, also after a crash)."""
+        cron = self.env["ir.cron"]
+        Line = self.sudo()
+        domain = [("followup_pending", "=", True)]
+        cron._commit_progress(remaining=Line.search_count(domain))
+        while True:
+            lines = Line.search(domain, order="id", limit=batch_size)
+            if not lines:
+                break
+            for company in lines.company_id:
+                lines.filtered(lambda line, c=company: line.company_id == c).with_company(company)._failure_followup()
+            lines.write({"followup_pending": False})
+            if not cron._commit_progress(len(lines)):
+                break
 
     def _returned_whole(self):
         """These lines and the other invoices of their transactions (a transaction is returned whole),

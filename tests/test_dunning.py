@@ -327,6 +327,76 @@ class TestDunning(SubscriptionCase):
         action = batch.action_view_collection_moves()
         self.assertEqual(self.env["account.move"].search(action["domain"]), entries)
 
+    # -- a big file: the notes and e-mails come from the scheduled action -------
+
+    def _told(self, invoice):
+        return self.env["mail.mail"].search_count([("model", "=", "account.move"), ("res_id", "=", invoice.id)])
+
+    def test_a_big_file_leaves_the_notes_and_e_mails_to_the_scheduled_action_exactly_once(self):
+        """Above the system parameter, the import books and marks; the scheduled action, started by the
+        import, writes the notes and the e-mails once, and a failed import leaves neither marks nor a start."""
+        self.env["ir.config_parameter"].sudo().set_param("sale_weekly_subscription.sepa_followup_inline", "1")
+        with freeze_time("2026-11-30 08:00"):
+            orders = [self._debit_subscription() for _i in range(2)]
+            self._run_billing()
+        batch = self._batch("2026-11-30", "2026-12-14")
+        self._collect(batch)
+        lines = batch.line_ids
+        invoices = lines.invoice_id
+        cron = self.env.ref("sale_weekly_subscription.ir_cron_sepa_failure_followup")
+        Trigger = self.env["ir.cron.trigger"]
+        triggers = Trigger.search_count([("cron_id", "=", cron.id)])
+        entries = [SEPA._return_entry(self, line, "AM04") for line in lines]
+        # a file that cannot be booked (its second return is on another account's file): nothing at all
+        with freeze_time("2026-12-16 19:00"), self.assertRaises(UserError):
+            self._import(("both.xml", self._camt054(entries)),
+                         ("other.xml", self._camt054(entries[:1], account="DE89370400440532013000")))
+        self.assertEqual(set(lines.mapped("state")), {"collected"})
+        self.assertFalse(lines.filtered("followup_pending"))
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), triggers)
+        with freeze_time("2026-12-16 19:00"):
+            result = self._import(("both.xml", self._camt054(entries)))
+        self.assertIn("2 returned", result)
+        self.assertIn("2 invoice(s) to re-present, 0 held, 0 mandate(s) revoked", result)
+        self.assertIn("written in the background", result)
+        # booked and re-presented at once; told later
+        self.assertEqual(set(lines.mapped("state")), {"returned"})
+        self.assertEqual(set(invoices.mapped("payment_state")), {"not_paid"})
+        self.assertEqual(set(invoices.mapped("sepa_retry_date")), {D(2026, 12, 23)})
+        self.assertTrue(all(lines.mapped("followup_pending")))
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), triggers + 1)
+        self.assertFalse(any(self._said(invoice, "returned by the bank") for invoice in invoices))
+        self.assertEqual([self._told(invoice) for invoice in invoices], [0, 0])
+        # one invoice is paid by transfer before the scheduled action runs: its customer is not told
+        self._pay_by_transfer(invoices[0], "2026-12-16")
+        with self.enter_registry_test_mode():  # its own cursor, as the scheduler runs it
+            cron.method_direct_trigger()
+        self.assertFalse(lines.filtered("followup_pending"))
+        for line in lines:
+            for record in (line.mandate_id, line.invoice_id, line.invoice_id.recurring_order_id):
+                self.assertTrue(self._said(record, f"Direct debit of {line.invoice_id.name} returned by the bank"))
+        self.assertEqual([self._told(invoice) for invoice in invoices], [0, 1])
+        # exactly once: a second run finds nothing to tell
+        with self.enter_registry_test_mode():
+            cron.method_direct_trigger()
+        self.assertEqual([self._told(invoice) for invoice in invoices], [0, 1])
+        notes = [len(order.message_ids.filtered(lambda m, n=order.recurring_invoice_ids[:1].name: n and (
+            f"Direct debit of {n} returned" in (m.body or "")))) for order in orders]
+        self.assertEqual(notes, [1, 1])
+
+    def test_a_small_file_tells_at_once(self):
+        with freeze_time("2026-11-30 08:00"):
+            self._debit_subscription()
+            self._run_billing()
+        batch = self._batch("2026-11-30", "2026-12-14")
+        self._collect(batch)
+        with freeze_time("2026-12-16 19:00"):
+            result = self._import(("one.xml", self._camt054([SEPA._return_entry(self, batch.line_ids, "AM04")])))
+        self.assertNotIn("background", result)
+        self.assertFalse(batch.line_ids.followup_pending)
+        self.assertTrue(self._said(batch.line_ids.invoice_id, "returned by the bank"))
+        self.assertEqual(self._told(batch.line_ids.invoice_id), 1)
+
 
 @tagged("post_install", "-at_install")
 class TestDunningPortal(SubscriptionCase, HttpCase):

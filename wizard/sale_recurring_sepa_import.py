@@ -52,6 +52,17 @@ class SaleRecurringSepaImport(models.TransientModel):
                 known=summary["known"])
             if nothing_new and summary["known"]:
                 text += self.env._(" (imported before: nothing new booked)")
+            if summary["rejected"] or summary["returned"]:
+                text += self.env._(
+                    ". Then: %(represented)s invoice(s) to re-present, %(held)s held, %(revoked)s mandate(s) "
+                    "revoked, %(suspended)s subscription(s) suspended, %(closed)s closed",
+                    represented=summary["represented"], held=summary["held"], revoked=summary["revoked"],
+                    suspended=summary["suspended"], closed=summary["closed"])
+                if summary["queued"]:
+                    text += self.env._(
+                        ". The notes and the customers' e-mails of these %(count)s failed collections are being "
+                        "written in the background (scheduled action 'tell of failed direct debits')",
+                        count=summary["queued"])
             unknown = Markup("").join(Markup("<li>%s</li>") % item for item in summary["unknown"])
             if unknown:
                 text = Markup("%s<br/>%s<ul>%s</ul>") % (text, self.env._("Not found in any batch:"), unknown)
