@@ -174,7 +174,9 @@ class SaleRecurringSepaBatch(models.Model):
 class SaleRecurringSepaLine(models.Model):
     _inherit = "sale.recurring.sepa.line"
 
+    # a return is matched by its end-to-end id, else by mandate reference, amount and collection date
     end_to_end_id = fields.Char(index=True)
+    mandate_id = fields.Many2one(index=True)
     state = fields.Selection(selection_add=[("rejected", "Rejected")], ondelete={"rejected": "set default"})
     # the "Returns" report: by reason, by month and by plan, with the return rate
     collection_date = fields.Date(related="batch_id.collection_date", store=True, string="Collection Date")

@@ -566,7 +566,7 @@ class SaleRecurringSepaLine(models.Model):
     return_reason_id = fields.Many2one("sale.recurring.return.reason", readonly=True, ondelete="restrict")
     return_date = fields.Date(readonly=True)
     followup_pending = fields.Boolean(
-        readonly=True, copy=False,
+        string="Notice Pending", readonly=True, copy=False,
         help="Failed in a bank file too big to tell of at once: the notes and the customer's e-mail are "
              "written by the scheduled action 'tell of failed direct debits', started at the import.")
 

@@ -385,6 +385,19 @@ class TestSepa(SubscriptionCase):
         self.assertFalse(Batch.search([]))
         self.assertFalse(invoice.sepa_line_ids)
 
+    def test_the_fields_a_return_is_matched_by_are_indexed(self):
+        """A return is matched by end-to-end id, else by mandate reference, amount and collection date:
+        a bank file of thousands of returns against years of batches reads indexes, not whole tables."""
+        def indexed(table, column):
+            self.env.cr.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
+            return any(f"({column}" in row[0] for row in self.env.cr.fetchall())
+        self.assertTrue(indexed("sale_recurring_sepa_line", "end_to_end_id"))
+        self.assertTrue(indexed("sale_recurring_sepa_line", "mandate_id"))
+        self.assertTrue(indexed("sale_recurring_sepa_line", "batch_id"))
+        self.assertTrue(indexed("sale_recurring_sepa_line", "invoice_id"))
+        self.assertTrue(indexed("sale_recurring_mandate", "name"), "the unique reference per company")
+        self.assertTrue(indexed("sale_recurring_sepa_line", "id) WHERE followup_pending"))
+
     def test_rights_and_companies(self):
         with self.assertRaises(AccessError):
             self.env["sale.recurring.sepa.run"].with_user(self.user).create({"journal_id": self.journal.id})
