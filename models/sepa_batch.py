@@ -1,5 +1,6 @@
 import base64
 import io
+import logging
 from collections import defaultdict
 
 from markupsafe import Markup, escape
@@ -10,6 +11,8 @@ from odoo.tools import format_amount, format_date
 
 from ..engine import sepa, target2
 from .account_journal import SDD_CODE
+
+_logger = logging.getLogger(__name__)
 
 
 class SaleRecurringSepaBatch(models.Model):
@@ -647,6 +650,26 @@ class SaleRecurringSepaLine(models.Model):
         self._log_on_documents(texts)
         self.invoice_id._sepa_unpaid_after_failure()._sepa_notify_failure()
 
+    def _tell_safely(self):
+        """``_failure_followup`` for a batch of the scheduled action; when it fails, line by line, so that
+        one transaction that cannot be told of (a broken template, an invalid address) stops none of the
+        others: its batch's chatter says which, and why."""
+        try:
+            with self.env.cr.savepoint():
+                self._failure_followup()
+            return
+        except Exception:  # told line by line below, each error named on its batch
+            _logger.warning("Telling of %s failed direct debits at once failed: line by line", len(self),
+                            exc_info=True)
+        for line in self:
+            try:
+                with self.env.cr.savepoint():
+                    line._failure_followup()
+            except Exception as error:  # the error is written on the batch
+                line.batch_id.message_post(body=self.env._(
+                    "The customer of %(invoice)s could not be told of the failed direct debit: %(error)s",
+                    invoice=line.invoice_id.name, error=str(error)))
+
     @api.model
     def _cron_failure_followup(self, batch_size=500):
         """Scheduled action: tell of the failed transactions a big bank file left marked, batch by batch,
@@ -660,7 +683,7 @@ class SaleRecurringSepaLine(models.Model):
             if not lines:
                 break
             for company in lines.company_id:
-                lines.filtered(lambda line, c=company: line.company_id == c).with_company(company)._failure_followup()
+                lines.filtered(lambda line, c=company: line.company_id == c).with_company(company)._tell_safely()
             lines.write({"followup_pending": False})
             if not cron._commit_progress(len(lines)):
                 break

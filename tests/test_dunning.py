@@ -384,6 +384,32 @@ class TestDunning(SubscriptionCase):
             f"Direct debit of {n} returned" in (m.body or "")))) for order in orders]
         self.assertEqual(notes, [1, 1])
 
+    def test_one_transaction_that_cannot_be_told_of_stops_none_of_the_others(self):
+        """The template breaks for one invoice (an administrator's edit): the scheduled action tells the
+        other customer, says on the batch which one failed and why, and is done."""
+        self.env["ir.config_parameter"].sudo().set_param("sale_weekly_subscription.sepa_followup_inline", "0")
+        with freeze_time("2026-11-30 08:00"):
+            for _i in range(2):
+                self._debit_subscription()
+            self._run_billing()
+        batch = self._batch("2026-11-30", "2026-12-14")
+        self._collect(batch)
+        broken, fine = batch.line_ids.sorted("id")
+        template = self.env.ref("sale_weekly_subscription.mail_template_direct_debit_failed")
+        template.body_html = (f'<div><t t-if="object.id == {broken.invoice_id.id}" t-out="object.no_such_field"/>'
+                              f'<p>Dear customer, your direct debit failed.</p></div>')
+        with freeze_time("2026-12-16 19:00"):
+            self._import(("both.xml", self._camt054([SEPA._return_entry(self, line, "AM04") for line in batch.line_ids])))
+        with self.enter_registry_test_mode(), self.assertLogs("odoo.addons.sale_weekly_subscription.models.sepa_batch",
+                                                              "WARNING") as logged:
+            self.env.ref("sale_weekly_subscription.ir_cron_sepa_failure_followup").method_direct_trigger()
+        self.assertIn("line by line", logged.output[0])
+        self.assertFalse(batch.line_ids.filtered("followup_pending"), "done, not retried for ever")
+        self.assertEqual((self._told(broken.invoice_id), self._told(fine.invoice_id)), (0, 1))
+        self.assertTrue(self._said(fine.invoice_id, "returned by the bank"))
+        self.assertFalse(self._said(broken.invoice_id, "returned by the bank"), "its note went back with the error")
+        self.assertTrue(self._said(batch, f"The customer of {broken.invoice_id.name} could not be told"))
+
     def test_a_small_file_tells_at_once(self):
         with freeze_time("2026-11-30 08:00"):
             self._debit_subscription()
