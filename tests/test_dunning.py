@@ -399,7 +399,8 @@ class TestDunning(SubscriptionCase):
         template.body_html = (f'<div><t t-if="object.id == {broken.invoice_id.id}" t-out="object.no_such_field"/>'
                               f'<p>Dear customer, your direct debit failed.</p></div>')
         with freeze_time("2026-12-16 19:00"):
-            self._import(("both.xml", self._camt054([SEPA._return_entry(self, line, "AM04") for line in batch.line_ids])))
+            entries = [SEPA._return_entry(self, line, "AM04") for line in batch.line_ids]
+            self._import(("both.xml", self._camt054(entries)))
         with self.enter_registry_test_mode(), self.assertLogs("odoo.addons.sale_weekly_subscription.models.sepa_batch",
                                                               "WARNING") as logged:
             self.env.ref("sale_weekly_subscription.ir_cron_sepa_failure_followup").method_direct_trigger()
