@@ -356,6 +356,25 @@ class TestDunning(SubscriptionCase):
         self.assertEqual((suspension.state, suspension.end_date, suspension.resumed_by),
                          ("done", D(2026, 12, 29), "cancel"))
 
+    def test_a_credit_note_of_the_reversal_wizard_resumes_the_subscription(self):
+        """Odoo's *Credit Note* wizard (a draft credit note, posted later): posted, it is matched with the
+        failed invoice, which is *Reversed*; the subscription resumes that day.  Still in draft, nothing."""
+        order = self._suspend_at_once()
+        invoice = order.recurring_invoice_ids.sorted("recurring_period_start")[0]
+        with freeze_time("2026-12-23 10:00"):
+            wizard = self.env["account.move.reversal"].with_context(
+                active_model="account.move", active_ids=invoice.ids).create({
+                    "journal_id": invoice.journal_id.id, "reason": "Box not delivered", "date": D(2026, 12, 23)})
+            credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+            self.assertEqual((credit_note.state, order.recurring_state), ("draft", "suspended"))
+            credit_note.action_post()
+        self.assertEqual(invoice.payment_state, "reversed")
+        self.assertEqual((invoice.sepa_hold, invoice.sepa_failed_count), (False, 0))
+        self.assertEqual(order.recurring_state, "progress")
+        suspension = order.recurring_suspension_ids
+        self.assertEqual((suspension.state, suspension.end_date, suspension.resumed_by),
+                         ("done", D(2026, 12, 22), "payment"))
+
     def test_cancelling_another_invoice_keeps_the_suspension(self):
         """Only the invoices unpaid after a failed collection count: cancelling a later invoice that was never
         collected resumes nothing and leaves the failed one in the ladder."""
