@@ -246,9 +246,11 @@ class AccountMove(models.Model):
     # -- paid another way: the dunning ladder stops ---------------------------
 
     def _sepa_unpaid_after_failure(self):
-        """The invoices of ``self`` still unpaid after a failed collection: posted, not (fully) paid, with a
-        direct debit the bank returned or rejected."""
-        return self.filtered(lambda move: move.state == "posted" and move.payment_state in ("not_paid", "partial")
+        """The invoices of ``self`` still unpaid after a failed collection: posted, or reset to draft (it is
+        owed again once posted), not (fully) paid, with a direct debit the bank returned or rejected.  A
+        cancelled one is owed no more."""
+        return self.filtered(lambda move: move.state in ("posted", "draft")
+                             and move.payment_state in ("not_paid", "partial")
                              and move.sepa_line_ids.filtered(lambda line: line.state in ("returned", "rejected")))
 
     def _invoice_paid_hook(self):
@@ -271,17 +273,44 @@ class AccountMove(models.Model):
                           or move.sepa_activity_ids)._sepa_stop_ladder()
         paid.sudo().recurring_order_id._recurring_resume_if_paid()
 
-    def _sepa_stop_ladder(self):
-        """These invoices were paid another way (a transfer, a manual payment, a credit note): no more hold,
-        no re-presentation, no failure count; their dunning to-dos are done, and the chatter says so."""
+    def _sepa_stop_ladder(self, cancelled=False):
+        """These invoices were paid another way (a transfer, a manual payment, a credit note), or, with
+        ``cancelled``, cancelled: no more hold, no re-presentation, no failure count; their dunning to-dos are
+        done, and the chatter says so."""
         moves = self.sudo()
         for move in moves:
-            move.message_post(body=self.env._(
-                "Paid another way after %(count)s failed direct debit(s): it is no longer held nor re-presented.",
-                count=move.sepa_failed_count or len(move.sepa_line_ids.filtered(
-                    lambda line: line.state in ("returned", "rejected")))))
+            count = move.sepa_failed_count or len(move.sepa_line_ids.filtered(
+                lambda line: line.state in ("returned", "rejected")))
+            if cancelled:
+                body = self.env._(
+                    "Cancelled after %(count)s failed direct debit(s): it is no longer held nor re-presented.",
+                    count=count)
+            else:
+                body = self.env._(
+                    "Paid another way after %(count)s failed direct debit(s): it is no longer held nor "
+                    "re-presented.", count=count)
+            move.message_post(body=body)
         moves.write({"sepa_hold": False, "sepa_failed_count": 0, "sepa_retry_date": False})
-        moves.sepa_activity_ids.action_feedback(feedback=self.env._("Paid another way."))
+        moves.sepa_activity_ids.action_feedback(
+            feedback=self.env._("Invoice cancelled.") if cancelled else self.env._("Paid another way."))
+
+    def button_cancel(self):
+        """Odoo's cancel (from posted or draft): a cancelled invoice is owed no more, so it leaves the dunning
+        ladder (``_sepa_cancelled``).  Resetting to draft alone changes nothing: the invoice is owed again
+        once posted."""
+        result = super().button_cancel()
+        self._sepa_cancelled()
+        return result
+
+    def _sepa_cancelled(self):
+        """These invoices were just cancelled.  One in the dunning ladder leaves it, as when paid another way
+        (``_sepa_stop_ladder``, the chatter saying *cancelled*); a subscription suspended for non-payment
+        resumes when none of its invoices is still unpaid after a failed collection
+        (``sale.order._recurring_resume_if_paid``)."""
+        cancelled = self.filtered(lambda move: move.move_type == "out_invoice" and move.state == "cancel")
+        cancelled.filtered(lambda move: move.sepa_hold or move.sepa_failed_count or move.sepa_retry_date
+                           or move.sepa_activity_ids)._sepa_stop_ladder(cancelled=True)
+        cancelled.sudo().recurring_order_id._recurring_resume_if_paid(resumed_by="cancel")
 
     def action_view_recurring_order(self):
         self.ensure_one()

@@ -340,8 +340,8 @@ class SaleOrder(models.Model):
     def _recurring_resume(self, resumed_by):
         """End the suspension for non-payment of these subscriptions today: billing starts again from today
         (the schedule picks up as after a pause that ended yesterday: same rhythm, send day and anchoring),
-        or, resumed before the first day suspended, nothing was suspended.  ``resumed_by``: "payment" or
-        "user"."""
+        or, resumed before the first day suspended, nothing was suspended.  ``resumed_by``: "payment",
+        "cancel" (the last unpaid invoice was cancelled) or "user"."""
         for order in self.filtered(lambda o: o.recurring_state == "suspended"):
             today = order._recurring_today()
             order.recurring_suspension_ids.sudo()._end(today, "done", resumed_by)
@@ -350,6 +350,8 @@ class SaleOrder(models.Model):
             order._recurring_update_renewals()
             if resumed_by == "payment":
                 why = self.env._("Resumed: the invoices whose direct debit failed are paid.")
+            elif resumed_by == "cancel":
+                why = self.env._("Resumed: the invoices whose direct debit failed are paid or cancelled.")
             else:
                 why = self.env._("Resumed by %(user)s.", user=self.env.user.name)
             order.message_post(body=self.env._(
@@ -358,16 +360,19 @@ class SaleOrder(models.Model):
                 next=format_date(self.env, order.recurring_next_invoice_date)
                 if order.recurring_next_invoice_date else "-"))
 
-    def _recurring_resume_if_paid(self):
+    def _recurring_resume_if_paid(self, resumed_by="payment"):
         """Resume the suspended subscriptions of ``self`` none of whose invoices is still unpaid after a
-        failed collection (``account.move._sepa_unpaid_after_failure``)."""
+        failed collection (``account.move._sepa_unpaid_after_failure``: an invoice reset to draft still
+        counts, a cancelled one no more).  ``resumed_by``: "payment", or "cancel" when an invoice was just
+        cancelled."""
         suspended = self.filtered(lambda o: o.recurring_state == "suspended")
         if not suspended:
             return
         unpaid = self.env["account.move"].sudo().search([
-            ("recurring_order_id", "in", suspended.ids), ("move_type", "=", "out_invoice"), ("state", "=", "posted"),
+            ("recurring_order_id", "in", suspended.ids), ("move_type", "=", "out_invoice"),
+            ("state", "in", ("posted", "draft")),
             ("payment_state", "in", ("not_paid", "partial"))])._sepa_unpaid_after_failure()
-        (suspended - unpaid.recurring_order_id)._recurring_resume("payment")
+        (suspended - unpaid.recurring_order_id)._recurring_resume(resumed_by)
 
     def action_recurring_resume(self):
         """Resume by hand a subscription suspended for non-payment: billing starts again today, whatever its

@@ -68,7 +68,9 @@ class SaleRecurringMrr(models.Model):
         MOVEMENTS, readonly=True,
         help="How the MRR moved since the previous month end: new, expansion or contraction (price), churn "
              "(closed), closed with a reason that is no churn (a move to another plan, say), reactivation, "
-             "paused, suspended for non-payment, or resumed (neither a pause nor a suspension is churn).")
+             "paused, suspended for non-payment, or resumed (neither a pause nor a suspension is churn). A "
+             "subscription closed while paused or suspended has two rows that month: the churn, and the same "
+             "amount back out of the pause or suspension.")
     movement_amount = fields.Monetary(readonly=True, help="MRR change since the previous month end.")
     frozen = fields.Boolean(
         readonly=True,
@@ -122,9 +124,10 @@ class SaleRecurringMrr(models.Model):
                 paused_days[order.id].update(end for end in ends if pause.start <= end <= pause.end)
             for pause in order._recurring_suspension_pauses():
                 suspended_days[order.id].update(end for end in ends if pause.start <= end <= pause.end)
-        frozen = {(row["order_id"][0], row["month"]): (row["status"], row["mrr"]) for row in self.search_read(
+        frozen = {(row["order_id"][0], row["month"]): (row["status"], row["mrr"], row["movement"],
+                                                         row["movement_amount"]) for row in self.search_read(
             [("company_id", "in", companies.ids), ("frozen", "=", True), ("month", ">=", first)],
-            ["order_id", "month", "status", "mrr"])}
+            ["order_id", "month", "status", "mrr", "movement", "movement_amount"])}
         context = self._rebuild_context(orders, today)
         context["suspended"] = suspended_days
         context["billed"] = self._billed_month_ends(orders, [
@@ -187,6 +190,13 @@ class SaleRecurringMrr(models.Model):
 
     @api.model
     def _order_rows(self, order, month_list, ends, amounts, paused_days, frozen, context):
+        """The COPY lines of one subscription, a row per month end from its start.
+
+        Paused or suspended, a subscription's MRR goes aside (movement *Paused* or *Suspended*, not churn).
+        Closed while aside, the MRR it had when it went aside is churn (or *Closed, No Churn*) of the month
+        it is closed in, and the same amount comes back out of the aside: two rows that month, status
+        *Closed*, movements churn −X and paused/suspended +X, so that each month still adds up (previous
+        MRR + movements = MRR)."""
         unit, interval = context["plans"][order["recurring_plan_id"]]
         target = context["targets"][order["company_id"]]
         rate = context["rates"][(order["currency_id"], order["company_id"])]
@@ -196,6 +206,7 @@ class SaleRecurringMrr(models.Model):
         key = bulk.tsv_line((order["company_id"], target.id, order["id"], order["recurring_plan_id"],
                              order["partner_id"], order["user_id"] or None))[:-1]
         rows, previous, had_before, previous_status = [], 0.0, False, None
+        aside = 0.0  # the MRR it had when it went aside (paused, suspended), while it is
         start, last = order["recurring_start_date"], order["recurring_last_date"]
         paused = paused_days.get(order["id"], ())
         suspended = context.get("suspended", {}).get(order["id"], ())
@@ -204,8 +215,12 @@ class SaleRecurringMrr(models.Model):
         billed = context["billed"]
         for month, end in zip(month_list, ends, strict=True):
             if (order_id, month) in frozen:  # kept as it was taken
-                previous_status, previous = frozen[(order_id, month)]
+                previous_status, previous, taken, taken_amount = frozen[(order_id, month)]
                 had_before = had_before or bool(previous)
+                if previous_status not in ASIDE_STATUSES:
+                    aside = 0.0
+                elif taken == previous_status:  # went aside that month
+                    aside = -(taken_amount or 0.0)
                 continue
             # the status at the month end, inlined: this loop runs months x subscriptions times
             if not running or start > end:
@@ -215,10 +230,19 @@ class SaleRecurringMrr(models.Model):
             # a month that is over: what was billed for its last day; this month: as of today
             current = billed.get((order_id, end), value) if status == "active" else 0.0
             if status == "closed" and not previous:
+                if previous_status in ASIDE_STATUSES and aside:
+                    # closed while aside: what went aside is churn now, and leaves the aside
+                    churn = "churn" if order["is_churn"] else "closed"
+                    rows.append(f"{key}\t{month}\tclosed\t0.0\t{churn}\t{-aside}\n")
+                    rows.append(f"{key}\t{month}\tclosed\t0.0\t{previous_status}\t{aside}\n")
                 break  # closed before this month: no more rows
             movement = self._movement(previous, current, status, had_before, previous_status)
             if movement == "churn" and not order["is_churn"]:
                 movement = "closed"
+            if status in ASIDE_STATUSES:
+                aside = previous or aside
+            else:
+                aside = 0.0
             # none of these is ever NULL: formatted inline, this runs months x subscriptions times
             rows.append(f"{key}\t{month}\t{status}\t{current}\t{movement}\t{round(current - previous, 6)}\n")
             had_before = had_before or bool(current)
@@ -266,7 +290,10 @@ class SaleRecurringMrrMonth(models.Model):
                                     help="MRR gained by running subscriptions whose price went up.")
     contraction_mrr = fields.Monetary(string="Contraction", readonly=True,
                                       help="MRR lost by running subscriptions whose price went down (negative).")
-    churn_mrr = fields.Monetary(string="Churn", readonly=True, help="MRR lost to subscriptions closed this month.")
+    churn_mrr = fields.Monetary(
+        string="Churn", readonly=True,
+        help="MRR lost to subscriptions closed this month; for one closed while paused or suspended, the MRR it "
+             "had when it went aside.")
     closed_mrr = fields.Monetary(
         string="Closed, No Churn", readonly=True,
         help="MRR of subscriptions closed this month with a reason that is no churn (a move to another plan).")
@@ -274,11 +301,14 @@ class SaleRecurringMrrMonth(models.Model):
         string="Reactivation", readonly=True,
         help="MRR of subscriptions that had none at the previous month end (closed or between terms, "
              "not paused) but had some before: reopened or renewed late.")
-    paused_mrr = fields.Monetary(string="Paused MRR", readonly=True,
-                                 help="MRR of subscriptions that paused this month: out of MRR, not churn.")
+    paused_mrr = fields.Monetary(
+        string="Paused MRR", readonly=True,
+        help="MRR of subscriptions that paused this month: out of MRR, not churn (negative); back (positive) when "
+             "a paused subscription is closed, its MRR then being churn.")
     suspended_mrr = fields.Monetary(
         string="Suspended MRR", readonly=True,
-        help="MRR of subscriptions suspended for non-payment this month: out of MRR, not churn (negative).")
+        help="MRR of subscriptions suspended for non-payment this month: out of MRR, not churn (negative); back "
+             "(positive) when a suspended subscription is closed, its MRR then being churn.")
     suspended_count = fields.Integer(
         string="Suspended", readonly=True, help="Subscriptions suspended for non-payment at the month end.")
     resumed_mrr = fields.Monetary(string="Resumed MRR", readonly=True,

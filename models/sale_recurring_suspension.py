@@ -48,9 +48,10 @@ class SaleRecurringSuspension(models.Model):
         string="Unpaid Invoices", readonly=True,
         help="The invoices whose direct debits failed too often, which suspended the subscription.")
     resumed_by = fields.Selection(
-        [("payment", "Paid"), ("user", "By hand")], readonly=True,
+        [("payment", "Paid"), ("cancel", "Invoice Cancelled"), ("user", "By hand")], readonly=True,
         help="Paid: every invoice whose collection failed was paid (by a transfer, a manual payment, a credit "
-             "note, ...). By hand: an accountant resumed it.")
+             "note, ...). Invoice Cancelled: the last of them still unpaid was cancelled, the others being paid "
+             "or cancelled. By hand: an accountant resumed it.")
     activity_id = fields.Many2one(
         "mail.activity", readonly=True, ondelete="set null",
         help="The to-do of the subscription's responsible about this suspension, marked done when it ends.")

@@ -290,6 +290,103 @@ class TestDunning(SubscriptionCase):
         self.assertEqual(order.recurring_state, "progress", "nothing unpaid after a failed collection any more")
         self.assertEqual(order.recurring_suspension_ids.state, "cancel", "resumed before its first day")
 
+    # -- cancelled rather than paid ---------------------------------------------
+
+    def test_a_cancelled_failed_invoice_resumes_the_subscription(self):
+        """An accountant cancels the unpaid invoice whose direct debit failed (posted -> cancelled, Odoo's
+        *Cancel*): it is owed no more, the ladder stops and the subscription resumes that day."""
+        order = self._suspend_at_once()
+        invoice = order.recurring_invoice_ids.sorted("recurring_period_start")[0]
+        failed = order.activity_ids.filtered(lambda a: a.summary == "Direct debit failed")
+        self.assertEqual(invoice.sepa_activity_ids, failed)
+        with freeze_time("2026-12-23 10:00"):
+            invoice.button_cancel()
+        self.assertEqual((invoice.state, invoice.sepa_hold, invoice.sepa_failed_count, invoice.sepa_retry_date),
+                         ("cancel", False, 0, False))
+        self.assertFalse(failed.active, "the dunning to-do is done")
+        self.assertTrue(self._said(invoice, "Cancelled after 1 failed direct debit(s)"))
+        self.assertFalse(self._said(invoice, "Paid another way"))
+        self.assertEqual(order.recurring_state, "progress")
+        suspension = order.recurring_suspension_ids
+        self.assertEqual((suspension.state, suspension.start_date, suspension.end_date, suspension.resumed_by),
+                         ("done", D(2026, 12, 21), D(2026, 12, 22), "cancel"))
+        self.assertFalse(order.activity_ids.filtered(lambda a: a.summary == "Suspended for non-payment"))
+        self.assertTrue(self._said(order, "Resumed: the invoices whose direct debit failed are paid or cancelled."))
+        self.assertEqual(order.recurring_next_period_start, D(2026, 12, 23))
+        with freeze_time("2026-12-23 12:00"):
+            self._run_billing()
+        new = order.recurring_invoice_ids.filtered(lambda move: move.recurring_period_start == D(2026, 12, 23))
+        self.assertEqual(new.recurring_period_end, D(2026, 12, 29), "billing starts again the day of the cancellation")
+
+    def test_a_draft_reset_keeps_the_suspension_until_the_invoice_is_cancelled(self):
+        """Reset to draft, the invoice is still owed once posted again: nothing changes, neither then nor when
+        it is posted again, nor when the other failed invoice is paid meanwhile.  Cancelled from draft, it is
+        owed no more and the subscription resumes."""
+        self.company_data["company"].sepa_represent_max = 0
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        first, second = order.recurring_invoice_ids.sorted("recurring_period_start")
+        batch = self._batch("2026-12-07", "2026-12-21")
+        self._collect(batch)
+        self._return_with(batch, "AM04", "2026-12-23")
+        self.assertEqual((order.recurring_state, order.recurring_suspended_from), ("suspended", D(2026, 12, 28)))
+        suspension = order.recurring_suspension_ids
+        with freeze_time("2026-12-24 09:00"):
+            first.button_draft()
+        self.assertEqual((first.state, first.sepa_hold, first.sepa_failed_count), ("draft", True, 1))
+        self.assertEqual(order.recurring_state, "suspended", "a draft reset alone resumes nothing")
+        self.assertEqual(suspension.state, "running")
+        self._pay_by_transfer(second, "2026-12-28")
+        self.assertEqual(second.payment_state, "paid")
+        self.assertEqual(order.recurring_state, "suspended", "the invoice reset to draft is still owed")
+        with freeze_time("2026-12-29 09:00"):
+            first.action_post()
+        self.assertEqual((first.state, first.sepa_hold, order.recurring_state), ("posted", True, "suspended"),
+                         "posted again: still unpaid after a failed collection")
+        with freeze_time("2026-12-30 09:00"):
+            first.button_draft()
+            self.assertEqual(order.recurring_state, "suspended")
+            first.button_cancel()
+        self.assertEqual((first.state, first.sepa_hold, first.sepa_failed_count), ("cancel", False, 0))
+        self.assertTrue(self._said(first, "Cancelled after 1 failed direct debit(s)"))
+        self.assertEqual(order.recurring_state, "progress")
+        self.assertEqual((suspension.state, suspension.end_date, suspension.resumed_by),
+                         ("done", D(2026, 12, 29), "cancel"))
+
+    def test_a_credit_note_of_the_reversal_wizard_resumes_the_subscription(self):
+        """Odoo's *Credit Note* wizard (a draft credit note, posted later): posted, it is matched with the
+        failed invoice, which is *Reversed*; the subscription resumes that day.  Still in draft, nothing."""
+        order = self._suspend_at_once()
+        invoice = order.recurring_invoice_ids.sorted("recurring_period_start")[0]
+        with freeze_time("2026-12-23 10:00"):
+            wizard = self.env["account.move.reversal"].with_context(
+                active_model="account.move", active_ids=invoice.ids).create({
+                    "journal_id": invoice.journal_id.id, "reason": "Box not delivered", "date": D(2026, 12, 23)})
+            credit_note = self.env["account.move"].browse(wizard.refund_moves()["res_id"])
+            self.assertEqual((credit_note.state, order.recurring_state), ("draft", "suspended"))
+            credit_note.action_post()
+        self.assertEqual(invoice.payment_state, "reversed")
+        self.assertEqual((invoice.sepa_hold, invoice.sepa_failed_count), (False, 0))
+        self.assertEqual(order.recurring_state, "progress")
+        suspension = order.recurring_suspension_ids
+        self.assertEqual((suspension.state, suspension.end_date, suspension.resumed_by),
+                         ("done", D(2026, 12, 22), "payment"))
+
+    def test_cancelling_another_invoice_keeps_the_suspension(self):
+        """Only the invoices unpaid after a failed collection count: cancelling a later invoice that was never
+        collected resumes nothing and leaves the failed one in the ladder."""
+        order = self._suspend_at_once()
+        failed_invoice, later = order.recurring_invoice_ids.sorted("recurring_period_start")[:2]
+        with freeze_time("2026-12-17 10:00"):
+            later.button_cancel()
+        self.assertEqual(later.state, "cancel")
+        self.assertEqual(order.recurring_state, "suspended")
+        self.assertEqual((failed_invoice.sepa_hold, failed_invoice.sepa_failed_count), (True, 1))
+        self.assertFalse(self._said(later, "Cancelled after"))
+
     def test_our_own_collection_does_not_stop_the_ladder(self):
         self.plan.unpaid_action = "keep"
         with freeze_time("2026-11-30 08:00"):

@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 from freezegun import freeze_time
 
@@ -26,7 +27,7 @@ class TestMrr(SubscriptionCase):
         self.env.invalidate_all()
 
     def _rows(self, order):
-        rows = self.env["sale.recurring.mrr"].search([("order_id", "=", order.id)], order="month")
+        rows = self.env["sale.recurring.mrr"].search([("order_id", "=", order.id)], order="month, id")
         return [(row.month, row.status, round(row.mrr, 2), row.movement) for row in rows]
 
     def test_movements_of_a_scripted_history(self):
@@ -165,3 +166,96 @@ class TestMrr(SubscriptionCase):
             Mrr._rebuild(5)
         self.assertEqual(self._rows(order)[3], (D(2026, 12, 1), "active", doubled, "expansion"))
         self.assertEqual(self._rows(order)[2], (D(2026, 11, 1), "active", weekly_mrr, "stable"))
+
+    def _assert_months_add_up(self):
+        """MRR of the previous month + every movement of the month (pauses, suspensions and resumptions
+        included) = MRR of the month, month by month."""
+        months = self.env["sale.recurring.mrr.month"].search(
+            [("company_id", "=", self.company_data["company"].id)], order="month")
+        movements = ("new_mrr", "expansion_mrr", "contraction_mrr", "churn_mrr", "closed_mrr", "reactivation_mrr",
+                     "paused_mrr", "suspended_mrr", "resumed_mrr")
+        previous = 0.0
+        for month in months:
+            self.assertAlmostEqual(previous + sum(month[name] for name in movements), month.mrr, places=2,
+                                   msg=f"month {month.month}")
+            previous = month.mrr
+        return {month.month: month for month in months}
+
+    def test_closed_while_suspended_or_paused_is_churn_of_the_month_it_is_closed(self):
+        """Suspended for non-payment in October, still suspended at the end of November, closed with the
+        reason *Unpaid invoices* in December: December shows the MRR it had before the suspension as churn, and
+        the same amount back out of the suspended MRR.  A subscription paused in October and closed while
+        paused in November: the same, out of the paused MRR."""
+        weekly_mrr = round(39.90 * 52 / 12, 2)  # 172.90
+        unpaid = self.env.ref("sale_weekly_subscription.close_reason_unpaid")
+        with freeze_time("2026-09-01 09:00"):
+            anna = self._create_subscription(self.weekly, "2026-09-07")
+            bram = self._create_subscription(self.weekly, "2026-09-07")
+            cleo = self._create_subscription(self.weekly, "2026-09-07")  # runs throughout
+        self._month_end_job("2026-10-01")
+        with freeze_time("2026-10-07 09:00"):
+            anna._recurring_suspend(self.env["account.move"])
+            self.env["sale.recurring.pause"].create({"order_id": bram.id, "start_date": "2026-10-19", "weeks": 8})
+        self.assertEqual(anna.recurring_state, "suspended")
+        self._month_end_job("2026-11-01")
+        with freeze_time("2026-11-25 09:00"):
+            bram._recurring_close(D(2026, 11, 25), self.reason)  # closed while paused
+        self._month_end_job("2026-12-01")
+        with freeze_time("2026-12-09 09:00"):
+            anna._recurring_close(D(2026, 12, 9), unpaid)  # closed while suspended
+        self.assertEqual((anna.recurring_state, anna.recurring_suspension_ids.state), ("closed", "closed"))
+        self._month_end_job("2027-01-01")
+        self.assertEqual(self._rows(anna)[:5], [
+            (D(2026, 9, 1), "active", weekly_mrr, "new"),
+            (D(2026, 10, 1), "suspended", 0.0, "suspended"),
+            (D(2026, 11, 1), "suspended", 0.0, "stable"),
+            (D(2026, 12, 1), "closed", 0.0, "churn"),
+            (D(2026, 12, 1), "closed", 0.0, "suspended"),
+        ])
+        self.assertEqual(len(self._rows(anna)), 5, "nothing after the month it is closed")
+        december = self.env["sale.recurring.mrr"].search([("order_id", "=", anna.id), ("month", "=", "2026-12-01")])
+        self.assertEqual(sorted(round(row.movement_amount, 2) for row in december), [-weekly_mrr, weekly_mrr])
+        self.assertTrue(all(row.frozen for row in december), "kept for good once the month is over")
+        self.assertEqual(self._rows(bram)[:4], [
+            (D(2026, 9, 1), "active", weekly_mrr, "new"),
+            (D(2026, 10, 1), "paused", 0.0, "paused"),
+            (D(2026, 11, 1), "closed", 0.0, "churn"),
+            (D(2026, 11, 1), "closed", 0.0, "paused"),
+        ])
+        months = self._assert_months_add_up()
+        october, november, december = months[D(2026, 10, 1)], months[D(2026, 11, 1)], months[D(2026, 12, 1)]
+        self.assertEqual(round(october.mrr, 2), weekly_mrr)
+        self.assertEqual((round(october.suspended_mrr, 2), round(october.paused_mrr, 2), october.churn_mrr),
+                         (-weekly_mrr, -weekly_mrr, 0.0))
+        self.assertEqual((november.closed_count, round(november.churn_mrr, 2), round(november.paused_mrr, 2)),
+                         (1, -weekly_mrr, weekly_mrr))
+        self.assertEqual((november.suspended_count, november.suspended_mrr), (1, 0.0))
+        self.assertEqual((december.closed_count, round(december.churn_mrr, 2), round(december.suspended_mrr, 2)),
+                         (1, -weekly_mrr, weekly_mrr))
+        self.assertEqual((december.suspended_count, round(december.mrr, 2)), (0, weekly_mrr))
+        self.assertEqual(self._rows(cleo)[3], (D(2026, 12, 1), "active", weekly_mrr, "stable"))
+        with freeze_time("2026-12-15 09:00"):
+            key = self.env["sale.recurring.mrr.month"]._dashboard_key_figures()
+        self.assertEqual(key["net_new_mrr"], -Decimal(str(weekly_mrr)), "the churn is in net new MRR")
+
+    def test_closed_while_suspended_without_churn_reason_is_closed_no_churn(self):
+        """Rebuilt on the spot (nothing frozen): a close whose reason is no churn moves the MRR that went aside
+        to *Closed, No Churn*."""
+        moved = self.env.ref("sale_weekly_subscription.close_reason_plan_change")
+        with freeze_time("2026-09-01 09:00"):
+            order = self._create_subscription(self.weekly, "2026-09-07")
+        with freeze_time("2026-10-07 09:00"):
+            order._recurring_suspend(self.env["account.move"])
+        with freeze_time("2026-11-10 09:00"):
+            order._recurring_close(D(2026, 11, 10), moved)
+        with freeze_time("2026-11-20 09:00"):
+            self.env["sale.recurring.mrr"]._rebuild(months=3)
+        self.assertEqual([row[1:] for row in self._rows(order)], [
+            ("active", round(39.90 * 52 / 12, 2), "new"),
+            ("suspended", 0.0, "suspended"),
+            ("closed", 0.0, "closed"),
+            ("closed", 0.0, "suspended"),
+        ])
+        november = self._assert_months_add_up()[D(2026, 11, 1)]
+        self.assertEqual((november.churn_mrr, november.closed_count), (0.0, 0))
+        self.assertEqual(round(november.closed_mrr, 2), -round(39.90 * 52 / 12, 2))
