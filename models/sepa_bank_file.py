@@ -65,6 +65,7 @@ class SaleRecurringSepaBatch(models.Model):
         by_e2e = defaultdict(list)
         for line in reported.line_ids:
             by_e2e[(line.batch_id.name, line.end_to_end_id)].append(line.id)
+        rejected, taken = defaultdict(lambda: Line), set()
         for reject in found.rejects:
             batches = reported.filtered(lambda batch, name=reject.original_message_id: batch.name == name)
             lines = batches.line_ids
@@ -80,11 +81,16 @@ class SaleRecurringSepaBatch(models.Model):
                     "reject %(id)s (%(amount)s)", id=reject.end_to_end_id or reject.original_message_id,
                     amount=reject.amount or ""))
                 continue
-            todo = lines.filtered(lambda line: line.state == "open")
+            todo = lines.filtered(lambda line: line.state == "open" and line.id not in taken)
             summary["known"] += len(lines) - len(todo)
-            todo._reject(reason_of(reject.reason), company._recurring_today())
+            taken.update(todo.ids)
+            rejected[reject.reason] |= todo
+        # rejects: applied per reason, and told of once for the whole file
+        for code, todo in rejected.items():
+            todo._reject(reason_of(code), company._recurring_today(), tell=False)
             summary["rejected"] += len(todo)
             failed |= todo
+        failed._tell_failure()
         for credit in found.credits:
             batch = self._batch_of_credit(credit, company)
             if not batch:
@@ -229,12 +235,14 @@ class SaleRecurringSepaLine(models.Model):
                     pending = sepa.exact_sum([order.recurring_pending_fees, amount])
                     order._recurring_flow_write({"recurring_pending_fees": float(pending)})
 
-    def _reject(self, reason, day):
+    def _reject(self, reason, day, tell=True):
         """The bank rejected these transactions before settlement (pain.002): out of the batch, nothing
-        was booked, the invoice waits for a later run."""
+        was booked, the invoice waits for a later run.  Without ``tell``, the caller tells of them
+        (``_tell_failure``), with the other rejects of its file."""
         self.write({"state": "rejected", "return_reason_id": reason.id, "return_date": day})
         reason._apply_to_lines(self)
-        self._tell_failure()
+        if tell:
+            self._tell_failure()
 
     def _failure_outcome(self):
         """What these failed transactions led to, for the import's result: invoices to re-present and

@@ -508,6 +508,28 @@ class TestDunning(SubscriptionCase):
         self.assertFalse(self._said(broken.invoice_id, "returned by the bank"), "its note went back with the error")
         self.assertTrue(self._said(batch, f"The customer of {broken.invoice_id.name} could not be told"))
 
+    def test_a_status_report_rejects_per_reason_and_tells_once(self):
+        """A pain.002 rejecting two transactions with one reason, one of them named twice: each rejected
+        once, each invoice re-presented once, each customer told once."""
+        with freeze_time("2026-11-30 08:00"):
+            for _i in range(2):
+                self._debit_subscription()
+            self._run_billing()
+        batch = self._batch("2026-11-30", "2026-12-14")
+        first, second = batch.line_ids.sorted("id")
+        with freeze_time("2026-12-01 10:00"):
+            result = self._import(("status.xml", SEPA._pain002(self, batch, [
+                (first, "AM04"), (second, "AM04"), (first, "AM04")])))
+        self.assertIn("2 rejected", result)
+        self.assertIn("1 already known", result)
+        self.assertIn("2 invoice(s) to re-present", result)
+        self.assertEqual(set(batch.line_ids.mapped("state")), {"rejected"})
+        self.assertEqual(batch.line_ids.invoice_id.mapped("sepa_failed_count"), [1, 1])
+        for line in (first, second):
+            self.assertEqual(self._told(line.invoice_id), 1)
+            notes = line.invoice_id.message_ids.filtered(lambda m: "rejected by the bank" in (m.body or ""))
+            self.assertEqual(len(notes), 1)
+
     def test_a_small_file_tells_at_once(self):
         with freeze_time("2026-11-30 08:00"):
             self._debit_subscription()
