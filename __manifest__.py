@@ -9,7 +9,7 @@ Plans set the rhythm, terms, renewal and notice; each subscription is a
 sales order with its own start date and send weekday, and shows its exact
 schedule of periods and invoice dates.
 """,
-    "version": "19.0.1.5.0",
+    "version": "19.0.1.6.0",
     "category": "Sales/Subscriptions",
     "author": "Weekly Subscriptions team",
     "website": "https://github.com/sale-weekly-subscription",

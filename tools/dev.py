@@ -820,6 +820,14 @@ if not am04.definition:
     problems.append("return reason AM04: no ISO definition after the upgrade")
 if env["sale.recurring.return.reason"].search_count([]) < 100:
     problems.append("the ISO list of return reasons was not loaded by the upgrade")
+# 19.0.1.6.0: the failed-collection e-mail, never edited, gets the suspension paragraph in every language;
+# big files are told of by a scheduled action
+template = env.ref("sale_weekly_subscription.mail_template_direct_debit_failed")
+for lang, _name in env["res.lang"].get_installed():
+    if "recurring_suspended_from" not in (template.with_context(lang=lang).body_html or ""):
+        problems.append(f"the direct-debit-failed e-mail ({lang}) was not reset to the new body")
+if not env.ref("sale_weekly_subscription.ir_cron_sepa_failure_followup", raise_if_not_found=False):
+    problems.append("the scheduled action telling of failed direct debits was not created by the upgrade")
 print("AFTER=" + json.dumps({"mandates": len(before["mandates"]), "problems": problems}))
 """
 
