@@ -91,6 +91,7 @@ class SaleRecurringSepaBatch(models.Model):
             summary["rejected"] += len(todo)
             failed |= todo
         failed._tell_failure()
+        collected = set()
         for credit in found.credits:
             batch = self._batch_of_credit(credit, company)
             if not batch:
@@ -120,7 +121,8 @@ class SaleRecurringSepaBatch(models.Model):
             batch._register_payments(target)
             if not batch.line_ids.filtered(lambda line: line.state == "open"):
                 batch.state = "collected"
-            summary["collected"] += 1
+            collected.add(batch.id)  # a batch booked in several credits (one per block) counts once
+        summary["collected"] = len(collected)
         # returns: matched in bulk, then booked per reason and day, one entry per batch
         matched = Line._find_returned_all(found.returns, company)
         groups, charges, seen = defaultdict(list), [], set()
@@ -249,11 +251,14 @@ class SaleRecurringSepaLine(models.Model):
         held, mandates revoked, subscriptions suspended or closed, customers told now or by the scheduled
         action (``_tell_failure``)."""
         invoices = self.invoice_id
-        orders = invoices.recurring_order_id
+        held = invoices.filtered("sepa_hold")
+        # the plan's After Failed Collections acts on the subscriptions of the invoices held now
+        orders = held.recurring_order_id
+        revoking = self.filtered(lambda line: line.return_reason_id.action == "revoke")
         return {
             "represented": len(invoices.filtered(lambda move: move.sepa_retry_date and not move.sepa_hold)),
-            "held": len(invoices.filtered("sepa_hold")),
-            "revoked": len(self.mandate_id.filtered(lambda mandate: mandate.state == "revoked")),
+            "held": len(held),
+            "revoked": len(revoking.mandate_id.filtered(lambda mandate: mandate.state == "revoked")),
             "suspended": len(orders.filtered(lambda order: order.recurring_state == "suspended")),
             "closed": len(orders.filtered(lambda order: order.recurring_state == "closed")),
             "queued": len(self.filtered("followup_pending")),

@@ -129,7 +129,7 @@ class TestBankLayouts(SubscriptionCase):
         data = self._layout("nl_ing_camt054_001_02.xml", batch, "SWS-DD-20261130-0002", sample)
         with freeze_time("2026-12-17 07:00"):
             result = self._import("camt054_INGB.xml", data)
-        self.assertIn("2 returned, 2 batch(es) collected", result)
+        self.assertIn("2 returned, 1 batch(es) collected", result)  # two credits of one batch
         self.assertEqual((small.state, large.state), ("returned", "returned"))
         self.assertEqual((small.return_reason_id.code, small.return_date), ("AC04", D(2026, 12, 16)))
         self.assertEqual((large.return_reason_id.code, large.return_date), ("MS02", D(2026, 12, 17)))

@@ -530,6 +530,34 @@ class TestDunning(SubscriptionCase):
             notes = line.invoice_id.message_ids.filtered(lambda m: "rejected by the bank" in (m.body or ""))
             self.assertEqual(len(notes), 1)
 
+    def test_the_result_screen_says_what_the_failures_led_to(self):
+        """Per file, what the failures did: here a company that re-presents none, so the return holds
+        the invoice and the plan suspends the subscription; then a reject with AC04 revokes the mandate."""
+        self.company_data["company"].sepa_represent_max = 0
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        batch = self._batch("2026-11-30", "2026-12-14")
+        self._collect(batch)
+        with freeze_time("2026-12-16 19:00"):
+            result = self._import(("one.xml", self._camt054([SEPA._return_entry(self, batch.line_ids, "AM04")])))
+        self.assertEqual(order.recurring_state, "suspended")
+        self.assertIn("1 returned, 0 batch(es) collected", result)
+        self.assertIn("0 invoice(s) to re-present, 1 held, 0 mandate(s) revoked, 1 subscription(s) suspended, "
+                      "0 closed", result)
+        self.mandate.state = "active"
+        other = self._debit_subscription()
+        with freeze_time("2026-12-17 08:00"):
+            self._run_billing()
+        second = self._batch("2026-12-17", "2026-12-28")
+        line = second.line_ids.filtered(lambda line: line.invoice_id.recurring_order_id == other)[:1]
+        with freeze_time("2026-12-18 10:00"):
+            result = self._import(("status.xml", SEPA._pain002(self, second, [(line, "AC04")])))
+        self.assertEqual(self.mandate.state, "revoked")
+        self.assertIn("1 rejected", result)
+        self.assertIn("0 invoice(s) to re-present, 0 held, 1 mandate(s) revoked, 0 subscription(s) suspended",
+                      result)
+
     def test_a_small_file_tells_at_once(self):
         with freeze_time("2026-11-30 08:00"):
             self._debit_subscription()

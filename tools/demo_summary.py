@@ -45,6 +45,7 @@ print("=" * 100 + "\n")
 # SEPA direct debit: one run over the demo invoices, its file written under out/
 import base64  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 from datetime import timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -129,6 +130,10 @@ for line in lines.filtered(lambda line: line.state != "collected"):
           f"{line.return_reason_id.display_name or ''}")
 print(f"  batch           {label(batch, 'state')}, booked on {batch.booking_date}, "
       f"entry {batch.collection_move_id.name}")
+# the import's own result screen, as the accountant reads it
+for item in re.findall(r"<li>(.*?)</li>", str(importer.result_html or ""), flags=re.S):
+    print("  result          " + re.sub(r"<[^>]+>", " ", item).strip())
+print(f"  (result screen: /odoo/sale.recurring.sepa.import/{importer.id})")
 print("=" * 100 + "\n")
 
 # Reporting: expected revenue for the coming months, and MRR
