@@ -320,7 +320,8 @@ class SaleRecurringMrrMonth(models.Model):
     closed_count = fields.Integer(string="Closed", readonly=True, help="Subscriptions closed this month (churn).")
     churn_rate = fields.Float(
         string="Churn Rate (%)", readonly=True, aggregator="avg",
-        help="Subscriptions closed this month divided by those active at the end of the previous month.")
+        help="Subscriptions closed this month (churn) divided by those running, paused or suspended at the end "
+             "of the previous month: a paused or suspended subscriber is still a customer, who may churn.")
     arpu = fields.Monetary(string="Average Revenue", readonly=True, aggregator="avg",
                            help="MRR divided by the active subscriptions.")
 
@@ -351,8 +352,9 @@ class SaleRecurringMrrMonth(models.Model):
                 )
                 SELECT row_number() OVER (ORDER BY company_id, month) AS id, figures.*,
                        mrr * 12 AS arr,
-                       CASE WHEN LAG(active_count) OVER w > 0
-                            THEN 100.0 * closed_count / LAG(active_count) OVER w ELSE 0 END AS churn_rate,
+                       CASE WHEN LAG(active_count + paused_count + suspended_count) OVER w > 0
+                            THEN 100.0 * closed_count / LAG(active_count + paused_count + suspended_count) OVER w
+                            ELSE 0 END AS churn_rate,
                        CASE WHEN active_count > 0 THEN mrr / active_count ELSE 0 END AS arpu
                   FROM figures
                 WINDOW w AS (PARTITION BY company_id ORDER BY month)
@@ -404,7 +406,8 @@ class SaleRecurringMrrMonth(models.Model):
                 "This month: new + reactivated + expansion - contraction - churn - closed with no churn. "
                 "Pauses and resumptions are left out.")),
             "churn_rate": (self.env._("Churn Rate"), self.env._(
-                "Subscriptions closed this month (churn) divided by those active at the end of last month.")),
+                "Subscriptions closed this month (churn) divided by those running, paused or suspended at the end "
+                "of last month.")),
             "active_count": (self.env._("Active"), self.env._("Subscriptions running today.")),
             "paused_count": (self.env._("Paused"), self.env._("Subscriptions in a pause today.")),
         }

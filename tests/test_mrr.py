@@ -65,7 +65,7 @@ class TestMrr(SubscriptionCase):
         self.assertAlmostEqual(october.paused_mrr, -weekly_mrr, places=2)
         self.assertEqual(october.churn_mrr, 0.0, "a pause is no churn")
         self.assertEqual((november.closed_count, round(november.churn_mrr, 2)), (1, -expanded))
-        self.assertEqual(november.churn_rate, 100.0)  # 1 closed of the 1 active at the end of October
+        self.assertEqual(november.churn_rate, 50.0)  # 1 closed of the 2 customers (1 active, 1 paused) end of October
         self.assertAlmostEqual(november.arpu, weekly_mrr, places=2)
         # the pause resumed; had anna been paused before closing, it would count as closed within 8 weeks
         self.assertEqual(bram.recurring_pause_ids.outcome, "resumed")
@@ -233,6 +233,9 @@ class TestMrr(SubscriptionCase):
         self.assertEqual((december.closed_count, round(december.churn_mrr, 2), round(december.suspended_mrr, 2)),
                          (1, -weekly_mrr, weekly_mrr))
         self.assertEqual((december.suspended_count, round(december.mrr, 2)), (0, weekly_mrr))
+        # the churn rate counts the paused and suspended among the customers who may churn: in November bram
+        # of cleo, bram and anna; in December anna of cleo and anna (never above 100 %)
+        self.assertEqual((round(november.churn_rate, 1), round(december.churn_rate, 1)), (33.3, 50.0))
         self.assertEqual(self._rows(cleo)[3], (D(2026, 12, 1), "active", weekly_mrr, "stable"))
         with freeze_time("2026-12-15 09:00"):
             key = self.env["sale.recurring.mrr.month"]._dashboard_key_figures()
