@@ -637,7 +637,7 @@ class SaleRecurringSepaLine(models.Model):
 
     def _failure_followup(self):
         """A note on each failed transaction's mandate, invoice and subscription, then an e-mail to each
-        customer whose invoice is still unpaid (the template *Direct debit failed*)."""
+        customer whose invoice is still posted and unpaid (the template *Direct debit failed*)."""
         texts = {}
         for line in self:
             if line.state == "rejected":
@@ -648,7 +648,8 @@ class SaleRecurringSepaLine(models.Model):
                 texts[line] = self.env._("Direct debit of %(invoice)s returned by the bank: %(reason)s.",
                                          invoice=line.invoice_id.name, reason=line.return_reason_id.display_name)
         self._log_on_documents(texts)
-        self.invoice_id._sepa_unpaid_after_failure()._sepa_notify_failure()
+        unpaid = self.invoice_id._sepa_unpaid_after_failure()
+        unpaid.filtered(lambda move: move.state == "posted")._sepa_notify_failure()  # not one reset to draft since
 
     def _tell_safely(self):
         """``_failure_followup`` for a batch of the scheduled action; when it fails, line by line, so that
