@@ -27,6 +27,16 @@ class SubscriptionCase(AccountTestInvoicingCommon):
         cls.reason = cls.env.ref("sale_weekly_subscription.close_reason_customer_request")
 
     @classmethod
+    def _setup_euro_company(cls):
+        """SEPA collects euros: the test company bills in EUR (set before any invoice exists), with a
+        pricelist of its own in euros, returned."""
+        company = cls.company_data["company"]
+        euro = cls.env.ref("base.EUR")
+        euro.active = True
+        company.currency_id = euro
+        return cls.env["product.pricelist"].create({"name": "EUR", "currency_id": euro.id, "company_id": company.id})
+
+    @classmethod
     def _setup_sepa_creditor(cls, **values):
         """The company collects by SEPA direct debit: a Brussels address, a Belfius account and a
         creditor identifier (``values`` go on the company too)."""

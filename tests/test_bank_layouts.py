@@ -24,11 +24,7 @@ class TestBankLayouts(SubscriptionCase):
     def setUpClass(cls):
         super().setUpClass()
         company = cls.company_data["company"]
-        euro = cls.env.ref("base.EUR")
-        euro.active = True
-        company.currency_id = euro
-        cls.pricelist = cls.env["product.pricelist"].create(
-            {"name": "EUR", "currency_id": euro.id, "company_id": company.id})
+        cls.pricelist = cls._setup_euro_company()
         cls._setup_sepa_creditor(sepa_sequence_policy="frst")
         cls.env["res.partner.bank"].create({"acc_number": "NL69INGB0123456789", "partner_id": company.partner_id.id})
         company.sepa_charges_account_id = cls.company_data["default_account_expense"]

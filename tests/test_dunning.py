@@ -34,12 +34,8 @@ class TestDunning(SubscriptionCase):
     def setUpClass(cls):
         super().setUpClass()
         company = cls.company_data["company"]
-        euro = cls.env.ref("base.EUR")
-        euro.active = True
-        company.currency_id = euro
+        cls.pricelist = cls._setup_euro_company()
         company.recurring_catch_up_limit = 10
-        cls.pricelist = cls.env["product.pricelist"].create(
-            {"name": "EUR", "currency_id": euro.id, "company_id": company.id})
         cls._setup_sepa_creditor(sepa_sequence_policy="frst")
         cls.journal = cls.company_data["default_journal_bank"]
         cls.customer.write({"city": "Liège", "country_id": cls.env.ref("base.be").id, "company_id": False})
@@ -72,6 +68,26 @@ class TestDunning(SubscriptionCase):
             (payment.move_id.line_ids + invoice.line_ids).filtered(
                 lambda line: line.account_id.account_type == "asset_receivable" and not line.reconciled).reconcile()
         return payment
+
+    def _two_weeks_in_a_batch(self):
+        """A subscription from 30 Nov 2026 billed for its first two weeks, both invoices in one batch sent
+        on 7 Dec (not collected yet): (order, first invoice, second invoice, batch)."""
+        with freeze_time("2026-11-30 08:00"):
+            order = self._debit_subscription()
+            self._run_billing()
+        with freeze_time("2026-12-07 08:00"):
+            self._run_billing()
+        first, second = order.recurring_invoice_ids.sorted("recurring_period_start")
+        return order, first, second, self._batch("2026-12-07", "2026-12-21")
+
+    def _first_invoices_in_a_batch(self, count):
+        """``count`` subscriptions from 30 Nov 2026, their first invoices in one batch sent that day (not
+        collected yet)."""
+        with freeze_time("2026-11-30 08:00"):
+            for _i in range(count):
+                self._debit_subscription()
+            self._run_billing()
+        return self._batch("2026-11-30", "2026-12-14")
 
     @staticmethod
     def _said(record, text):
@@ -219,13 +235,7 @@ class TestDunning(SubscriptionCase):
     def test_a_suspension_resumes_only_once_every_failed_invoice_is_paid(self):
         self.company_data["company"].sepa_represent_max = 0
         self.plan.unpaid_action = "suspend"
-        with freeze_time("2026-11-30 08:00"):
-            order = self._debit_subscription()
-            self._run_billing()
-        with freeze_time("2026-12-07 08:00"):
-            self._run_billing()
-        first, second = order.recurring_invoice_ids.sorted("recurring_period_start")
-        batch = self._batch("2026-12-07", "2026-12-21")
+        order, first, second, batch = self._two_weeks_in_a_batch()
         self.assertEqual(batch.line_ids.invoice_id, first | second)
         self._collect(batch)
         self._return_with(batch, "AM04", "2026-12-23")  # the transaction of each invoice
@@ -242,13 +252,7 @@ class TestDunning(SubscriptionCase):
 
     def test_a_transfer_stops_a_pending_re_presentation_and_a_dispute(self):
         self.plan.unpaid_action = "keep"
-        with freeze_time("2026-11-30 08:00"):
-            order = self._debit_subscription()
-            self._run_billing()
-        with freeze_time("2026-12-07 08:00"):
-            self._run_billing()
-        first, second = order.recurring_invoice_ids.sorted("recurring_period_start")
-        batch = self._batch("2026-12-07", "2026-12-21")
+        order, first, second, batch = self._two_weeks_in_a_batch()
         self._collect(batch)
         self.env["sale.recurring.sepa.return"].create({
             "line_ids": [Command.set(batch.line_ids.filtered(lambda line: line.invoice_id == first).ids)],
@@ -323,13 +327,7 @@ class TestDunning(SubscriptionCase):
         it is posted again, nor when the other failed invoice is paid meanwhile.  Cancelled from draft, it is
         owed no more and the subscription resumes."""
         self.company_data["company"].sepa_represent_max = 0
-        with freeze_time("2026-11-30 08:00"):
-            order = self._debit_subscription()
-            self._run_billing()
-        with freeze_time("2026-12-07 08:00"):
-            self._run_billing()
-        first, second = order.recurring_invoice_ids.sorted("recurring_period_start")
-        batch = self._batch("2026-12-07", "2026-12-21")
+        order, first, second, batch = self._two_weeks_in_a_batch()
         self._collect(batch)
         self._return_with(batch, "AM04", "2026-12-23")
         self.assertEqual((order.recurring_state, order.recurring_suspended_from), ("suspended", D(2026, 12, 28)))
@@ -403,11 +401,7 @@ class TestDunning(SubscriptionCase):
     # -- a batch booked in several credits ---------------------------------------
 
     def test_a_batch_collected_in_two_credits_lists_both_entries(self):
-        with freeze_time("2026-11-30 08:00"):
-            for _i in range(2):
-                self._debit_subscription()
-            self._run_billing()
-        batch = self._batch("2026-11-30", "2026-12-14")
+        batch = self._first_invoices_in_a_batch(2)
         frst = batch.line_ids.filtered(lambda line: line.sequence_type == "FRST")
         rcur = batch.line_ids - frst
         with freeze_time("2026-12-14 19:00"):
@@ -485,11 +479,7 @@ class TestDunning(SubscriptionCase):
         """The template breaks for one invoice (an administrator's edit): the scheduled action tells the
         other customer, says on the batch which one failed and why, and is done."""
         self.env["ir.config_parameter"].sudo().set_param("sale_weekly_subscription.sepa_followup_inline", "0")
-        with freeze_time("2026-11-30 08:00"):
-            for _i in range(2):
-                self._debit_subscription()
-            self._run_billing()
-        batch = self._batch("2026-11-30", "2026-12-14")
+        batch = self._first_invoices_in_a_batch(2)
         self._collect(batch)
         broken, fine = batch.line_ids.sorted("id")
         template = self.env.ref("sale_weekly_subscription.mail_template_direct_debit_failed")
@@ -511,11 +501,7 @@ class TestDunning(SubscriptionCase):
     def test_a_status_report_rejects_per_reason_and_tells_once(self):
         """A pain.002 rejecting two transactions with one reason, one of them named twice: each rejected
         once, each invoice re-presented once, each customer told once."""
-        with freeze_time("2026-11-30 08:00"):
-            for _i in range(2):
-                self._debit_subscription()
-            self._run_billing()
-        batch = self._batch("2026-11-30", "2026-12-14")
+        batch = self._first_invoices_in_a_batch(2)
         first, second = batch.line_ids.sorted("id")
         with freeze_time("2026-12-01 10:00"):
             result = self._import(("status.xml", SEPA._pain002(self, batch, [
@@ -559,10 +545,7 @@ class TestDunning(SubscriptionCase):
                       result)
 
     def test_a_small_file_tells_at_once(self):
-        with freeze_time("2026-11-30 08:00"):
-            self._debit_subscription()
-            self._run_billing()
-        batch = self._batch("2026-11-30", "2026-12-14")
+        batch = self._first_invoices_in_a_batch(1)
         self._collect(batch)
         with freeze_time("2026-12-16 19:00"):
             result = self._import(("one.xml", self._camt054([SEPA._return_entry(self, batch.line_ids, "AM04")])))

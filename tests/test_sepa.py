@@ -26,12 +26,7 @@ class TestSepa(SubscriptionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.company_data["company"]
-        euro = cls.env.ref("base.EUR")
-        euro.active = True
-        company.currency_id = euro
-        cls.pricelist = cls.env["product.pricelist"].create(
-            {"name": "EUR", "currency_id": euro.id, "company_id": company.id})
+        cls.pricelist = cls._setup_euro_company()
         cls._setup_sepa_creditor(sepa_sequence_policy="frst")
         cls.journal = cls.company_data["default_journal_bank"]
         cls.customer.write({"city": "Liège", "country_id": cls.env.ref("base.be").id, "company_id": False})
